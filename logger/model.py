@@ -1,0 +1,115 @@
+"""What the reader makes of a log directory: experiments, runs and their metric histories.
+
+Plain data, no I/O: the reader fills it, `search_runs` and the site read it.
+Times are integer milliseconds since the Unix epoch (UTC), as in the log lines.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "UNFINISHED")
+
+
+@dataclass
+class MetricHistory:
+    """Every point of one metric of one run, kept as columns to stay small."""
+
+    key: str
+    steps: array = field(default_factory=lambda: array("q"))
+    values: array = field(default_factory=lambda: array("d"))
+    timestamps: array = field(default_factory=lambda: array("q"))
+
+    def append(self, value: float, step: int, timestamp: int) -> None:
+        self.steps.append(step)
+        self.values.append(value)
+        self.timestamps.append(timestamp)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def latest_index(self) -> int:
+        """Index of the point MLflow calls latest: greatest step, then latest timestamp, then last logged."""
+        best = 0
+        steps, stamps = self.steps, self.timestamps
+        for i in range(1, len(steps)):
+            if (steps[i], stamps[i]) >= (steps[best], stamps[best]):
+                best = i
+        return best
+
+    @property
+    def latest(self) -> float | None:
+        return self.values[self.latest_index()] if len(self) else None
+
+
+@dataclass
+class Artifact:
+    path: str  # relative to the run's artifacts folder, "/"-separated
+    size: int
+
+
+@dataclass
+class Run:
+    run_id: str
+    experiment_id: str
+    name: str
+    path: str  # the run's folder (or the plain .jsonl file)
+    status: str = "RUNNING"
+    start_time: int | None = None
+    end_time: int | None = None
+    last_time: int | None = None  # time of the last event read
+    parent_run_id: str | None = None
+    description: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, MetricHistory] = field(default_factory=dict)
+    system: dict[str, Any] = field(default_factory=dict)
+    artifacts: list[Artifact] = field(default_factory=list)
+    source: str = "flowsheet"  # "flowsheet", "plain" (a flat JSONL file) or "mlflow"
+
+    def latest_metrics(self) -> dict[str, float]:
+        return {key: history.latest for key, history in self.metrics.items() if len(history)}
+
+
+@dataclass
+class Experiment:
+    experiment_id: str
+    name: str
+    path: str
+    artifact_location: str | None = None
+    created: int | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+    notes: str | None = None  # the notes.md beside experiment.jsonl, if the user keeps one
+
+    @property
+    def description(self) -> str | None:
+        value = self.tags.get("mlflow.note.content")
+        return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line or file the reader skipped, and why: shown to users as a warning."""
+
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class LogData:
+    experiments: dict[str, Experiment] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def runs_of(self, experiment_id: str) -> list[Run]:
+        return [run for run in self.runs.values() if run.experiment_id == experiment_id]
+
+    def children_of(self, run_id: str) -> list[Run]:
+        return [run for run in self.runs.values() if run.parent_run_id == run_id]

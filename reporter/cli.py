@@ -1,0 +1,33 @@
+"""The `reporter` command: each subcommand turns its options into plain arguments and calls one function."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+
+def default_log_dir() -> str:
+    return os.environ.get("FLOWSHEET_DIR") or "runs"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flowsheet")
+def main() -> None:
+    """flowsheet: turn append-only run logs into a static site."""
+
+
+@main.command()
+@click.argument("log_dir", required=False)
+@click.option("--experiment", "experiments", multiple=True, help="Only runs of this experiment (repeatable).")
+@click.option("--filter", "filter_string", default="", help="A search_runs filter, e.g. \"metrics.f1 > 0.8\".")
+@click.option("--order-by", "order_by", multiple=True, help="e.g. \"metrics.f1 DESC\" (repeatable).")
+@click.option("--columns", default=None, help="Comma-separated columns to show.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def runs(log_dir, experiments, filter_string, order_by, columns, fmt) -> None:
+    """List runs as a table, CSV or JSON."""
+    from reporter.runs_view import show_runs
+
+    sys.exit(show_runs(log_dir or default_log_dir(), experiments=list(experiments), filter_string=filter_string,
+                       order_by=list(order_by), columns=columns, fmt=fmt))
