@@ -31,3 +31,21 @@ def runs(log_dir, experiments, filter_string, order_by, columns, fmt) -> None:
 
     sys.exit(show_runs(log_dir or default_log_dir(), experiments=list(experiments), filter_string=filter_string,
                        order_by=list(order_by), columns=columns, fmt=fmt))
+
+
+@main.command()
+@click.argument("log_dir", required=False)
+@click.option("-o", "--out", "out_dir", default="site", show_default=True, help="Folder to write the site into.")
+@click.option("--title", default=None, help="The site's title (default: flowsheet).")
+@click.option("--templates", "templates_dir", default=None, help="Folder of templates that override the defaults.")
+@click.option("--max-artifact-mb", type=float, default=50, show_default=True,
+              help="Artifacts larger than this are listed but not copied.")
+@click.option("--strict", is_flag=True, help="Fail when the reader reports problems in the logs.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no warnings; errors only.")
+@click.option("--force", is_flag=True, help="Write into an existing folder that `reporter build` did not make.")
+def build(log_dir, out_dir, title, templates_dir, max_artifact_mb, strict, quiet, force) -> None:
+    """Build the static site from LOG_DIR (default: $FLOWSHEET_DIR or ./runs)."""
+    from reporter.build_cli import run_build
+
+    sys.exit(run_build(log_dir or default_log_dir(), out_dir, title=title, templates_dir=templates_dir,
+                       max_artifact_mb=max_artifact_mb, strict=strict, quiet=quiet, force=force))

@@ -1,0 +1,100 @@
+"""Building log lines: the format version, key and value rules, and the JSON encoding.
+
+Everything here is pure: values in, bytes out. See docs/FORMAT.md.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+import time
+from typing import Any
+
+import orjson
+
+FORMAT_VERSION = 1
+MAX_KEY_LENGTH = 250
+MAX_VALUE_LENGTH = 6000
+
+# Strict JSON has no NaN or Infinity: they travel as these strings (orjson would write null).
+NAN, INF, NEG_INF = "NaN", "Infinity", "-Infinity"
+_NON_FINITE = {NAN: math.nan, INF: math.inf, NEG_INF: -math.inf}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_dumps = orjson.dumps
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def encode(event: dict) -> bytes:
+    """One event as one line, newline included."""
+    return _dumps(event, option=_NEWLINE)
+
+
+def event(kind: str, **fields: Any) -> dict:
+    return {"v": FORMAT_VERSION, "kind": kind, "t": fields.pop("t", None) or now_ms(), **fields}
+
+
+def check_key(key: Any, what: str = "key") -> str:
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"{what} must be a non-empty string, got {key!r}")
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"{what} {key[:40]!r}... is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}")
+    if _CONTROL.search(key):
+        raise ValueError(f"{what} {key!r} contains a control character")
+    return key
+
+
+def encode_non_finite(value: float) -> float | str:
+    if value != value:
+        return NAN
+    if value == math.inf:
+        return INF
+    if value == -math.inf:
+        return NEG_INF
+    return value
+
+
+def decode_number(value: Any) -> float:
+    """The inverse of the metric encoding: a number, or one of the three special strings."""
+    if isinstance(value, str):
+        return _NON_FINITE[value]
+    return value
+
+
+def metric_value(value: Any) -> int | float | str:
+    """A metric value ready for JSON; bool, str and other objects raise TypeError."""
+    kind = type(value)
+    if kind is float:
+        # x - x is 0.0 for every finite x, NaN for NaN and the infinities.
+        return value if value - value == 0.0 else encode_non_finite(value)
+    if kind is int:
+        return value
+    if isinstance(value, (bool, str, bytes)) or type(value).__name__ in ("bool_", "bool"):
+        raise TypeError(f"metric value must be a number, got {type(value).__name__} {value!r}")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) or (hasattr(value, "__float__") and getattr(value, "shape", ()) == ()):
+        try:
+            return metric_value(float(value))
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"metric value must be a number, got {type(value).__name__} {value!r}")
+
+
+def plain_value(value: Any, what: str) -> Any:
+    """A param or tag value: JSON scalars keep their type, numpy scalars become Python ones, anything else str()."""
+    if hasattr(value, "item") and type(value).__module__ == "numpy":
+        value = value.item()
+    if isinstance(value, float):
+        value = encode_non_finite(value)
+    elif value is not None and not isinstance(value, (str, int, bool)):
+        value = str(value)
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_VALUE_LENGTH:
+        raise ValueError(f"{what} value is {len(text)} characters long; the limit is {MAX_VALUE_LENGTH}")
+    return value

@@ -1,0 +1,339 @@
+"""One run being logged: its file, its checks, and MLflow's logging methods on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from logger import artifacts, events
+from logger.system import system_info
+from logger.writer import EventWriter
+
+_dumps, _NEWLINE, _time = orjson.dumps, orjson.OPT_APPEND_NEWLINE, time.time
+
+RUN_FILE = "run.jsonl"
+ARTIFACTS = "artifacts"
+RUN_NAME_TAG = "mlflow.runName"
+NOTE_TAG = "mlflow.note.content"
+PARENT_TAG = "mlflow.parentRunId"
+
+class Terminated(SystemExit):
+    """Raised in the main thread on SIGTERM so that `with start_run()` blocks end their runs as KILLED."""
+
+
+_ADJECTIVES = ("amber", "bold", "brave", "calm", "clever", "crisp", "eager", "fast", "gentle", "golden", "keen",
+               "lucky", "merry", "nimble", "proud", "quiet", "rapid", "silent", "sunny", "swift", "tidy", "wise")
+_NOUNS = ("badger", "crane", "dolphin", "falcon", "fox", "gecko", "heron", "ibis", "koala", "lark", "lynx", "moth",
+          "newt", "otter", "panda", "quail", "raven", "seal", "stork", "tern", "wolf", "yak")
+
+
+def random_run_name(run_id: str) -> str:
+    """A memorable default name, like MLflow's, seeded by the id so it is reproducible."""
+    pick = random.Random(run_id)
+    return f"{pick.choice(_ADJECTIVES)}-{pick.choice(_NOUNS)}-{pick.randrange(1000)}"
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    experiment_id: str
+    run_name: str
+    artifact_uri: str
+    start_time: int
+    status: str = "RUNNING"
+    end_time: int | None = None
+    parent_run_id: str | None = None
+    user_id: str | None = None
+    lifecycle_stage: str = "active"
+
+
+@dataclass
+class RunData:
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Run:
+    """A run open for logging. Use it as a context manager, or call `end()`."""
+
+    def __init__(self, folder: Path, info: RunInfo, params: dict | None = None, tags: dict | None = None):
+        self.folder = folder
+        self.info = info
+        self._params: dict[str, Any] = dict(params or {})
+        self._tags: dict[str, Any] = dict(tags or {})
+        self._metric_keys: set[str] = set()
+        self._ended = False
+        self._end_lock = threading.Lock()
+        self._writer = EventWriter(folder / RUN_FILE)
+        self._write = self._writer.write
+        self._on_end = None  # set by the fluent layer to pop the run off its stack
+
+    # --- creating and resuming -------------------------------------------------------------
+
+    @classmethod
+    def create(cls, experiment_folder: Path, experiment_id: str, run_name: str | None = None,
+               parent_run_id: str | None = None, description: str | None = None,
+               tags: dict | None = None, run_id: str | None = None) -> Run:
+        run_id = run_id or uuid.uuid4().hex
+        folder = experiment_folder / run_id
+        (folder / ARTIFACTS).mkdir(parents=True, exist_ok=True)
+        tags = dict(tags or {})
+        run_name = run_name or tags.get(RUN_NAME_TAG) or random_run_name(run_id)
+        system = system_info()
+        start = events.event("start", run_id=run_id, experiment_id=experiment_id, name=str(run_name),
+                             parent_run_id=parent_run_id, description=description, system=system)
+        info = RunInfo(run_id, experiment_id, str(run_name), (folder / ARTIFACTS).absolute().as_uri(),
+                       start["t"], parent_run_id=parent_run_id, user_id=system.get("user"))
+        run = cls(folder, info)
+        run._write(events.encode(start))
+        if tags:
+            run.set_tags(tags)
+        run._writer.flush()
+        return run
+
+    @classmethod
+    def resume(cls, folder: Path) -> Run:
+        """Reopen a run to append to it; its params stay immutable across the two sessions."""
+        state = _replay(folder / RUN_FILE)
+        system = system_info()
+        info = RunInfo(state["run_id"] or folder.name, state["experiment_id"] or folder.parent.name,
+                       state["name"] or folder.name, (folder / ARTIFACTS).absolute().as_uri(),
+                       state["start_time"] or events.now_ms(), parent_run_id=state["parent_run_id"],
+                       user_id=system.get("user"))
+        run = cls(folder, info, state["params"], state["tags"])
+        run._write(events.encode(events.event("resume", system=system)))
+        run._writer.flush()
+        return run
+
+    # --- MLflow's logging methods ----------------------------------------------------------
+
+    def log_metric(self, key: str, value, step: int | None = None, timestamp: int | None = None) -> None:
+        # The hot path of a training loop: keep it to a few checks, one dict and one dumps.
+        if key not in self._metric_keys or self._ended:
+            self._check_open()
+            self._metric_keys.add(events.check_key(key, "metric key"))
+        kind = type(value)
+        if kind is not int and (kind is not float or value - value != 0.0):  # NaN, ±Inf and non-floats
+            value = events.metric_value(value)
+        self._write(_dumps(
+            {"v": 1, "kind": "metric", "t": int(_time() * 1000) if timestamp is None else int(timestamp),
+             "key": key, "value": value, "step": 0 if step is None else int(step)},
+            option=_NEWLINE))
+
+    def log_metrics(self, metrics: dict, step: int | None = None, timestamp: int | None = None) -> None:
+        self._check_open()
+        t = int(_time() * 1000) if timestamp is None else int(timestamp)
+        step = 0 if step is None else int(step)
+        checked = []
+        for key, value in metrics.items():  # check all first: a bad value writes nothing
+            if key not in self._metric_keys:
+                events.check_key(key, "metric key")
+            checked.append((key, events.metric_value(value)))
+        self._metric_keys.update(key for key, _ in checked)
+        self._write(b"".join(_dumps({"v": 1, "kind": "metric", "t": t, "key": key, "value": value, "step": step},
+                                    option=_NEWLINE) for key, value in checked))
+
+    def log_param(self, key: str, value) -> Any:
+        self.log_params({key: value})
+        return value
+
+    def log_params(self, params: dict) -> None:
+        self._check_open()
+        fresh = {}
+        for key, value in params.items():
+            events.check_key(key, "param key")
+            value = events.plain_value(value, f"param {key!r}")
+            known = self._params.get(key, fresh.get(key, _MISSING))
+            if known is not _MISSING and known != value:
+                raise ValueError(f"param {key!r} was already logged as {known!r} in run {self.info.run_id}; "
+                                 f"params are immutable, so {value!r} was not logged (use a metric or a tag for "
+                                 "values that change)")
+            if known is _MISSING:
+                fresh[key] = value
+        self._params.update(fresh)
+        t = events.now_ms()
+        self._write(b"".join(events.encode(events.event("param", t=t, key=k, value=v)) for k, v in fresh.items()))
+
+    def set_tag(self, key: str, value) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: dict) -> None:
+        self._check_open()
+        checked = {events.check_key(k, "tag key"): events.plain_value(v, f"tag {k!r}") for k, v in tags.items()}
+        self._tags.update(checked)
+        if RUN_NAME_TAG in checked:
+            self.info.run_name = str(checked[RUN_NAME_TAG])
+        t = events.now_ms()
+        self._write(b"".join(events.encode(events.event("tag", t=t, key=k, value=v)) for k, v in checked.items()))
+
+    def log_artifact(self, local_path: str | os.PathLike, artifact_path: str | None = None) -> str:
+        source = Path(local_path)
+        if not source.is_file():
+            raise FileNotFoundError(f"log_artifact: no file at {source}")
+        relative = _join(artifacts.safe_relative(artifact_path), source.name)
+        return self._place(relative, lambda target: artifacts.copy_into(source, target))
+
+    def log_artifacts(self, local_dir: str | os.PathLike, artifact_path: str | None = None) -> list[str]:
+        source = Path(local_dir)
+        if not source.is_dir():
+            raise NotADirectoryError(f"log_artifacts: no folder at {source}")
+        base = artifacts.safe_relative(artifact_path)
+        files = sorted(p for p in source.rglob("*") if p.is_file())
+        for path in files:  # check every destination before copying any
+            artifacts.destination(self.artifact_dir, _join(base, path.relative_to(source).as_posix()))
+        return [self.log_artifact(p, _join(base, p.parent.relative_to(source).as_posix())) for p in files]
+
+    def log_text(self, text: str, artifact_file: str) -> str:
+        relative = artifacts.safe_relative(artifact_file, "artifact_file")
+        return self._place(relative, lambda target: artifacts.write_into(str(text).encode("utf-8"), target))
+
+    def log_dict(self, dictionary: dict, artifact_file: str) -> str:
+        relative = artifacts.safe_relative(artifact_file, "artifact_file")
+        if relative.lower().endswith((".yaml", ".yml")):
+            import yaml
+
+            text = yaml.safe_dump(dictionary, sort_keys=False, allow_unicode=True)
+        else:
+            text = json.dumps(dictionary, indent=2, ensure_ascii=False, default=str)
+        return self._place(relative, lambda target: artifacts.write_into(text.encode("utf-8"), target))
+
+    def log_figure(self, figure, artifact_file: str) -> str:
+        """A matplotlib figure (saved in the format its extension names) or a plotly figure (.html)."""
+        relative = artifacts.safe_relative(artifact_file, "artifact_file")
+        suffix = Path(relative).suffix.lower().lstrip(".")
+        if hasattr(figure, "savefig"):
+            save = lambda target: artifacts.place(target, lambda tmp: figure.savefig(tmp, format=suffix or "png"))
+        elif hasattr(figure, "write_html") and suffix in ("html", "htm"):
+            save = lambda target: artifacts.place(target, lambda tmp: figure.write_html(str(tmp)))
+        elif hasattr(figure, "write_image"):
+            save = lambda target: artifacts.place(target, lambda tmp: figure.write_image(str(tmp), format=suffix))
+        else:
+            raise TypeError(f"log_figure takes a matplotlib or plotly figure, got {type(figure).__name__}")
+        return self._place(relative, save)
+
+    def log_image(self, image, artifact_file: str) -> str:
+        """A numpy array (HxW, HxWx3 or HxWx4) or a PIL image."""
+        relative = artifacts.safe_relative(artifact_file, "artifact_file")
+        try:
+            from PIL import Image
+        except ImportError as error:
+            raise ImportError("log_image needs Pillow: pip install pillow") from error
+        if not isinstance(image, Image.Image):
+            import numpy
+
+            array = numpy.asarray(image)
+            if array.dtype.kind == "f":
+                array = (numpy.clip(array, 0, 1) * 255).round()
+            image = Image.fromarray(array.astype("uint8"))
+        fmt = (Path(relative).suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG")
+        return self._place(relative, lambda target: artifacts.place(target, lambda tmp: image.save(tmp, format=fmt)))
+
+    def get_artifact_uri(self, artifact_path: str | None = None) -> str:
+        relative = artifacts.safe_relative(artifact_path)
+        return artifacts.destination(self.artifact_dir, relative).absolute().as_uri()
+
+    # --- ending ------------------------------------------------------------------------------
+
+    def end(self, status: str = "FINISHED") -> None:
+        if status not in ("FINISHED", "FAILED", "KILLED"):
+            raise ValueError(f"status must be FINISHED, FAILED or KILLED, got {status!r}")
+        with self._end_lock:
+            if self._ended:
+                return
+            self._ended = True
+        end = events.event("end", status=status)
+        self.info.status, self.info.end_time = status, end["t"]
+        try:
+            self._write(events.encode(end))
+            self._writer.close()
+        finally:
+            if self._on_end is not None:
+                self._on_end(self)
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if kind is None:
+            self.end("FINISHED")
+        elif issubclass(kind, (KeyboardInterrupt, Terminated)):
+            self.end("KILLED")
+        else:
+            self.end("FAILED")
+        return False
+
+    # --- the rest ----------------------------------------------------------------------------
+
+    @property
+    def artifact_dir(self) -> Path:
+        return self.folder / ARTIFACTS
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    @property
+    def data(self) -> RunData:
+        return RunData(dict(self._params), dict(self._tags))
+
+    def __repr__(self) -> str:
+        return f"<Run {self.info.run_name!r} {self.info.run_id} {self.info.status}>"
+
+    def _check_open(self) -> None:
+        if self._ended:
+            raise RuntimeError(f"run {self.info.run_id} has ended; start or resume a run to log more")
+
+    def _place(self, relative: str, save) -> str:
+        self._check_open()
+        target = artifacts.destination(self.artifact_dir, relative)
+        size = save(target)
+        self._write(events.encode(events.event("artifact", path=relative, size=size)))
+        return relative
+
+
+_MISSING = object()
+
+
+def _join(folder: str, name: str) -> str:
+    folder = "" if folder in ("", ".") else folder
+    return f"{folder}/{name}" if folder else name
+
+
+def _replay(path: Path) -> dict:
+    """What a resumed run needs from its file: identity, params and tags. Damaged lines are passed over."""
+    state = {"run_id": None, "experiment_id": None, "name": None, "parent_run_id": None, "start_time": None,
+             "params": {}, "tags": {}}
+    with open(path, "rb") as file:
+        for line in file:
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            kind = record.get("kind")
+            if kind == "param":
+                state["params"].setdefault(record.get("key"), record.get("value"))
+            elif kind == "tag":
+                state["tags"][record.get("key")] = record.get("value")
+            elif kind == "start" and state["run_id"] is None:
+                for key in ("run_id", "experiment_id", "name", "parent_run_id"):
+                    state[key] = record.get(key)
+                state["start_time"] = record.get("t")
+    if RUN_NAME_TAG in state["tags"]:
+        state["name"] = str(state["tags"][RUN_NAME_TAG])
+    return state
+

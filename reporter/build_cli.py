@@ -1,0 +1,72 @@
+"""The terminal side of `reporter build`: options to a BuildConfig, progress, warnings and the summary.
+
+Errors are one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reporter.config import BuildConfig, ConfigError
+
+MAX_WARNINGS = 20
+
+
+def run_build(log_dir: str, out_dir: str, *, title=None, templates_dir=None, max_artifact_mb=None,
+              strict=False, quiet=False, force=False) -> int:
+    """Build and report; returns the exit code (0 ok, 1 build failed, 2 bad options)."""
+    from jinja2 import TemplateError
+
+    from reporter.build import BuildError, build, read_data
+    from reporter.site import SiteError
+
+    try:
+        config = BuildConfig.from_options(log_dir, out_dir, title=title, templates_dir=templates_dir,
+                                          max_artifact_mb=max_artifact_mb, strict=strict, quiet=quiet, force=force)
+    except ConfigError as exc:
+        click.echo(f"reporter build: {exc}", err=True)
+        return 2
+    try:
+        data = read_data(config.log_dir)
+        if not quiet:
+            _warn(data.problems, strict)
+        progress = _progress_bar() if not quiet and sys.stderr.isatty() else None
+        try:
+            result = build(config, data=data, progress=progress)
+        finally:
+            if progress:
+                click.echo("", err=True)
+    except (BuildError, SiteError) as exc:
+        click.echo(f"reporter build: {exc}", err=True)
+        return 1
+    except TemplateError as exc:
+        where = f" ({exc.filename}:{exc.lineno})" if getattr(exc, "filename", None) else ""
+        click.echo(f"reporter build: template error{where}: {exc}", err=True)
+        return 1
+    except OSError as exc:
+        click.echo(f"reporter build: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+        return 1
+    if not quiet:
+        click.echo(f"{result.experiments} experiment(s), {result.runs} run(s); {result.pages_written} page(s) written, "
+                   f"{result.files_unchanged} file(s) unchanged, {result.files_removed} removed; "
+                   f"{len(result.problems)} problem(s); {result.seconds:.1f} s")
+        click.echo(f"Open {result.index_path}")
+    return 0
+
+
+def _warn(problems, strict: bool) -> None:
+    label = "error" if strict else "warning"
+    for problem in problems[:MAX_WARNINGS]:
+        click.echo(f"{label}: {problem}", err=True)
+    if len(problems) > MAX_WARNINGS:
+        click.echo(f"{label}: ... and {len(problems) - MAX_WARNINGS} more", err=True)
+
+
+def _progress_bar():
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", err=True, nl=False)
+    return show

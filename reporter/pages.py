@@ -1,0 +1,187 @@
+"""Which pages the site has and what each one shows: pure functions from the model to page contexts.
+
+Paths are relative to the site root and always end in a file name, so the site works from file://.
+Every page context has `root` (the way back to the site root, "" or "../../") and `static`.
+`serve` can re-render one run with `run_page` and its neighbours with `experiment_page` and `home_page`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from logger.model import Experiment, LogData, Run, RUN_STATUSES
+
+from reporter.artifacts_view import ArtifactView, artifact_tree
+from reporter.config import BuildConfig
+from reporter.render import format_time
+from reporter.tables import duration_ms, source_text
+
+RECENT_RUNS = 20
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$")
+
+
+@dataclass
+class Page:
+    path: str  # relative to the site root
+    templates: tuple[str, ...]  # the first that exists is used (per-object names first)
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def site_id(value: str) -> str:
+    """A folder name for an id: the id itself when it is a plain name, else a slug plus a hash."""
+    if _SAFE_ID.match(value) and not value.endswith("."):
+        return value
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", value).strip("-")[:40] or "id"
+    return f"{slug}-{hashlib.sha256(value.encode('utf-8')).hexdigest()[:8]}"
+
+
+def run_dir(run_id: str) -> str:
+    return f"runs/{site_id(run_id)}"
+
+
+def experiment_dir(experiment_id: str) -> str:
+    return f"experiments/{site_id(experiment_id)}"
+
+
+def run_href(run_id: str) -> str:
+    return f"{run_dir(run_id)}/index.html"
+
+
+def experiment_href(experiment_id: str) -> str:
+    return f"{experiment_dir(experiment_id)}/index.html"
+
+
+def all_experiments(data: LogData) -> dict[str, Experiment]:
+    """The experiments, plus a stand-in for runs whose experiment has no experiment.jsonl."""
+    experiments = dict(data.experiments)
+    for run in data.runs.values():
+        if run.experiment_id not in experiments:
+            experiments[run.experiment_id] = Experiment(run.experiment_id, run.experiment_id, path="")
+    return experiments
+
+
+def sorted_runs(runs) -> list[Run]:
+    """Newest first; runs without a start time last; the id breaks ties so output is deterministic."""
+    return sorted(runs, key=lambda r: (-(r.start_time or 0), r.run_id))
+
+
+def base_context(config: BuildConfig, root: str, kind: str, static_files: frozenset[str]) -> dict[str, Any]:
+    return {
+        "site_title": config.title,
+        "root": root,
+        "static": f"{root}static",
+        "page_kind": kind,
+        "has_filter_js": "filter.js" in static_files,
+        "static_files": static_files,
+        "build_time": None if config.build_time is None else format_time(config.build_time * 1000) + " UTC",
+        "charts": [],  # filled by the charts issue
+    }
+
+
+def home_page(data: LogData, config: BuildConfig, static_files: frozenset[str] = frozenset()) -> Page:
+    experiments = all_experiments(data)
+    by_experiment: dict[str, list[Run]] = {}
+    for run in data.runs.values():
+        by_experiment.setdefault(run.experiment_id, []).append(run)
+    rows = []
+    for experiment in sorted(experiments.values(), key=lambda e: (e.name.lower(), e.experiment_id)):
+        runs = by_experiment.get(experiment.experiment_id, [])
+        counts = {status: 0 for status in RUN_STATUSES}
+        for run in runs:
+            counts[run.status] = counts.get(run.status, 0) + 1
+        times = [t for run in runs for t in (run.last_time, run.end_time, run.start_time) if t is not None]
+        rows.append({
+            "experiment": experiment, "href": experiment_href(experiment.experiment_id), "run_count": len(runs),
+            "status_counts": [(s, n) for s, n in counts.items() if n], "last_activity": max(times, default=None),
+        })
+    recent = [_run_link(run, experiments) for run in sorted_runs(data.runs.values())[:RECENT_RUNS]]
+    context = base_context(config, "", "home", static_files)
+    context.update(title=config.title, experiments=rows, recent_runs=recent, run_count=len(data.runs),
+                   problems=[str(p) for p in data.problems], data_script="runs-data.js", table_id="all-runs")
+    return Page("index.html", ("index.html",), context)
+
+
+def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
+                    static_files: frozenset[str] = frozenset()) -> Page:
+    runs = sorted_runs(data.runs_of(experiment.experiment_id))
+    context = base_context(config, "../../", "experiment", static_files)
+    tags = sorted((k, v) for k, v in experiment.tags.items() if k != "mlflow.note.content")
+    context.update(title=experiment.name, experiment=experiment, tags=tags, run_count=len(runs),
+                   description=experiment.description, notes=experiment.notes,
+                   csv_href="runs.csv", data_script="runs-data.js", table_id="runs")
+    slug = site_id(experiment.experiment_id)
+    return Page(f"{experiment_dir(experiment.experiment_id)}/index.html",
+                (f"experiment-{slug}.html", "experiment.html"), context)
+
+
+def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: BuildConfig,
+             static_files: frozenset[str] = frozenset()) -> Page:
+    experiments = all_experiments(data)
+    experiment = experiments.get(run.experiment_id)
+    parent = data.runs.get(run.parent_run_id) if run.parent_run_id else None
+    children = sorted_runs(data.children_of(run.run_id))
+    system = run.system or {}
+    context = base_context(config, "../../", "run", static_files)
+    context.update(
+        title=run.name or run.run_id, run=run, experiment=experiment,
+        experiment_href="../../" + experiment_href(run.experiment_id),
+        parent=_run_link(parent, experiments, "../../") if parent else None,
+        parent_missing=run.parent_run_id if run.parent_run_id and parent is None else None,
+        children=[_run_link(child, experiments, "../../") for child in children],
+        duration=duration_ms(run), source=source_text(run), system=system,
+        info=_run_info(run, system),
+        description=run.description if run.description is not None else run.tags.get("mlflow.note.content"),
+        params=sorted(run.params.items()), metrics=metric_summaries(run),
+        tags=sorted((k, v) for k, v in run.tags.items() if k != "mlflow.note.content"),
+        artifacts=artifact_tree(artifacts), artifact_count=len(artifacts),
+        models=[a for a in artifacts if a.model is not None], metrics_csv_href="metrics.csv" if run.metrics else None,
+    )
+    slug = site_id(run.run_id)
+    return Page(f"{run_dir(run.run_id)}/index.html", (f"run-{slug}.html", "run.html"), context)
+
+
+def compare_page(data: LogData, config: BuildConfig, static_files: frozenset[str] = frozenset()) -> Page:
+    context = base_context(config, "", "compare", static_files)
+    context.update(title="Compare runs", data_script="runs-data.js")
+    return Page("compare.html", ("compare.html",), context)
+
+
+def metric_summaries(run: Run) -> list[dict[str, Any]]:
+    """Per metric: last (MLflow's latest), min, max (ignoring NaN), number of points, last step."""
+    out = []
+    for key in sorted(run.metrics):
+        history = run.metrics[key]
+        if not len(history):
+            continue
+        latest = history.latest_index()
+        finite = [v for v in history.values if not math.isnan(v)]
+        out.append({"key": key, "last": history.values[latest], "min": min(finite, default=None),
+                    "max": max(finite, default=None), "count": len(history), "last_step": history.steps[latest]})
+    return out
+
+
+def _run_info(run: Run, system: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The run's facts as label/value pairs, leaving out what is unknown."""
+    dirty = system.get("git_dirty")
+    pairs = [
+        ("Run ID", run.run_id), ("Status", run.status), ("Start", format_time(run.start_time)),
+        ("End", format_time(run.end_time)), ("User", system.get("user")), ("Host", system.get("host")),
+        ("Python", system.get("python")), ("Platform", system.get("platform")),
+        ("Git commit", system.get("git_commit")), ("Git branch", system.get("git_branch")),
+        ("Git dirty", None if dirty is None else ("yes" if dirty else "no")),
+        ("Entry point", system.get("entry_point")), ("Command", system.get("command")),
+        ("Source", None if run.source == "flowsheet" else run.source),
+    ]
+    return [(label, value) for label, value in pairs if value not in (None, "")]
+
+
+def _run_link(run: Run, experiments: dict[str, Experiment], root: str = "") -> dict[str, Any]:
+    experiment = experiments.get(run.experiment_id)
+    return {"run": run, "name": run.name or run.run_id, "href": root + run_href(run.run_id),
+            "experiment_name": experiment.name if experiment else run.experiment_id,
+            "experiment_href": root + experiment_href(run.experiment_id),
+            "start": format_time(run.start_time), "status": run.status}

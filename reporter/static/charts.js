@@ -1,0 +1,206 @@
+/* flowsheet chart runtime.
+ *
+ * Needs vega-bundle.js (the global vegaEmbed) loaded first. Finds every <div class="fs-chart" data-spec-id="ID">,
+ * reads its Vega-Lite spec from <script type="application/json" id="ID"> (or from window.FLOWSHEET_SPECS[ID],
+ * for pages that load specs from a separate <script src> file), and embeds it with the svg renderer and no
+ * action links. The spec's usermeta.fs says what else to do:
+ *   kind "metric"  run page chart: x axis mode, smoothing (debiased EMA) and log y from the page controls;
+ *   selection "url"  compare chart: the param `selected_runs` is set from the page URL (?runs=id1,id2).
+ * Controls are drawn into every empty <div class="fs-chart-controls">. Dark mode follows prefers-color-scheme.
+ * window.FlowsheetCharts exposes `ready` (a Promise) and setters, for pages and tests.
+ */
+(function () {
+  "use strict";
+
+  var MAX_SMOOTHING = 0.999; // at 1 the EMA never moves and the debias divides by zero
+  var state = { xMode: "step", smoothing: 0.6, logY: false };
+  var charts = [];
+  var darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+  /* TensorBoard's smoothing: an EMA started at 0 and divided by (1 - w^n) so early points are not pulled to 0. */
+  function ema(values, weight) {
+    var w = Math.min(Math.max(Number(weight) || 0, 0), MAX_SMOOTHING);
+    var out = new Array(values.length);
+    var last = 0;
+    var n = 0;
+    var constant = values.every(function (v) { return v === values[0]; });
+    for (var i = 0; i < values.length; i++) {
+      var y = values[i];
+      if (w === 0 || constant || !isFinite(y)) { out[i] = y; continue; }
+      last = last * w + (1 - w) * y;
+      n += 1;
+      out[i] = last / (1 - Math.pow(w, n));
+    }
+    return out;
+  }
+
+  function smoothedRows(rows, weight) {
+    var sm = ema(rows.map(function (r) { return r.v; }), weight);
+    // fresh objects every time: Vega tags the tuples it ingests
+    return rows.map(function (r, i) { return Object.assign({}, r, { sm: sm[i] }); });
+  }
+
+  function urlSelection() {
+    var raw = new URLSearchParams(window.location.search).get("runs") || "";
+    return raw.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+  }
+
+  function readSpec(id) {
+    var el = document.getElementById(id);
+    if (el && el.type === "application/json") return JSON.parse(el.textContent);
+    if (window.FLOWSHEET_SPECS && window.FLOWSHEET_SPECS[id]) return window.FLOWSHEET_SPECS[id];
+    throw new Error("no chart spec with id " + JSON.stringify(id));
+  }
+
+  function meta(spec) { return (spec.usermeta && spec.usermeta.fs) || {}; }
+
+  function eachLayer(spec, fn) {
+    fn(spec);
+    (spec.layer || []).forEach(function (sub) { eachLayer(sub, fn); });
+  }
+
+  function applyLogY(spec) {
+    eachLayer(spec, function (s) {
+      var y = s.encoding && s.encoding.y;
+      if (y && y.type === "quantitative") y.scale = Object.assign({}, y.scale || {}, { type: "log" });
+    });
+    // a log scale has no place for zero or negative values (or bucket minima)
+    spec.transform = (spec.transform || []).concat([{ filter: "datum.v > 0 && (!isValid(datum.lo) || datum.lo > 0)" }]);
+  }
+
+  function setParam(spec, name, value) {
+    (spec.params || []).forEach(function (p) { if (p.name === name) p.value = value; });
+  }
+
+  /* The spec actually embedded: the built one plus the page state. */
+  function prepare(chart) {
+    var spec = JSON.parse(JSON.stringify(chart.spec));
+    var m = meta(spec);
+    if (m.kind === "metric") {
+      if (m.x && m.x[state.xMode]) spec.encoding = Object.assign({}, spec.encoding, { x: m.x[state.xMode] });
+      if (state.logY) applyLogY(spec);
+      spec.datasets[m.data] = smoothedRows(chart.spec.datasets[m.data], state.smoothing);
+    }
+    if (m.selection === "url") setParam(spec, "selected_runs", chart.selection);
+    return spec;
+  }
+
+  function embedOptions() {
+    var opts = { actions: false, renderer: "svg" };
+    if (darkQuery && darkQuery.matches) opts.theme = "dark";
+    return opts;
+  }
+
+  function showError(chart, err) {
+    console.error("flowsheet charts: chart " + chart.id + " failed:", err);
+    chart.el.textContent = "This chart could not be drawn: " + (err && err.message ? err.message : err);
+    chart.el.classList.add("fs-chart-error");
+  }
+
+  function embed(chart) {
+    if (chart.view) { chart.view.finalize(); chart.view = null; }
+    var spec;
+    try { spec = prepare(chart); } catch (err) { showError(chart, err); return Promise.resolve(); }
+    return window.vegaEmbed(chart.el, spec, embedOptions()).then(
+      function (result) { chart.view = result.view; chart.el.classList.add("fs-chart-ready"); },
+      function (err) { showError(chart, err); }
+    );
+  }
+
+  function embedAll(filter) {
+    return charts.filter(filter || function () { return true; })
+      .reduce(function (p, chart) { return p.then(function () { return embed(chart); }); }, Promise.resolve());
+  }
+
+  function isMetric(chart) { return meta(chart.spec).kind === "metric"; }
+
+  function setXMode(mode) { state.xMode = mode; return embedAll(isMetric); }
+  function setLogY(on) { state.logY = !!on; return embedAll(isMetric); }
+
+  /* Smoothing does not re-embed: the new rows are pushed into the live view. */
+  function setSmoothing(weight) {
+    state.smoothing = Math.min(Math.max(Number(weight) || 0, 0), MAX_SMOOTHING);
+    return Promise.all(charts.filter(isMetric).map(function (chart) {
+      if (!chart.view) return Promise.resolve();
+      var name = meta(chart.spec).data;
+      var rows = smoothedRows(chart.spec.datasets[name], state.smoothing);
+      // view.data() replaces every tuple of the named dataset (the bundle does not expose vega.changeset)
+      return chart.view.data(name, rows).runAsync();
+    }));
+  }
+
+  /* For pages that change the selection without reloading (e.g. the runs table's checkboxes). */
+  function setSelectedRuns(ids) {
+    return Promise.all(charts.map(function (chart) {
+      if (meta(chart.spec).selection !== "url") return Promise.resolve();
+      chart.selection = ids.slice();
+      return chart.view ? chart.view.signal("selected_runs", chart.selection).runAsync() : Promise.resolve();
+    }));
+  }
+
+  function buildControls(box) {
+    if (!box.children.length) {
+      box.innerHTML =
+        '<label>x axis <select name="fs-x">' +
+        '<option value="step">step</option><option value="rel">relative time</option>' +
+        '<option value="wall">wall-clock time</option></select></label> ' +
+        '<label>smoothing <input type="range" name="fs-smoothing" min="0" max="0.99" step="0.01"> ' +
+        '<output name="fs-smoothing-value"></output></label> ' +
+        '<label><input type="checkbox" name="fs-log-y"> log y</label>';
+    }
+    var x = box.querySelector('[name="fs-x"]');
+    var smooth = box.querySelector('[name="fs-smoothing"]');
+    var out = box.querySelector('[name="fs-smoothing-value"]');
+    var log = box.querySelector('[name="fs-log-y"]');
+    if (x) { x.value = state.xMode; x.addEventListener("change", function () { setXMode(x.value); }); }
+    if (log) { log.checked = state.logY; log.addEventListener("change", function () { setLogY(log.checked); }); }
+    if (smooth) {
+      smooth.value = String(state.smoothing);
+      if (out) out.textContent = Number(smooth.value).toFixed(2);
+      var pending = false;
+      smooth.addEventListener("input", function () {
+        if (out) out.textContent = Number(smooth.value).toFixed(2);
+        if (pending) return;
+        pending = true; // at most one update per frame while dragging
+        window.requestAnimationFrame(function () { pending = false; setSmoothing(smooth.value); });
+      });
+    }
+  }
+
+  function start() {
+    if (typeof window.vegaEmbed !== "function") {
+      console.error("flowsheet charts: vega-bundle.js must be loaded before charts.js");
+      return Promise.resolve();
+    }
+    var selection = urlSelection();
+    document.querySelectorAll(".fs-chart[data-spec-id]").forEach(function (el) {
+      var chart = { id: el.getAttribute("data-spec-id"), el: el, view: null, spec: null, selection: selection };
+      try {
+        chart.spec = readSpec(chart.id);
+        charts.push(chart);
+      } catch (err) {
+        showError(chart, err);
+      }
+    });
+    if (charts.some(isMetric)) document.querySelectorAll(".fs-chart-controls").forEach(buildControls);
+    if (darkQuery && darkQuery.addEventListener) darkQuery.addEventListener("change", function () { embedAll(); });
+    return embedAll();
+  }
+
+  var ready = new Promise(function (resolve) {
+    var go = function () { start().then(resolve, resolve); };
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", go);
+    else go();
+  });
+
+  window.FlowsheetCharts = {
+    ready: ready,
+    charts: charts,
+    state: state,
+    ema: ema,
+    setXMode: setXMode,
+    setSmoothing: setSmoothing,
+    setLogY: setLogY,
+    setSelectedRuns: setSelectedRuns
+  };
+})();

@@ -1,0 +1,349 @@
+/* flowsheet runs table: rows are drawn here from window.FLOWSHEET_RUNS (a <script> file, never fetched).
+ * Sort, free-text search, filter expressions (FlowsheetFilter from filter.js), column chooser, nested runs
+ * as a tree, selection for the compare page. The view lives in the URL hash so a link reproduces it.
+ * Every value from the logs goes into the page with textContent, never as HTML. */
+(function () {
+  "use strict";
+  var PAGE_SIZE = 100;
+  var MAX_DEFAULT = 15; // params and metrics shown by default, each; the rest via "Columns"
+
+  function fmtTime(ms) {
+    if (ms === null || ms === undefined) return "";
+    return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+  }
+  function fmtDuration(ms) {
+    if (ms === null || ms === undefined) return "";
+    var s = ms / 1000;
+    if (s < 60) return s.toFixed(1) + " s";
+    var m = Math.floor(s / 60);
+    if (m < 60) return m + " min " + Math.floor(s % 60) + " s";
+    return Math.floor(m / 60) + " h " + (m % 60) + " min";
+  }
+  function fmtValue(v) {
+    if (v === null || v === undefined) return "";
+    if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+    return String(v);
+  }
+
+  function baseColumns(multiExperiment) {
+    var cols = [
+      {id: "name", label: "Name", get: function (r) { return r.attributes.run_name || r.attributes.run_id; }},
+      {id: "status", label: "Status", get: function (r) { return r.attributes.status; }},
+      {id: "start", label: "Start (UTC)", get: function (r) { return r.attributes.start_time; }, fmt: fmtTime},
+      {id: "duration", label: "Duration", get: function (r) { return r.view.duration; }, fmt: fmtDuration, num: true},
+      {id: "user", label: "User", get: function (r) { return r.attributes.user; }},
+      {id: "source", label: "Source", get: function (r) { return r.view.source; }},
+      {id: "run_id", label: "Run ID", get: function (r) { return r.attributes.run_id; }, hidden: true},
+      {id: "experiment", label: "Experiment", get: function (r) { return r.view.experiment; }, hidden: !multiExperiment}
+    ];
+    return cols;
+  }
+
+  function entityColumns(kind, keys, hideKey) {
+    return keys.map(function (key, i) {
+      return {id: kind + "." + key, label: key, group: kind, num: kind === "metrics",
+              hidden: hideKey(key, i), get: function (r) { var v = r[kind][key]; return v === undefined ? null : v; }};
+    });
+  }
+
+  function compareValues(a, b) {
+    var an = a === null || a === undefined || a === "", bn = b === null || b === undefined || b === "";
+    if (an || bn) return an === bn ? 0 : (an ? 1 : -1); // missing values last
+    if (typeof a === "number" && typeof b === "number") return a - b;
+    var x = Number(a), y = Number(b);
+    if (!isNaN(x) && !isNaN(y) && String(a).trim() !== "" && String(b).trim() !== "") return x - y;
+    return String(a).localeCompare(String(b));
+  }
+
+  function readHash() {
+    var p = new URLSearchParams(location.hash.replace(/^#/, ""));
+    var list = function (k) { var v = p.get(k); return v ? v.split(",").filter(Boolean) : null; };
+    return {q: p.get("q") || "", filter: p.get("filter") || "", sort: p.get("sort") || "",
+            cols: list("cols"), sel: list("sel") || [], open: list("open") || [], page: parseInt(p.get("page") || "0", 10) || 0};
+  }
+
+  function Table(root, data) {
+    this.root = root;
+    this.siteRoot = root.getAttribute("data-root") || "";
+    this.rows = data.rows;
+    var ids = {};
+    this.rows.forEach(function (r) { ids[r.attributes.run_id] = r; });
+    this.byId = ids;
+    var experiments = {};
+    this.rows.forEach(function (r) { experiments[r.attributes.experiment_id] = 1; });
+    var c = data.columns;
+    this.columns = baseColumns(Object.keys(experiments).length > 1)
+      .concat(entityColumns("params", c.params, function (k, i) { return i >= MAX_DEFAULT; }))
+      .concat(entityColumns("metrics", c.metrics, function (k, i) { return i >= MAX_DEFAULT; }))
+      .concat(entityColumns("tags", c.tags, function (k) { return k.indexOf("mlflow.") === 0; }));
+    this.colById = {};
+    var self = this;
+    this.columns.forEach(function (col) { self.colById[col.id] = col; });
+    this.children = {};
+    this.rows.forEach(function (r) {
+      var p = r.attributes.parent_run_id;
+      if (p && ids[p] && p !== r.attributes.run_id) (self.children[p] = self.children[p] || []).push(r);
+    });
+    this.rows.forEach(function (r) { r._text = self.searchText(r); });
+    var h = readHash();
+    this.state = {q: h.q, filter: h.filter, sort: h.sort || "start:desc", page: h.page,
+                  sel: new Set(h.sel.filter(function (id) { return ids[id]; })), open: new Set(h.open),
+                  cols: h.cols ? new Set(h.cols) : null};
+    this.el = function (role) { return root.querySelector("[data-role=" + role + "]"); };
+    this.setup();
+    this.update();
+  }
+
+  Table.prototype.searchText = function (r) {
+    var parts = [r.attributes.run_name, r.attributes.run_id, r.attributes.status, r.attributes.user, r.view.experiment,
+                 r.view.source];
+    ["params", "tags"].forEach(function (kind) {
+      Object.keys(r[kind]).forEach(function (k) { parts.push(k + "=" + r[kind][k]); });
+    });
+    return parts.join("\n").toLowerCase();
+  };
+
+  Table.prototype.visibleColumns = function () {
+    var cols = this.state.cols;
+    return this.columns.filter(function (c) { return cols ? cols.has(c.id) : !c.hidden; });
+  };
+
+  Table.prototype.setup = function () {
+    var self = this;
+    var search = this.el("search"), filter = this.el("filter");
+    search.value = this.state.q;
+    filter.value = this.state.filter;
+    var timer = null;
+    var later = function () { clearTimeout(timer); timer = setTimeout(function () { self.state.page = 0; self.update(); }, 150); };
+    search.addEventListener("input", function () { self.state.q = search.value; later(); });
+    filter.addEventListener("input", function () { self.state.filter = filter.value; later(); });
+    var compare = this.el("compare");
+    if (compare) compare.addEventListener("click", function () {
+      var ids = Array.from(self.state.sel).map(encodeURIComponent).join(",");
+      location.href = self.root.getAttribute("data-compare") + "?runs=" + ids;
+    });
+    this.drawChooser();
+  };
+
+  Table.prototype.drawChooser = function () {
+    var self = this, box = this.el("columns");
+    box.textContent = "";
+    var shown = new Set(this.visibleColumns().map(function (c) { return c.id; }));
+    this.columns.forEach(function (col) {
+      var label = document.createElement("label"), input = document.createElement("input");
+      input.type = "checkbox";
+      input.checked = shown.has(col.id);
+      input.value = col.id;
+      input.addEventListener("change", function () {
+        var now = new Set(self.visibleColumns().map(function (c) { return c.id; }));
+        if (input.checked) now.add(col.id); else now.delete(col.id);
+        self.state.cols = now;
+        self.update();
+      });
+      label.appendChild(input);
+      label.appendChild(document.createTextNode(" " + (col.group ? col.group + "." : "") + col.label));
+      box.appendChild(label);
+    });
+  };
+
+  Table.prototype.matching = function () {
+    var q = this.state.q.trim().toLowerCase(), text = this.state.filter.trim(), status = this.el("status");
+    var filterInput = this.el("filter"), test = null;
+    filterInput.classList.remove("invalid");
+    status.classList.remove("error");
+    if (text) {
+      if (!window.FlowsheetFilter) {
+        status.textContent = "Filter expressions are not available in this build.";
+        status.classList.add("error");
+      } else {
+        try { test = window.FlowsheetFilter.parse(text); } catch (e) {
+          filterInput.classList.add("invalid");
+          status.classList.add("error");
+          status.textContent = "Filter: " + (e && e.message ? e.message : String(e));
+          return null;
+        }
+      }
+    }
+    if (!q && !test) return null; // no filter: show the tree
+    return this.rows.filter(function (r) {
+      return (!q || r._text.indexOf(q) >= 0) && (!test || test.matches(r));
+    });
+  };
+
+  Table.prototype.sorter = function () {
+    var parts = this.state.sort.split(":"), col = this.colById[parts[0]] || this.colById.start;
+    var dir = parts[1] === "asc" ? 1 : -1;
+    return function (a, b) {
+      var va = col.get(a), vb = col.get(b);
+      var missA = va === null || va === undefined || va === "", missB = vb === null || vb === undefined || vb === "";
+      if (missA || missB) return missA === missB ? 0 : (missA ? 1 : -1);
+      return dir * compareValues(va, vb) || compareValues(a.attributes.run_id, b.attributes.run_id);
+    };
+  };
+
+  Table.prototype.update = function () {
+    var self = this, sort = this.sorter(), matches = this.matching(), list = [];
+    if (matches) {
+      matches.sort(sort);
+      list = matches.map(function (r) { return {row: r, depth: 0}; });
+    } else {
+      var tops = this.rows.filter(function (r) { var p = r.attributes.parent_run_id; return !(p && self.byId[p]); });
+      var walk = function (rows, depth, seen) {
+        rows.slice().sort(sort).forEach(function (r) {
+          var id = r.attributes.run_id;
+          if (seen[id]) return; // a cycle in parent ids must not hang the page
+          seen[id] = 1;
+          list.push({row: r, depth: depth});
+          if (self.children[id] && self.state.open.has(id)) walk(self.children[id], depth + 1, seen);
+        });
+      };
+      walk(tops, 0, {});
+    }
+    var pages = Math.max(1, Math.ceil(list.length / PAGE_SIZE));
+    this.state.page = Math.min(Math.max(0, this.state.page), pages - 1);
+    var status = this.el("status");
+    if (!status.classList.contains("error")) {
+      status.textContent = matches ? matches.length + " of " + this.rows.length + " runs match"
+                                   : this.rows.length + " runs";
+    }
+    this.draw(list.slice(this.state.page * PAGE_SIZE, (this.state.page + 1) * PAGE_SIZE), !matches);
+    this.drawPager(pages, list.length);
+    var compare = this.el("compare");
+    if (compare) {
+      compare.disabled = this.state.sel.size === 0;
+      compare.textContent = "Compare selected (" + this.state.sel.size + ")";
+    }
+    this.writeHash();
+  };
+
+  Table.prototype.draw = function (items, tree) {
+    var self = this, cols = this.visibleColumns(), table = this.root.querySelector("table.runs");
+    var thead = table.tHead, tbody = table.tBodies[0];
+    var sortParts = this.state.sort.split(":");
+    var hr = document.createElement("tr");
+    var selTh = document.createElement("th");
+    selTh.scope = "col";
+    selTh.textContent = "Select";
+    selTh.className = "select";
+    hr.appendChild(selTh);
+    cols.forEach(function (col) {
+      var th = document.createElement("th"), b = document.createElement("button");
+      th.scope = "col";
+      if (col.num) th.className = "num";
+      b.type = "button";
+      b.className = "sort";
+      b.textContent = col.group === "params" ? "param: " + col.label : col.group === "metrics" ? "metric: " + col.label
+        : col.group === "tags" ? "tag: " + col.label : col.label;
+      b.title = "Sort by " + b.textContent;
+      th.setAttribute("aria-sort", sortParts[0] === col.id ? (sortParts[1] === "asc" ? "ascending" : "descending") : "none");
+      th.setAttribute("data-col", col.id);
+      b.addEventListener("click", function () {
+        var dir = sortParts[0] === col.id && sortParts[1] === "desc" ? "asc" : "desc";
+        if (sortParts[0] !== col.id && !col.num && col.id !== "start" && col.id !== "duration") dir = "asc";
+        self.state.sort = col.id + ":" + dir;
+        self.update();
+      });
+      th.appendChild(b);
+      hr.appendChild(th);
+    });
+    thead.textContent = "";
+    thead.appendChild(hr);
+    var frag = document.createDocumentFragment();
+    items.forEach(function (item) {
+      var r = item.row, id = r.attributes.run_id, tr = document.createElement("tr");
+      tr.setAttribute("data-run-id", id);
+      var td = document.createElement("td"), box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = self.state.sel.has(id);
+      box.setAttribute("aria-label", "Select run " + (r.attributes.run_name || id));
+      box.addEventListener("change", function () {
+        if (box.checked) self.state.sel.add(id); else self.state.sel.delete(id);
+        self.update();
+      });
+      td.appendChild(box);
+      tr.appendChild(td);
+      cols.forEach(function (col) {
+        var cell;
+        if (col.id === "name") {
+          cell = document.createElement("th");
+          cell.scope = "row";
+          var indent = document.createElement("span");
+          indent.className = "indent";
+          indent.style.width = (item.depth * 1.2) + "em";
+          cell.appendChild(indent);
+          if (tree && self.children[id]) {
+            var t = document.createElement("button"), open = self.state.open.has(id);
+            t.type = "button";
+            t.className = "toggle";
+            t.textContent = open ? "▾" : "▸";
+            t.setAttribute("aria-expanded", open ? "true" : "false");
+            t.setAttribute("aria-label", (open ? "Collapse" : "Expand") + " child runs");
+            t.addEventListener("click", function () {
+              if (self.state.open.has(id)) self.state.open.delete(id); else self.state.open.add(id);
+              self.update();
+            });
+            cell.appendChild(t);
+          }
+          var a = document.createElement("a");
+          a.href = self.siteRoot + r.view.url;
+          a.textContent = col.get(r);
+          cell.appendChild(a);
+        } else {
+          cell = document.createElement("td");
+          var v = col.get(r), text = col.fmt ? col.fmt(v) : fmtValue(v);
+          cell.textContent = text;
+          if (col.num) cell.className = "num";
+          if (col.id === "status") cell.className = "status-cell status-" + String(v).toLowerCase();
+          if (text) cell.title = v === null || v === undefined ? "" : String(v);
+        }
+        tr.appendChild(cell);
+      });
+      frag.appendChild(tr);
+    });
+    tbody.textContent = "";
+    tbody.appendChild(frag);
+  };
+
+  Table.prototype.drawPager = function (pages, total) {
+    var self = this, pager = this.el("pager");
+    pager.textContent = "";
+    if (pages <= 1) return;
+    var button = function (label, page, disabled) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = label;
+      b.disabled = disabled;
+      b.addEventListener("click", function () { self.state.page = page; self.update(); });
+      pager.appendChild(b);
+    };
+    button("‹ Previous", this.state.page - 1, this.state.page === 0);
+    var info = document.createElement("span");
+    var first = this.state.page * PAGE_SIZE + 1;
+    info.textContent = "Rows " + first + "–" + Math.min(total, first + PAGE_SIZE - 1) + " of " + total;
+    pager.appendChild(info);
+    button("Next ›", this.state.page + 1, this.state.page >= pages - 1);
+  };
+
+  Table.prototype.writeHash = function () {
+    var s = this.state, p = new URLSearchParams();
+    if (s.q) p.set("q", s.q);
+    if (s.filter) p.set("filter", s.filter);
+    if (s.sort && s.sort !== "start:desc") p.set("sort", s.sort);
+    if (s.cols) p.set("cols", Array.from(s.cols).join(","));
+    if (s.sel.size) p.set("sel", Array.from(s.sel).join(","));
+    if (s.open.size) p.set("open", Array.from(s.open).join(","));
+    if (s.page) p.set("page", String(s.page));
+    var hash = p.toString();
+    if (hash === location.hash.replace(/^#/, "")) return;
+    var url = location.href.split("#")[0] + (hash ? "#" + hash : "");
+    try { history.replaceState(null, "", url); } catch (e) { location.replace(url); }
+  };
+
+  function mount() {
+    var data = window.FLOWSHEET_RUNS;
+    if (!data) return;
+    document.querySelectorAll("[data-runs-table]").forEach(function (el) { el._table = new Table(el, data); });
+  }
+  window.FlowsheetTable = {mount: mount, Table: Table};
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount); else mount();
+})();

@@ -1,0 +1,159 @@
+"""Run tables as data: the rows the browser's runs table shows, and the CSV downloads.
+
+Pure functions from the model to text; the writer puts the text on disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any, Iterable
+
+from logger.model import Experiment, Run
+
+from reporter.render import format_time
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """The filter row of `search_runs` (attributes, params, latest metrics, tags)."""
+    try:
+        from logger.search import run_to_row
+    except ImportError:  # the shared row builder is not there yet: same shape, built here
+        run_to_row = _run_to_row
+    return run_to_row(run)
+
+
+def _run_to_row(run: Run) -> dict[str, Any]:
+    return {
+        "attributes": {
+            "run_id": run.run_id, "run_name": run.name, "status": run.status, "start_time": run.start_time,
+            "end_time": run.end_time, "experiment_id": run.experiment_id, "user": run.system.get("user"),
+            "artifact_uri": None, "parent_run_id": run.parent_run_id,
+        },
+        "params": {key: str(value) for key, value in run.params.items()},
+        "metrics": run.latest_metrics(),
+        "tags": {key: str(value) for key, value in run.tags.items()},
+    }
+
+
+def duration_ms(run: Run) -> int | None:
+    if run.start_time is None:
+        return None
+    end = run.end_time if run.end_time is not None else (run.last_time if run.status == "RUNNING" else None)
+    return None if end is None else max(0, end - run.start_time)
+
+
+def source_text(run: Run) -> str:
+    """What the source/git column says: commit and branch when known, else the entry point."""
+    system = run.system or {}
+    commit = system.get("git_commit")
+    if commit:
+        text = str(commit)[:8]
+        if system.get("git_branch"):
+            text += f" ({system['git_branch']})"
+        if system.get("git_dirty"):
+            text += " dirty"
+        return text
+    return str(system.get("entry_point") or run.tags.get("mlflow.source.name") or "")
+
+
+def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]) -> list[dict[str, Any]]:
+    """Rows for the browser table: the filter row plus a `view` part with display-only fields."""
+    rows = []
+    for run in runs:
+        row = _json_safe(run_row(run))
+        experiment = experiments.get(run.experiment_id)
+        row["view"] = {
+            "url": run_href(run.run_id),
+            "duration": duration_ms(run),
+            "source": source_text(run),
+            "experiment": experiment.name if experiment else run.experiment_id,
+        }
+        rows.append(row)
+    return rows
+
+
+def runs_data_js(rows: list[dict[str, Any]], columns: dict[str, list[str]], experiment_urls: dict[str, str]) -> str:
+    """The `runs-data.js` a page loads with <script src>: data is never fetched (file:// forbids it)."""
+    payload = {"columns": columns, "experiments": experiment_urls, "rows": rows}
+    text = json.dumps(payload, ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return "window.FLOWSHEET_RUNS = " + text.replace("</", "<\\/") + ";\n"
+
+
+def table_columns(runs: Iterable[Run]) -> dict[str, list[str]]:
+    params, metrics, tags = set(), set(), set()
+    for run in runs:
+        params.update(run.params)
+        metrics.update(run.metrics)
+        tags.update(run.tags)
+    return {"params": sorted(params), "metrics": sorted(metrics), "tags": sorted(tags)}
+
+
+def runs_csv(runs: list[Run]) -> str:
+    """The experiment's whole table as CSV, safe to open in a spreadsheet."""
+    columns = table_columns(runs)
+    header = ["run_id", "name", "status", "start_time", "end_time", "duration_s", "user", "source", "parent_run_id"]
+    header += [f"params.{k}" for k in columns["params"]] + [f"metrics.{k}" for k in columns["metrics"]]
+    header += [f"tags.{k}" for k in columns["tags"]]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([csv_cell(h) for h in header])
+    for run in runs:
+        duration = duration_ms(run)
+        latest = run.latest_metrics()
+        cells: list[Any] = [run.run_id, run.name, run.status, format_time(run.start_time), format_time(run.end_time),
+                            "" if duration is None else duration / 1000, run.system.get("user"), source_text(run),
+                            run.parent_run_id]
+        cells += [run.params.get(k) for k in columns["params"]]
+        cells += [latest.get(k) for k in columns["metrics"]]
+        cells += [run.tags.get(k) for k in columns["tags"]]
+        writer.writerow([csv_cell(c) for c in cells])
+    return out.getvalue()
+
+
+def metrics_csv(run: Run) -> str:
+    """Every point of every metric of a run: key, step, timestamp, value."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["key", "step", "timestamp", "value"])
+    for key in sorted(run.metrics):
+        history = run.metrics[key]
+        cell = csv_cell(key)
+        for step, stamp, value in zip(history.steps, history.timestamps, history.values):
+            writer.writerow([cell, step, stamp, csv_cell(value)])
+    return out.getvalue()
+
+
+def csv_cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON has no NaN or Infinity: such metric values become null (the page shows them blank)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

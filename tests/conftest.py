@@ -1,0 +1,26 @@
+"""Shared fixtures: every test logs into its own folder, with no run or experiment left over."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import ENV_NAMES
+
+import logger
+from logger import fluent, paths
+
+
+@pytest.fixture
+def log_dir(tmp_path, monkeypatch):
+    """A fresh log directory chosen with set_log_dir, and a clean slate of fluent state around the test."""
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    folder = tmp_path / "runs"
+    logger.set_log_dir(folder)
+    fluent._chosen_experiment = None
+    yield folder
+    while logger.active_run() is not None:
+        logger.end_run()
+    for run in list(fluent._open_runs.values()):
+        run.end()
+    fluent._chosen_experiment = None
+    paths.set_log_dir(None)
