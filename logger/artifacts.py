@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
 from pathlib import Path, PurePosixPath
 
@@ -52,6 +51,8 @@ def place(target: Path, fill) -> int:
 
 
 def copy_into(source: Path, target: Path) -> int:
+    import shutil
+
     return place(target, lambda temporary: shutil.copyfile(source, temporary))
 
 

@@ -420,7 +420,10 @@ class Filter:
 
     def __init__(self, text: str, predicate: Callable[[dict], bool] | None):
         self.text = text
-        self.matches: Callable[[dict], bool] = predicate or (lambda row: True)
+        self._predicate = predicate
+
+    def matches(self, row: dict) -> bool:
+        return self._predicate is None or self._predicate(row)
 
     def __repr__(self) -> str:
         return f"Filter({self.text!r})"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 ENV_DIR = "FLOWSHEET_DIR"
 DEFAULT_DIR = "runs"
@@ -16,6 +15,8 @@ def path_from_uri(uri: str | os.PathLike) -> Path:
     """Accept a plain path or a `file:` URI (MLflow's tracking URI form)."""
     text = os.fspath(uri)
     if text.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
         parsed = urlparse(text)
         text = unquote(parsed.path if parsed.netloc in ("", "localhost") else f"//{parsed.netloc}{parsed.path}")
     elif "://" in text:

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from logger import artifacts, events
-from logger.system import system_info
+from logger.writer import FLUSH_LINES as _FLUSH_LINES
 from logger.writer import EventWriter
 
 _dumps, _NEWLINE, _time = orjson.dumps, orjson.OPT_APPEND_NEWLINE, time.time
@@ -75,7 +75,7 @@ class Run:
         self._ended = False
         self._end_lock = threading.Lock()
         self._writer = EventWriter(folder / RUN_FILE)
-        self._write = self._writer.write
+        self._pending = self._writer.pending
         self._on_end = None  # set by the fluent layer to pop the run off its stack
 
     # --- creating and resuming -------------------------------------------------------------
@@ -89,13 +89,15 @@ class Run:
         (folder / ARTIFACTS).mkdir(parents=True, exist_ok=True)
         tags = dict(tags or {})
         run_name = run_name or tags.get(RUN_NAME_TAG) or random_run_name(run_id)
+        from logger.system import system_info  # subprocess, socket, platform: paid when a run starts
+
         system = system_info()
         start = events.event("start", run_id=run_id, experiment_id=experiment_id, name=str(run_name),
                              parent_run_id=parent_run_id, description=description, system=system)
         info = RunInfo(run_id, experiment_id, str(run_name), (folder / ARTIFACTS).absolute().as_uri(),
                        start["t"], parent_run_id=parent_run_id, user_id=system.get("user"))
         run = cls(folder, info)
-        run._write(events.encode(start))
+        run._writer.write(events.encode(start))
         if tags:
             run.set_tags(tags)
         run._writer.flush()
@@ -104,6 +106,8 @@ class Run:
     @classmethod
     def resume(cls, folder: Path) -> Run:
         """Reopen a run to append to it; its params stay immutable across the two sessions."""
+        from logger.system import system_info
+
         state = _replay(folder / RUN_FILE)
         system = system_info()
         info = RunInfo(state["run_id"] or folder.name, state["experiment_id"] or folder.parent.name,
@@ -111,24 +115,27 @@ class Run:
                        state["start_time"] or events.now_ms(), parent_run_id=state["parent_run_id"],
                        user_id=system.get("user"))
         run = cls(folder, info, state["params"], state["tags"])
-        run._write(events.encode(events.event("resume", system=system)))
+        run._writer.write(events.encode(events.event("resume", system=system)))
         run._writer.flush()
         return run
 
     # --- MLflow's logging methods ----------------------------------------------------------
 
     def log_metric(self, key: str, value, step: int | None = None, timestamp: int | None = None) -> None:
-        # The hot path of a training loop: keep it to a few checks, one dict and one dumps.
+        # The hot path of a training loop: a few checks, one dict, one dumps, one C-level append.
         if key not in self._metric_keys or self._ended:
             self._check_open()
             self._metric_keys.add(events.check_key(key, "metric key"))
         kind = type(value)
         if kind is not int and (kind is not float or value - value != 0.0):  # NaN, ±Inf and non-floats
             value = events.metric_value(value)
-        self._write(_dumps(
+        pending = self._pending
+        pending.append(_dumps(
             {"v": 1, "kind": "metric", "t": int(_time() * 1000) if timestamp is None else int(timestamp),
              "key": key, "value": value, "step": 0 if step is None else int(step)},
             option=_NEWLINE))
+        if len(pending) >= _FLUSH_LINES or self._writer.error is not None:
+            self._writer.flush()
 
     def log_metrics(self, metrics: dict, step: int | None = None, timestamp: int | None = None) -> None:
         self._check_open()
@@ -140,8 +147,9 @@ class Run:
                 events.check_key(key, "metric key")
             checked.append((key, events.metric_value(value)))
         self._metric_keys.update(key for key, _ in checked)
-        self._write(b"".join(_dumps({"v": 1, "kind": "metric", "t": t, "key": key, "value": value, "step": step},
-                                    option=_NEWLINE) for key, value in checked))
+        self._writer.write(b"".join(
+            _dumps({"v": 1, "kind": "metric", "t": t, "key": key, "value": value, "step": step}, option=_NEWLINE)
+            for key, value in checked))
 
     def log_param(self, key: str, value) -> Any:
         self.log_params({key: value})
@@ -162,7 +170,8 @@ class Run:
                 fresh[key] = value
         self._params.update(fresh)
         t = events.now_ms()
-        self._write(b"".join(events.encode(events.event("param", t=t, key=k, value=v)) for k, v in fresh.items()))
+        self._writer.write(b"".join(events.encode(events.event("param", t=t, key=k, value=v))
+                                     for k, v in fresh.items()))
 
     def set_tag(self, key: str, value) -> None:
         self.set_tags({key: value})
@@ -174,7 +183,8 @@ class Run:
         if RUN_NAME_TAG in checked:
             self.info.run_name = str(checked[RUN_NAME_TAG])
         t = events.now_ms()
-        self._write(b"".join(events.encode(events.event("tag", t=t, key=k, value=v)) for k, v in checked.items()))
+        self._writer.write(b"".join(events.encode(events.event("tag", t=t, key=k, value=v))
+                                     for k, v in checked.items()))
 
     def log_artifact(self, local_path: str | os.PathLike, artifact_path: str | None = None) -> str:
         source = Path(local_path)
@@ -254,7 +264,7 @@ class Run:
         end = events.event("end", status=status)
         self.info.status, self.info.end_time = status, end["t"]
         try:
-            self._write(events.encode(end))
+            self._writer.write(events.encode(end))
             self._writer.close()
         finally:
             if self._on_end is not None:
@@ -300,7 +310,7 @@ class Run:
         self._check_open()
         target = artifacts.destination(self.artifact_dir, relative)
         size = save(target)
-        self._write(events.encode(events.event("artifact", path=relative, size=size)))
+        self._writer.write(events.encode(events.event("artifact", path=relative, size=size)))
         return relative
 
 

@@ -1,46 +1,47 @@
 """Appending lines to a run file: buffered, flushed within a second, safe across threads and processes.
 
-Each flush is one locked `write` of whole lines to a file opened with O_APPEND, so lines from
-several threads or processes never interleave. Errors from a background flush are kept and
-raised by the next call of the process that logged, never dropped.
+Logging calls put a finished line on a queue (`pending.append`, a thread-safe C call, so the hot
+path holds no lock) and drain it themselves once it holds a few thousand lines, which keeps the
+memory small and warm. A per-process flusher thread drains the rest a few times a second;
+`flush()` drains at once. Each drain is one flock-guarded write of whole lines to a file opened with
+O_APPEND, so lines from several threads or processes never interleave. An error met by the
+background flush is kept and raised by the next logging call, never dropped.
 """
 
 from __future__ import annotations
 
+import collections
 import fcntl
 import os
 import threading
 import weakref
 
 FLUSH_INTERVAL = 0.2  # seconds; the format promises lines are on disk within one second
-FLUSH_BYTES = 1 << 16
+FLUSH_LINES = 2048
 
 
 class EventWriter:
     def __init__(self, path: str | os.PathLike):
         self.path = os.fspath(path)
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        self._lock = threading.Lock()
-        self._buffer: list[bytes] = []
-        self._size = 0
-        self._error: OSError | None = None
-        self._resuming_partial = False  # our previous flush stopped mid-line; finish it first
+        self._lock = threading.Lock()  # one drain at a time
+        self.pending: collections.deque[bytes] = collections.deque()
+        self.error: OSError | None = None  # met by the background flush, for the next call to raise
+        self._unwritten = b""  # what a failed write left over, written first next time
+        self._resuming_partial = False  # that leftover starts mid-line: no fresh line before it
         _flusher.add(self)
 
-    def write(self, line: bytes) -> None:
-        with self._lock:
-            if self._error is not None:
-                self._raise_kept_error()
-            self._buffer.append(line)
-            self._size += len(line)
-            if self._size >= FLUSH_BYTES:
-                self._flush_locked()
+    def write(self, data: bytes) -> None:
+        """Queue whole lines; the caller's hot loops do the same inline (see Run.log_metric)."""
+        self.pending.append(data)
+        if len(self.pending) >= FLUSH_LINES or self.error is not None:
+            self.flush()
 
     def flush(self) -> None:
+        # A kept background error is retried here, so it is raised again unless the disk recovered.
         with self._lock:
-            if self._error is not None:
-                self._raise_kept_error()
-            self._flush_locked()
+            self.error = None
+            self._drain()
 
     def close(self) -> None:
         try:
@@ -52,24 +53,22 @@ class EventWriter:
                 self._fd = -1
 
     def flush_in_background(self) -> None:
-        """Called by the flusher thread: keep the error for the logging thread instead of raising it here."""
-        with self._lock:
-            if self._buffer and self._error is None:
-                try:
-                    self._flush_locked()
-                except OSError as error:
-                    self._error = error
-
-    def _raise_kept_error(self) -> None:
-        error, self._error = self._error, None
-        raise error
-
-    def _flush_locked(self) -> None:
-        if not self._buffer or self._fd < 0:
+        """Called by the flusher thread: an error is handed to the logging thread, not raised here."""
+        if not self.pending or self.error is not None:
             return
-        data = b"".join(self._buffer)
-        self._buffer.clear()
-        self._size = 0
+        with self._lock:
+            try:
+                self._drain()
+            except OSError as error:
+                self.error = error
+
+    def _drain(self) -> None:
+        pending = self.pending
+        chunks = [pending.popleft() for _ in range(len(pending))]
+        if (not chunks and not self._unwritten) or self._fd < 0:
+            return
+        data = self._unwritten + b"".join(chunks)
+        self._unwritten = b""
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             if not self._resuming_partial and not _ends_with_newline(self._fd):
@@ -82,12 +81,8 @@ class EventWriter:
             except OSError as error:
                 raise OSError(error.errno, f"flowsheet could not write to {self.path}: {error.strerror}") from error
             finally:
-                if view:  # keep what did not reach the disk for the next try
-                    self._buffer.append(bytes(view))
-                    self._size = len(view)
-                    self._resuming_partial = len(view) < len(data)
-                else:
-                    self._resuming_partial = False
+                self._unwritten = bytes(view)  # kept for the next try: nothing is dropped
+                self._resuming_partial = 0 < len(view) < len(data)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
@@ -98,13 +93,12 @@ def _ends_with_newline(fd: int) -> bool:
 
 
 class _Flusher:
-    """One daemon thread per process that flushes every open writer a few times a second."""
+    """One daemon thread per process that drains every open writer a few times a second."""
 
     def __init__(self):
         self._writers: weakref.WeakSet[EventWriter] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._wake = threading.Event()
 
     def add(self, writer: EventWriter) -> None:
         with self._lock:
@@ -122,19 +116,19 @@ class _Flusher:
             return list(self._writers)
 
     def _loop(self) -> None:
-        while not self._wake.wait(FLUSH_INTERVAL):
+        stop = threading.Event()
+        while not stop.wait(FLUSH_INTERVAL):
             for writer in self.writers():
                 writer.flush_in_background()
 
     def after_fork_in_child(self) -> None:
-        # The parent flushes what it buffered; the child must not write it a second time.
+        # The parent writes what it had queued; the child must not write it a second time.
         for writer in list(self._writers):
             writer._lock = threading.Lock()
-            writer._buffer.clear()
-            writer._size = 0
+            writer.pending.clear()
+            writer._unwritten = b""
         self._lock = threading.Lock()
         self._thread = None
-        self._wake = threading.Event()
 
 
 _flusher = _Flusher()
