@@ -15,6 +15,11 @@ from urllib.parse import quote
 
 from logger.model import Run
 
+try:
+    from logger.filter import param_text
+except ImportError:  # pragma: no cover - the filter module is written alongside
+    param_text = str
+
 IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
 TEXT_TYPES = {".txt", ".log", ".json", ".yaml", ".yml", ".toml", ".py", ".cfg", ".ini", ".sh", ".jsonl", ".xml"}
 TABLE_TYPES = {".csv", ".tsv"}
@@ -195,7 +200,6 @@ def _model_description(text: str) -> dict[str, Any] | None:
         "flavor": str(info.get("flavor")),
         "class": str(info.get("class") or ""),
         "module": str(info.get("module") or ""),
-        "params": sorted((str(k), v if isinstance(v, (int, float, bool)) or v is None else str(v))
-                         for k, v in params.items()),
+        "params": sorted((str(k), param_text(v)) for k, v in params.items()),
         "versions": sorted((str(k), str(v)) for k, v in versions.items()),
     }

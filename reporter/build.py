@@ -48,6 +48,11 @@ class SitePlan:
     files: dict[str, str | bytes] = field(default_factory=dict)  # generated data files
     copies: dict[str, Path] = field(default_factory=dict)  # artifacts and static assets
 
+    def add(self, other: "SitePlan") -> None:
+        self.pages += other.pages
+        self.files.update(other.files)
+        self.copies.update(other.copies)
+
 
 def read_data(log_dir: Path) -> LogData:
     try:
@@ -78,37 +83,59 @@ def build(config: BuildConfig, data: LogData | None = None, progress: Progress |
 
 def gather(data: LogData, config: BuildConfig) -> SitePlan:
     """Every page, data file and copied file of the site, from the model alone (plus artifact heads)."""
-    plan = SitePlan()
     static = static_sources()
     static_names = frozenset(static)
+    plan = SitePlan()
     for name, source in static.items():
         plan.copies[f"static/{name}"] = source
     plan.files[f"static/{VEGA_BUNDLE}"] = vega_bundle()
-    experiments = P.all_experiments(data)
-    experiment_urls = {eid: P.experiment_href(eid) for eid in experiments}
+    index = P.site_index(data)
+    plan.add(plan_home(data, config, static_names, index))
+    for experiment_id in sorted(index.experiments):
+        plan.add(plan_experiment(data, experiment_id, config, static_names, index))
+    for run in P.sorted_runs(data.runs.values()):
+        plan.add(plan_run(data, run.run_id, config, static_names, index))
+    return plan
 
-    all_runs = P.sorted_runs(data.runs.values())
-    plan.pages.append(P.home_page(data, config, static_names))
-    plan.pages.append(P.compare_page(data, config, static_names))
+
+def plan_home(data: LogData, config: BuildConfig, static_names: frozenset[str],
+              index: P.SiteIndex | None = None) -> SitePlan:
+    """The home page, the compare page and the all-runs data they share."""
+    index = index or P.site_index(data)
+    experiments = index.experiments
+    runs = P.sorted_runs(data.runs.values())
+    plan = SitePlan(pages=[P.home_page(data, config, static_names, index), P.compare_page(data, config, static_names)])
     plan.files["runs-data.js"] = tables.runs_data_js(
-        tables.table_rows(all_runs, P.run_href, experiments), tables.table_columns(all_runs), experiment_urls)
+        tables.table_rows(runs, P.run_href, experiments), tables.table_columns(runs),
+        {eid: P.experiment_href(eid) for eid in experiments})
+    return plan
 
-    for experiment in sorted(experiments.values(), key=lambda e: e.experiment_id):
-        page = P.experiment_page(data, experiment, config, static_names)
-        plan.pages.append(page)
-        folder = P.experiment_dir(experiment.experiment_id)
-        runs = P.sorted_runs(data.runs_of(experiment.experiment_id))
-        plan.files[f"{folder}/runs.csv"] = tables.runs_csv(runs)
-        plan.files[f"{folder}/runs-data.js"] = tables.runs_data_js(
-            tables.table_rows(runs, P.run_href, experiments), tables.table_columns(runs), experiment_urls)
 
-    for run in all_runs:
-        artifacts = artifact_views(run, config.max_artifact_bytes) if run.artifacts else []
-        plan.pages.append(P.run_page(data, run, artifacts, config, static_names))
-        folder = P.run_dir(run.run_id)
-        if run.metrics:
-            plan.files[f"{folder}/metrics.csv"] = tables.metrics_csv(run)
-        plan.copies.update(_artifact_copies(folder, artifacts))
+def plan_experiment(data: LogData, experiment_id: str, config: BuildConfig, static_names: frozenset[str],
+                    index: P.SiteIndex | None = None) -> SitePlan:
+    """One experiment's page, its runs table data and its CSV."""
+    index = index or P.site_index(data)
+    experiments = index.experiments
+    folder = P.experiment_dir(experiment_id)
+    runs = index.runs_by_experiment.get(experiment_id, [])
+    plan = SitePlan(pages=[P.experiment_page(data, experiments[experiment_id], config, static_names, index)])
+    plan.files[f"{folder}/runs.csv"] = tables.runs_csv(runs)
+    plan.files[f"{folder}/runs-data.js"] = tables.runs_data_js(
+        tables.table_rows(runs, P.run_href, experiments), tables.table_columns(runs),
+        {eid: P.experiment_href(eid) for eid in experiments})
+    return plan
+
+
+def plan_run(data: LogData, run_id: str, config: BuildConfig, static_names: frozenset[str],
+             index: P.SiteIndex | None = None) -> SitePlan:
+    """One run's page, its metric history CSV and its artifacts (those under the size limit)."""
+    run = data.runs[run_id]
+    artifacts = artifact_views(run, config.max_artifact_bytes) if run.artifacts else []
+    folder = P.run_dir(run_id)
+    plan = SitePlan(pages=[P.run_page(data, run, artifacts, config, static_names, index)])
+    if run.metrics:
+        plan.files[f"{folder}/metrics.csv"] = tables.metrics_csv(run)
+    plan.copies.update(_artifact_copies(folder, artifacts))
     return plan
 
 

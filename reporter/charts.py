@@ -109,9 +109,11 @@ def group_metric_keys(keys: Iterable[str]) -> list[tuple[str, list[str]]]:
     return sorted(sections.items(), key=lambda item: (item[0] != "", item[0]))
 
 
-def left_out_note(count: int, what: str = "runs without a value") -> str:
-    return f"{count} {what} left out" if count else ""
+def left_out_note(count: int, what: str = "without a value") -> str:
+    """The subtitle note for runs a chart could not show ("" when none)."""
+    return f"{plural(count, 'run')} {what} left out" if count else ""
 
 
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
+

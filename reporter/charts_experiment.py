@@ -1,6 +1,363 @@
-def experiment_specs(*a, **k):
-    raise NotImplementedError
+"""Experiment and compare page charts: metric overlays, parallel coordinates, scatter, heatmap, box.
+
+Every spec carries a dataset `runs` ([{i, id, name}], one row per run) and refers to runs by the
+short index `i` elsewhere, so long ids and names are not repeated per point; a lookup transform
+brings names (and ids) back. Values that are missing, NaN or Inf are left out in Python and counted
+in the chart's subtitle (the scatter, whose axes are chosen in the page, counts them in a text layer).
+
+Compare charts (`compare_sections`) hold every run given and filter on the Vega-Lite param
+`selected_runs`, which charts.js sets from the page URL (`?runs=id1,id2`, see usermeta.fs.selection).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from logger.model import Run
+from reporter.charts import CHART_HEIGHT, finite, left_out_note, lower_is_better, pick_primary_metric
+from reporter.charts_run import ChartBlock, ChartSection
+from reporter.downsample import downsample, round_sig
+
+OVERLAY_RUNS = 10
+OVERLAY_POINTS = 200  # per run: overlays compare shapes, the run page has the detail
+COMPARE_POINTS = 100  # per run on the compare page, which carries every run of the site
+MAX_PARALLEL_PARAMS = 6
+GRID_LEVELS = 12  # up to this many distinct values a param is drawn as discrete cells, not bins
+SELECTION_FILTER = "indexof(selected_runs, datum.id) >= 0"
 
 
-def compare_specs(*a, **k):
-    raise NotImplementedError
+# ---- runs as a table ---------------------------------------------------------------------------
+
+def runs_frame(runs: list[Run]) -> pd.DataFrame:
+    """One row per run: `i`, `id`, `name`, `p:<param>` (as logged) and `m:<metric>` (latest value or NaN)."""
+    rows = []
+    for index, run in enumerate(runs):
+        row = {"i": index, "id": run.run_id, "name": run.name or run.run_id[:8]}
+        row.update({f"p:{k}": v for k, v in run.params.items()})
+        row.update({f"m:{k}": finite(v) for k, v in run.latest_metrics().items()})
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=None if rows else ["i", "id", "name"])
+    return frame.reindex(columns=["i", "id", "name"] + sorted(c for c in frame.columns if c[:2] in ("p:", "m:")))
+
+
+def metric_keys(runs: list[Run]) -> list[str]:
+    return sorted({key for run in runs for key, history in run.metrics.items() if len(history)})
+
+
+def curve_keys(runs: list[Run]) -> list[str]:
+    """Metrics worth an overlay: logged at more than one point in some run (single values go to the scatter)."""
+    return sorted({key for run in runs for key, history in run.metrics.items() if len(history) > 1})
+
+
+def param_is_numeric(values: pd.Series) -> bool:
+    present = values.dropna()
+    return len(present) > 0 and all(finite(v) is not None for v in present)
+
+
+def differing_params(frame: pd.DataFrame, limit: int | None = MAX_PARALLEL_PARAMS) -> list[str]:
+    """Params (without `p:`) whose value is not the same in every run, alphabetically, at most `limit`."""
+    names = []
+    for column in frame.columns:
+        if column.startswith("p:") and frame[column].astype("string").nunique(dropna=False) > 1:
+            names.append(column[2:])
+    return names if limit is None else names[:limit]
+
+
+def best_runs(runs: list[Run], metric: str, n: int = OVERLAY_RUNS) -> list[Run]:
+    """The `n` runs with the best latest value of `metric` (runs without a finite value come last)."""
+    sign = 1 if lower_is_better(metric) else -1
+
+    def rank(item):
+        index, run = item
+        value = finite(run.latest_metrics().get(metric))
+        return (value is None, sign * value if value is not None else 0.0, index)
+
+    return [run for _, run in sorted(enumerate(runs), key=rank)[:n]]
+
+
+def _runs_rows(frame: pd.DataFrame) -> list[dict]:
+    return [{"i": int(r.i), "id": r.id, "name": str(r.name)} for r in frame[["i", "id", "name"]].itertuples()]
+
+
+def _spec(chart: alt.TopLevelMixin, datasets: dict, **meta) -> dict:
+    spec = chart.to_dict(validate=False)  # schema-checked in the tests
+    spec["datasets"] = datasets
+    spec["usermeta"] = {"fs": meta}
+    return spec
+
+
+def _with_runs(chart, selection: bool):
+    """Names (and ids) looked up from the `runs` dataset; with `selection`, only the selected runs."""
+    chart = chart.transform_lookup(lookup="i", from_=alt.LookupData(alt.Data(name="runs"), key="i", fields=["id", "name"]))
+    return chart.transform_filter(SELECTION_FILTER) if selection else chart
+
+
+def _title(text: str, *notes: str) -> alt.Title:
+    subtitle = "; ".join(n for n in notes if n)
+    return alt.Title(text, subtitle=subtitle, anchor="start") if subtitle else alt.Title(text, anchor="start")
+
+
+def _direction(metric: str) -> str:
+    return "lower is better" if lower_is_better(metric) else "higher is better"
+
+
+def _colour_scale(metric: str) -> alt.Scale:
+    # the same colour means "good" whichever way the metric points
+    return alt.Scale(scheme="viridis", reverse=lower_is_better(metric))
+
+
+# ---- metric overlays ---------------------------------------------------------------------------
+
+def overlay_spec(runs: list[Run], key: str, *, note: str = "", selection: bool = False,
+                 max_points: int = OVERLAY_POINTS) -> dict:
+    """Metric `key` of every run in `runs`, one line per run, each downsampled to `max_points` points."""
+    frame = runs_frame(runs)
+    rows, without = [], 0
+    for index, run in enumerate(runs):
+        history = run.metrics.get(key)
+        series = downsample(history.steps, history.values, history.timestamps, max_points) if history else None
+        if series is None or not len(series):
+            without += 1
+            continue
+        rows += [{"i": index, "s": int(s), "v": round_sig(float(v))} for s, v in zip(series.steps, series.values)]
+    base = _with_runs(alt.Chart(alt.Data(name="points")), selection)
+    chart = base.mark_line(strokeWidth=1.5).encode(
+        x=alt.X("s:Q", title="step"),
+        y=alt.Y("v:Q", title=key),
+        color=alt.Color("name:N", title="run", legend=alt.Legend(orient="bottom", columns=2, labelLimit=240)),
+        detail="i:N",
+        tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("s:Q", title="step"),
+                 alt.Tooltip("v:Q", title=key, format=".7~g")],
+    )
+    params = [alt.param(name="selected_runs", value=[])] if selection else []
+    chart = chart.add_params(*params) if params else chart
+    title = _title(key, note, left_out_note(without) if not selection else "")
+    chart = chart.properties(title=title, width="container", height=CHART_HEIGHT)
+    meta = {"kind": "overlay", "runs": len(runs) - without}
+    if selection:
+        meta["selection"] = "url"
+    return _spec(chart, {"points": rows, "runs": _runs_rows(frame)}, **meta)
+
+
+# ---- parallel coordinates ----------------------------------------------------------------------
+
+def parallel_spec(runs: list[Run], primary: str, params: list[str] | None = None, *, selection: bool = False) -> dict:
+    """One polyline per run across `params` (default: those that differ, up to 6) and the primary metric.
+
+    Numeric axes are normalised to [0, 1] in the spec (min/max over the runs shown); categorical axes
+    put their sorted categories at evenly spaced positions. Runs missing any axis are left out.
+    """
+    frame = runs_frame(runs)
+    params = differing_params(frame) if params is None else params
+    fields, dims, cat_ticks = [], [], []
+    wide = pd.DataFrame({"i": frame["i"]})
+    for n, name in enumerate(params):
+        column = frame.get(f"p:{name}", pd.Series([None] * len(frame)))
+        field = f"d{n}"
+        if param_is_numeric(column):
+            wide[field] = [finite(v) for v in column]
+            dims.append({"k": field, "label": name, "cat": 0})
+        else:
+            present = column.dropna().astype(str)
+            categories = sorted(present.unique())
+            spacing = {c: (j / (len(categories) - 1) if len(categories) > 1 else 0.5) for j, c in enumerate(categories)}
+            wide[field] = [None if pd.isna(v) else spacing[str(v)] for v in column]
+            dims.append({"k": field, "label": name, "cat": 1})
+            cat_ticks += [{"label": name, "y": spacing[c], "text": c} for c in categories]
+        fields.append(field)
+    metric_label = primary if primary not in params else f"{primary} (metric)"
+    wide["m"] = frame.get(f"m:{primary}", pd.Series([None] * len(frame)))
+    dims.append({"k": "m", "label": metric_label, "cat": 0})
+    complete = wide.dropna()
+    left_out = len(wide) - len(complete)
+    rows = [{k: (int(v) if k == "i" else round_sig(float(v))) for k, v in row.items()} for row in complete.to_dict("records")]
+    order = [d["label"] for d in dims]
+
+    def folded(chart):
+        return (
+            _with_runs(chart, selection)
+            .transform_fold([d["k"] for d in dims], as_=["k", "val"])
+            .transform_joinaggregate(lo="min(val)", hi="max(val)", groupby=["k"])
+            .transform_lookup(lookup="k", from_=alt.LookupData(alt.Data(name="dims"), key="k", fields=["label", "cat"]))
+            .transform_calculate(y="datum.cat ? datum.val : datum.hi > datum.lo ? (datum.val - datum.lo) / (datum.hi - datum.lo) : 0.5")
+        )
+
+    x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, orient="top", labelLimit=140))
+    y_scale = alt.Scale(domain=[0, 1])
+    lines = folded(alt.Chart(alt.Data(name="wide"))).mark_line(opacity=0.7).encode(
+        x=x, y=alt.Y("y:Q", scale=y_scale, axis=None), detail="i:N",
+        color=alt.Color("m:Q", title=primary, scale=_colour_scale(primary)),
+        tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("label:N", title="axis"), alt.Tooltip("val:Q", title="value", format=".7~g")],
+    )
+    axes = alt.Chart(alt.Data(name="dims")).mark_rule(color="#888").encode(x=x)
+    numeric_ticks = (
+        folded(alt.Chart(alt.Data(name="wide")))
+        .transform_filter("!datum.cat")
+        .transform_aggregate(lo="min(val)", hi="max(val)", groupby=["label"])
+        .transform_fold(["lo", "hi"], as_=["end", "tick"])
+        .transform_calculate(y="datum.end == 'hi' ? 1 : 0")
+        .mark_text(align="left", dx=3, fontSize=10)
+        .encode(x=x, y=alt.Y("y:Q", scale=y_scale, axis=None), text=alt.Text("tick:Q", format=".4~g"))
+    )
+    layers = [axes, lines, numeric_ticks]
+    if cat_ticks:
+        layers.append(alt.Chart(alt.Data(name="cats")).mark_text(align="left", dx=3, fontSize=10).encode(
+            x=x, y=alt.Y("y:Q", scale=y_scale, axis=None), text="text:N"))
+    chart = alt.layer(*layers)
+    if selection:
+        chart = chart.add_params(alt.param(name="selected_runs", value=[]))
+    note = left_out_note(left_out, "without a value on every axis") if not selection else ""
+    chart = chart.properties(title=_title(f"parallel coordinates, coloured by {primary}", _direction(primary), note),
+                             width="container", height=300)
+    datasets = {"wide": rows, "dims": dims, "cats": cat_ticks, "runs": _runs_rows(frame)}
+    meta = {"kind": "parallel", "runs": len(rows), "left_out": left_out}
+    if selection:
+        meta["selection"] = "url"
+    return _spec(chart, datasets, **meta)
+
+
+# ---- scatter -----------------------------------------------------------------------------------
+
+def scatter_spec(runs: list[Run], primary: str, *, selection: bool = False) -> dict:
+    """Any numeric param or metric against any other, chosen with two select inputs (params `scatter_x`/`scatter_y`)."""
+    frame = runs_frame(runs)
+    params = [p for p in differing_params(frame, limit=None) if param_is_numeric(frame[f"p:{p}"])]
+    metrics = metric_keys(runs)
+    fields = {f"p{n}": ("p:" + name, name) for n, name in enumerate(params)}
+    fields.update({f"m{n}": ("m:" + key, key) for n, key in enumerate(metrics)})
+    rows = []
+    for record in frame.to_dict("records"):
+        row = {"i": int(record["i"])}
+        for field, (column, _) in fields.items():
+            value = finite(record.get(column))
+            if value is not None:
+                row[field] = round_sig(value)
+        rows.append(row)
+    options = list(fields)
+    labels = [label for _, label in fields.values()]
+    y_default = next((f for f, (c, _) in fields.items() if c == f"m:{primary}"), options[0] if options else "m0")
+    x_default = next((f for f in options if f != y_default), y_default)
+    x_param = alt.param(name="scatter_x", value=x_default, bind=alt.binding_select(options=options, labels=labels, name="x "))
+    y_param = alt.param(name="scatter_y", value=y_default, bind=alt.binding_select(options=options, labels=labels, name="y "))
+    base = (
+        _with_runs(alt.Chart(alt.Data(name="table")), selection)
+        .transform_calculate(x="datum[scatter_x]", y="datum[scatter_y]")
+    )
+    points = base.transform_filter("isValid(datum.x) && isValid(datum.y)").mark_point(filled=True, size=60).encode(
+        x=alt.X("x:Q", title=None, scale=alt.Scale(zero=False)),
+        y=alt.Y("y:Q", title=None, scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("x:Q", format=".7~g"), alt.Tooltip("y:Q", format=".7~g")],
+    )
+    # how many runs lack the chosen x or y: counted in the browser, since the axes are chosen there
+    missing = (
+        base.transform_filter("!(isValid(datum.x) && isValid(datum.y))")
+        .transform_aggregate(n="count()")
+        .transform_filter("datum.n > 0")
+        .transform_calculate(text="datum.n + (datum.n == 1 ? ' run' : ' runs') + ' without a value left out'")
+        .mark_text(align="left", baseline="bottom", dy=-4, fontSize=11, color="#888")
+        .encode(x=alt.value(0), y=alt.value(0), text="text:N")
+    )
+    params_list = [x_param, y_param] + ([alt.param(name="selected_runs", value=[])] if selection else [])
+    chart = alt.layer(points, missing).add_params(*params_list).properties(
+        title=_title("scatter", "choose x and y below"), width="container", height=300)
+    meta = {"kind": "scatter", "fields": {f: label for f, (_, label) in fields.items()}}
+    if selection:
+        meta["selection"] = "url"
+    return _spec(chart, {"table": rows, "runs": _runs_rows(frame)}, **meta)
+
+
+# ---- heatmap and box ---------------------------------------------------------------------------
+
+def _axis_encoding(channel, field: str, title: str, values: pd.Series):
+    if values.nunique() <= GRID_LEVELS:  # a grid search: one cell per tried value
+        return channel(f"{field}:O", title=title, sort="ascending")
+    return channel(f"{field}:Q", title=title, bin=alt.Bin(maxbins=10))
+
+
+def heatmap_spec(runs: list[Run], primary: str, x_param: str, y_param: str) -> dict:
+    """The best value of `primary` in each cell of two numeric params (binned, or one cell per value)."""
+    frame = runs_frame(runs)
+    table = pd.DataFrame({
+        "i": frame["i"],
+        "a": [finite(v) for v in frame.get(f"p:{x_param}", [None] * len(frame))],
+        "b": [finite(v) for v in frame.get(f"p:{y_param}", [None] * len(frame))],
+        "m": [finite(v) for v in frame.get(f"m:{primary}", [None] * len(frame))],
+    }).dropna()
+    left_out = len(frame) - len(table)
+    rows = [{"i": int(r.i), "a": round_sig(r.a), "b": round_sig(r.b), "m": round_sig(r.m)} for r in table.itertuples()]
+    best = "min" if lower_is_better(primary) else "max"
+    chart = alt.Chart(alt.Data(name="table")).mark_rect().encode(
+        x=_axis_encoding(alt.X, "a", x_param, table["a"]),
+        y=_axis_encoding(alt.Y, "b", y_param, table["b"]),
+        color=alt.Color(f"{best}(m):Q", title=f"{best} {primary}", scale=_colour_scale(primary)),
+        tooltip=[alt.Tooltip(f"{best}(m):Q", title=f"{best} {primary}", format=".7~g"), alt.Tooltip("count():Q", title="runs")],
+    ).properties(title=_title(f"{primary} by {x_param} and {y_param}", _direction(primary), left_out_note(left_out)),
+                 width="container", height=300)
+    return _spec(chart, {"table": rows}, kind="heatmap", runs=len(rows), left_out=left_out)
+
+
+def box_spec(runs: list[Run], primary: str, param: str) -> dict:
+    """The spread of `primary` for each value of the categorical `param`."""
+    frame = runs_frame(runs)
+    table = pd.DataFrame({
+        "i": frame["i"],
+        "c": [None if pd.isna(v) else str(v) for v in frame.get(f"p:{param}", [None] * len(frame))],
+        "m": [finite(v) for v in frame.get(f"m:{primary}", [None] * len(frame))],
+    }).dropna()
+    left_out = len(frame) - len(table)
+    rows = [{"i": int(r.i), "c": r.c, "m": round_sig(r.m)} for r in table.itertuples()]
+    chart = alt.Chart(alt.Data(name="table")).mark_boxplot(extent="min-max", size=28).encode(
+        x=alt.X("c:N", title=param, sort="ascending"),
+        y=alt.Y("m:Q", title=primary, scale=alt.Scale(zero=False)),
+    ).properties(title=_title(f"{primary} by {param}", left_out_note(left_out)), width="container", height=300)
+    return _spec(chart, {"table": rows}, kind="box", runs=len(rows), left_out=left_out)
+
+
+# ---- what a page shows -------------------------------------------------------------------------
+
+def experiment_sections(runs: list[Run], tags: dict | None = None, *, id_prefix: str = "fs-exp-") -> list[ChartSection]:
+    """The experiment page's charts: overlays of the best runs, then the charts across all runs."""
+    keys = metric_keys(runs)
+    primary = pick_primary_metric(keys, tags)
+    if primary is None:
+        return []
+    frame = runs_frame(runs)
+    best = best_runs(runs, primary)
+    note = f"{len(best)} best runs by {primary} ({_direction(primary)})"
+    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(best, key, note=note))
+                for n, key in enumerate(curve_keys(runs))]
+    across = [ChartBlock(f"{id_prefix}parallel", "parallel coordinates", parallel_spec(runs, primary)),
+              ChartBlock(f"{id_prefix}scatter", "scatter", scatter_spec(runs, primary))]
+    differing = differing_params(frame, limit=None)
+    numeric = [p for p in differing if param_is_numeric(frame[f"p:{p}"])]
+    categorical = [p for p in differing if p not in numeric and 1 < frame[f"p:{p}"].nunique() <= 30]
+    if len(numeric) >= 2:
+        across.append(ChartBlock(f"{id_prefix}heatmap", "heatmap", heatmap_spec(runs, primary, numeric[0], numeric[1])))
+    if categorical:
+        across.append(ChartBlock(f"{id_prefix}box", "box", box_spec(runs, primary, categorical[0])))
+    sections = [ChartSection("metrics", overlays)] if overlays else []
+    return sections + [ChartSection("runs", across)]
+
+
+def compare_sections(runs: list[Run], tags: dict | None = None, *, id_prefix: str = "fs-cmp-") -> list[ChartSection]:
+    """The compare page's charts over every run given, filtered in the browser to the URL's selection."""
+    keys = metric_keys(runs)
+    primary = pick_primary_metric(keys, tags)
+    if primary is None:
+        return []
+    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(runs, key, selection=True, max_points=COMPARE_POINTS))
+                for n, key in enumerate(curve_keys(runs))]
+    across = [ChartBlock(f"{id_prefix}parallel", "parallel coordinates", parallel_spec(runs, primary, selection=True)),
+              ChartBlock(f"{id_prefix}scatter", "scatter", scatter_spec(runs, primary, selection=True))]
+    return [ChartSection("metrics", overlays), ChartSection("runs", across)]
+
+
+def experiment_specs(runs: list[Run], tags: dict | None = None) -> dict[str, dict]:
+    """Spec id -> spec of every experiment chart (the flat form of `experiment_sections`)."""
+    return {block.spec_id: block.spec for section in experiment_sections(runs, tags) for block in section.charts}
+
+
+def compare_specs(runs: list[Run], tags: dict | None = None) -> dict[str, dict]:
+    return {block.spec_id: block.spec for section in compare_sections(runs, tags) for block in section.charts}
+

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import altair as alt
+import numpy as np
 
 from logger.model import Run
 from reporter.charts import CHART_HEIGHT, group_metric_keys, plural
@@ -67,9 +68,9 @@ def x_encodings(span_ms: int) -> dict[str, dict]:
     """The x encoding for each x-axis mode, as Vega-Lite dicts (charts.js swaps them in)."""
     _, unit = _relative_unit(span_ms)
     return {
-        "step": alt.X("s:Q", title="step").to_dict(),
-        "rel": alt.X("r:Q", title=f"relative time ({unit})").to_dict(),
-        "wall": alt.X("w:T", title="wall-clock time").to_dict(),
+        "step": alt.X("s:Q", title="step").to_dict(validate=False),
+        "rel": alt.X("r:Q", title=f"relative time ({unit})").to_dict(validate=False),
+        "wall": alt.X("w:T", title="wall-clock time").to_dict(validate=False),
     }
 
 
@@ -131,13 +132,17 @@ def metric_chart(series: Series, key: str, origin: int, x_mode: str = "step") ->
     )
 
 
-def metric_spec(run: Run, key: str, *, max_points: int = MAX_POINTS, x_mode: str = "step") -> dict:
-    """The Vega-Lite spec (dict) of metric `key` of `run`, with its (possibly bucketed) points inlined."""
+def metric_spec(run: Run, key: str, *, max_points: int = MAX_POINTS, x_mode: str = "step",
+                origin: int | None = None) -> dict:
+    """The Vega-Lite spec (dict) of metric `key` of `run`, with its (possibly bucketed) points inlined.
+
+    `origin` (time zero of relative time) defaults to `run_origin(run)`; pass it when drawing many keys.
+    """
     history = run.metrics[key]
     series = downsample(history.steps, history.values, history.timestamps, max_points)
-    origin = run_origin(run)
+    origin = run_origin(run) if origin is None else origin
     chart = metric_chart(series, key, origin, x_mode)
-    spec = chart.to_dict()
+    spec = chart.to_dict(validate=False)  # schema-checked in the tests; validation costs 0.1 s per chart
     spec["datasets"] = {DATA_NAME: series_rows(series, origin)}
     span = int(series.times[-1]) - origin if len(series) else 0
     spec["usermeta"] = {
@@ -155,7 +160,7 @@ def metric_spec(run: Run, key: str, *, max_points: int = MAX_POINTS, x_mode: str
 
 def run_origin(run: Run) -> int:
     """Time zero of relative time: the run's start, or its first metric point if earlier or unknown."""
-    firsts = [min(h.timestamps) for h in run.metrics.values() if len(h)]
+    firsts = [int(np.min(h.timestamps)) for h in run.metrics.values() if len(h)]
     candidates = firsts + ([run.start_time] if run.start_time is not None else [])
     return int(min(candidates)) if candidates else 0
 
@@ -169,10 +174,11 @@ def run_chart_sections(run: Run, *, max_points: int = MAX_POINTS, id_prefix: str
     keys = [key for key, history in run.metrics.items() if len(history)]
     sections = []
     counter = 0
+    origin = run_origin(run)
     for name, section_keys in group_metric_keys(keys):
         blocks = []
         for key in section_keys:
-            spec = metric_spec(run, key, max_points=max_points)
+            spec = metric_spec(run, key, max_points=max_points, origin=origin)
             if not spec["datasets"][DATA_NAME]:
                 continue
             blocks.append(ChartBlock(f"{id_prefix}{counter}", key, spec))

@@ -49,3 +49,15 @@ def build(log_dir, out_dir, title, templates_dir, max_artifact_mb, strict, quiet
 
     sys.exit(run_build(log_dir or default_log_dir(), out_dir, title=title, templates_dir=templates_dir,
                        max_artifact_mb=max_artifact_mb, strict=strict, quiet=quiet, force=force))
+
+
+@main.command("import-mlflow")
+@click.argument("mlruns_dir")
+@click.option("-o", "--out", "log_dir", default=None, help="Log directory to import into (default: $FLOWSHEET_DIR or ./runs).")
+@click.option("--copy", is_flag=True, help="Always copy artifacts (default: hard-link them when on the same filesystem).")
+@click.option("--quiet", "-q", is_flag=True, help="No warnings and no summary; errors only.")
+def import_mlflow(mlruns_dir, log_dir, copy, quiet) -> None:
+    """Convert an MLflow file store (an mlruns/ folder) into flowsheet's format; importing again adds only what is new."""
+    from reporter.import_mlflow import run_import
+
+    sys.exit(run_import(mlruns_dir, log_dir or default_log_dir(), link=not copy, quiet=quiet))

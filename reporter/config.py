@@ -51,6 +51,8 @@ class BuildConfig:
         # The site must never be written into the logs, nor the logs sit inside what we clean up.
         if _is_within(out, logs.resolve()) or _is_within(out.resolve(), logs.resolve()):
             raise ConfigError(f"output {out} is inside the log directory {logs}; choose another -o")
+        if _is_within(logs.resolve(), out.resolve()):
+            raise ConfigError(f"the log directory {logs} is inside the output {out}; choose another -o")
         templates = None
         if templates_dir is not None:
             templates = Path(templates_dir).expanduser().absolute()

@@ -39,12 +39,20 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def render_markdown(text: str | None) -> Markup:
-    """Markdown source to clean HTML; empty Markup for None or blank text."""
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def render_markdown(text: str | None, shift_headings: int = 0) -> Markup:
+    """Markdown source to clean HTML; empty Markup for None or blank text.
+
+    `shift_headings` pushes headings down (a `#` in a note sits under the page's own h1 and h2).
+    """
     if text is None or not str(text).strip():
         return Markup("")
     html = markdown.markdown(str(text), extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
     cleaned = nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, attribute_filter=_keep_attribute,
                         url_schemes={"http", "https", "mailto"}, clean_content_tags={"script", "style"},
                         link_rel="noopener noreferrer nofollow")
+    if shift_headings:
+        cleaned = _HEADING.sub(lambda m: f"<{m[1]}h{min(6, int(m[2]) + shift_headings)}>", cleaned)
     return Markup(cleaned)  # noqa: S704 - sanitised by nh3 just above

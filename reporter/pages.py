@@ -18,7 +18,7 @@ from logger.model import Experiment, LogData, Run, RUN_STATUSES
 from reporter.artifacts_view import ArtifactView, artifact_tree
 from reporter.config import BuildConfig
 from reporter.render import format_time
-from reporter.tables import duration_ms, source_text
+from reporter.tables import duration_ms, param_text, source_text
 
 RECENT_RUNS = 20
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$")
@@ -64,6 +64,25 @@ def all_experiments(data: LogData) -> dict[str, Experiment]:
     return experiments
 
 
+@dataclass
+class SiteIndex:
+    """Look-ups every page needs, made once per build (a 10,000-run site must not scan all runs per page)."""
+
+    experiments: dict[str, Experiment]
+    runs_by_experiment: dict[str, list[Run]]  # newest first
+    children: dict[str, list[Run]]  # newest first
+
+
+def site_index(data: LogData) -> SiteIndex:
+    by_experiment: dict[str, list[Run]] = {}
+    children: dict[str, list[Run]] = {}
+    for run in sorted_runs(data.runs.values()):
+        by_experiment.setdefault(run.experiment_id, []).append(run)
+        if run.parent_run_id:
+            children.setdefault(run.parent_run_id, []).append(run)
+    return SiteIndex(all_experiments(data), by_experiment, children)
+
+
 def sorted_runs(runs) -> list[Run]:
     """Newest first; runs without a start time last; the id breaks ties so output is deterministic."""
     return sorted(runs, key=lambda r: (-(r.start_time or 0), r.run_id))
@@ -82,11 +101,10 @@ def base_context(config: BuildConfig, root: str, kind: str, static_files: frozen
     }
 
 
-def home_page(data: LogData, config: BuildConfig, static_files: frozenset[str] = frozenset()) -> Page:
-    experiments = all_experiments(data)
-    by_experiment: dict[str, list[Run]] = {}
-    for run in data.runs.values():
-        by_experiment.setdefault(run.experiment_id, []).append(run)
+def home_page(data: LogData, config: BuildConfig, static_files: frozenset[str] = frozenset(),
+              index: SiteIndex | None = None) -> Page:
+    index = index or site_index(data)
+    experiments, by_experiment = index.experiments, index.runs_by_experiment
     rows = []
     for experiment in sorted(experiments.values(), key=lambda e: (e.name.lower(), e.experiment_id)):
         runs = by_experiment.get(experiment.experiment_id, [])
@@ -106,10 +124,11 @@ def home_page(data: LogData, config: BuildConfig, static_files: frozenset[str] =
 
 
 def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
-                    static_files: frozenset[str] = frozenset()) -> Page:
-    runs = sorted_runs(data.runs_of(experiment.experiment_id))
+                    static_files: frozenset[str] = frozenset(), index: SiteIndex | None = None) -> Page:
+    index = index or site_index(data)
+    runs = index.runs_by_experiment.get(experiment.experiment_id, [])
     context = base_context(config, "../../", "experiment", static_files)
-    tags = sorted((k, v) for k, v in experiment.tags.items() if k != "mlflow.note.content")
+    tags = sorted((k, param_text(v)) for k, v in experiment.tags.items() if k != "mlflow.note.content")
     context.update(title=experiment.name, experiment=experiment, tags=tags, run_count=len(runs),
                    description=experiment.description, notes=experiment.notes,
                    csv_href="runs.csv", data_script="runs-data.js", table_id="runs")
@@ -119,11 +138,12 @@ def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
 
 
 def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: BuildConfig,
-             static_files: frozenset[str] = frozenset()) -> Page:
-    experiments = all_experiments(data)
+             static_files: frozenset[str] = frozenset(), index: SiteIndex | None = None) -> Page:
+    index = index or site_index(data)
+    experiments = index.experiments
     experiment = experiments.get(run.experiment_id)
     parent = data.runs.get(run.parent_run_id) if run.parent_run_id else None
-    children = sorted_runs(data.children_of(run.run_id))
+    children = [child for child in index.children.get(run.run_id, []) if child.run_id != run.run_id]
     system = run.system or {}
     context = base_context(config, "../../", "run", static_files)
     context.update(
@@ -135,8 +155,9 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
         duration=duration_ms(run), source=source_text(run), system=system,
         info=_run_info(run, system),
         description=run.description if run.description is not None else run.tags.get("mlflow.note.content"),
-        params=sorted(run.params.items()), metrics=metric_summaries(run),
-        tags=sorted((k, v) for k, v in run.tags.items() if k != "mlflow.note.content"),
+        # Params and tags shown as MLflow stores them: text (None -> "None", True -> "True").
+        params=sorted((k, param_text(v)) for k, v in run.params.items()), metrics=metric_summaries(run),
+        tags=sorted((k, param_text(v)) for k, v in run.tags.items() if k != "mlflow.note.content"),
         artifacts=artifact_tree(artifacts), artifact_count=len(artifacts),
         models=[a for a in artifacts if a.model is not None], metrics_csv_href="metrics.csv" if run.metrics else None,
     )

@@ -106,8 +106,14 @@ class SiteWriter:
         self.stats.written += 1
         return True
 
-    def close(self) -> None:
-        """Remove files the last build wrote and this one did not, then record this build's files."""
+    def close(self, prune: bool = True) -> None:
+        """Remove files the last build wrote and this one did not, then record this build's files.
+
+        A partial rebuild (only some pages) passes prune=False: nothing is removed and the manifest
+        keeps the files of the last full build as well.
+        """
+        if not prune:
+            self._done |= self._previous
         for relpath in sorted(self._previous - self._done, reverse=True):
             try:
                 target = self._target(relpath)

@@ -15,29 +15,43 @@ from logger.model import Experiment, Run
 
 from reporter.render import format_time
 
+try:
+    from logger.filter import param_text
+except ImportError:  # pragma: no cover - the filter module is written alongside
+    param_text = str
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def run_row(run: Run) -> dict[str, Any]:
-    """The filter row of `search_runs` (attributes, params, latest metrics, tags)."""
-    try:
-        from logger.search import run_to_row
-    except ImportError:  # the shared row builder is not there yet: same shape, built here
-        run_to_row = _run_to_row
-    return run_to_row(run)
+    """The filter row of `search_runs` (logger/filter.py), ready for JSON and the browser's filter.js.
 
-
-def _run_to_row(run: Run) -> dict[str, Any]:
+    Params and tags go as `param_text` strings (JavaScript cannot tell 1.0 from 1 once parsed);
+    non-finite metrics as the strings "NaN", "Infinity", "-Infinity" (JSON has no NaN; table.js revives them).
+    """
     return {
         "attributes": {
             "run_id": run.run_id, "run_name": run.name, "status": run.status, "start_time": run.start_time,
-            "end_time": run.end_time, "experiment_id": run.experiment_id, "user": run.system.get("user"),
-            "artifact_uri": None, "parent_run_id": run.parent_run_id,
+            "end_time": run.end_time, "experiment_id": run.experiment_id, "user": _text(run.system.get("user")),
+            "artifact_uri": None,  # a local path would leak into a published site
+            "parent_run_id": run.parent_run_id,
         },
-        "params": {key: str(value) for key, value in run.params.items()},
-        "metrics": run.latest_metrics(),
-        "tags": {key: str(value) for key, value in run.tags.items()},
+        "params": {key: param_text(value) for key, value in run.params.items()},
+        "metrics": {key: _number(value) for key, value in run.latest_metrics().items()},
+        "tags": {key: param_text(value) for key, value in run.tags.items()},
     }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(value: float) -> float | str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
 
 
 def duration_ms(run: Run) -> int | None:
@@ -65,7 +79,7 @@ def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]
     """Rows for the browser table: the filter row plus a `view` part with display-only fields."""
     rows = []
     for run in runs:
-        row = _json_safe(run_row(run))
+        row = run_row(run)
         experiment = experiments.get(run.experiment_id)
         row["view"] = {
             "url": run_href(run.run_id),
@@ -144,16 +158,3 @@ def csv_cell(value: Any) -> Any:
         return value
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _json_safe(value: Any) -> Any:
-    """JSON has no NaN or Infinity: such metric values become null (the page shows them blank)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)

@@ -92,6 +92,10 @@ def write_run(experiment_folder: Path, run_id: str, events: Iterable[dict | byte
     """Create `<experiment>/<run_id>/run.jsonl` with a start line (unless with_start=False) then `events`."""
     folder = Path(experiment_folder) / run_id
     folder.mkdir(parents=True, exist_ok=True)
+    events = list(events)
+    if t is None:  # the events were stamped before this call: start just before the first of them
+        times = [e["t"] for e in events if isinstance(e, dict)]
+        t = min(times) - 1 if times else tick()
     records = [start(run_id, Path(experiment_folder).name, name, parent_run_id, t)] if with_start else []
     append(folder / "run.jsonl", *records, *events)
     return folder

@@ -7,7 +7,8 @@
  *   kind "metric"  run page chart: x axis mode, smoothing (debiased EMA) and log y from the page controls;
  *   selection "url"  compare chart: the param `selected_runs` is set from the page URL (?runs=id1,id2).
  * Controls are drawn into every empty <div class="fs-chart-controls">. Dark mode follows prefers-color-scheme.
- * window.FlowsheetCharts exposes `ready` (a Promise) and setters, for pages and tests.
+ * Charts are drawn when they come near the viewport (all of them before printing, or on drawAll()).
+ * window.FlowsheetCharts exposes `ready` (a Promise: the charts visible at load are drawn) and setters.
  */
 (function () {
   "use strict";
@@ -15,6 +16,7 @@
   var MAX_SMOOTHING = 0.999; // at 1 the EMA never moves and the debias divides by zero
   var state = { xMode: "step", smoothing: 0.6, logY: false };
   var charts = [];
+  var observer = null;
   var darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
 
   /* TensorBoard's smoothing: an EMA started at 0 and divided by (1 - w^n) so early points are not pulled to 0. */
@@ -75,6 +77,9 @@
   /* The spec actually embedded: the built one plus the page state. */
   function prepare(chart) {
     var spec = JSON.parse(JSON.stringify(chart.spec));
+    // Altair writes Vega-Lite 5 specs; the offline bundle may carry a newer (compatible) Vega-Lite, and
+    // vega-embed only uses $schema to warn about that difference.
+    delete spec.$schema;
     var m = meta(spec);
     if (m.kind === "metric") {
       if (m.x && m.x[state.xMode]) spec.encoding = Object.assign({}, spec.encoding, { x: m.x[state.xMode] });
@@ -99,6 +104,13 @@
 
   function embed(chart) {
     if (chart.view) { chart.view.finalize(); chart.view = null; }
+    if (meta(chart.spec).selection === "url" && !chart.selection.length) {
+      // an empty chart would only log "infinite extent" warnings
+      chart.el.textContent = "No runs selected: tick runs in a runs table, then open the compare view.";
+      chart.el.classList.add("fs-chart-empty");
+      return Promise.resolve();
+    }
+    chart.el.classList.remove("fs-chart-empty");
     var spec;
     try { spec = prepare(chart); } catch (err) { showError(chart, err); return Promise.resolve(); }
     return window.vegaEmbed(chart.el, spec, embedOptions()).then(
@@ -107,35 +119,56 @@
     );
   }
 
-  function embedAll(filter) {
-    return charts.filter(filter || function () { return true; })
-      .reduce(function (p, chart) { return p.then(function () { return embed(chart); }); }, Promise.resolve());
+  /* Every draw, redraw and data push goes through one queue, so a chart is never embedded twice at once. */
+  var queue = Promise.resolve();
+  function enqueue(task) {
+    // a failed task is reported and the queue goes on: one broken chart must not freeze the others
+    queue = queue.then(task).catch(function (err) { console.error("flowsheet charts:", err); });
+    return queue;
+  }
+  function noop() {}
+
+  function schedule(chart) {
+    chart.wanted = true;
+    if (chart.observed) { chart.observed = false; observer.unobserve(chart.el); }
+    return enqueue(function () { return embed(chart); });
+  }
+
+  /* Redraw the charts that are drawn (or about to be); the others pick up the state when they scroll in. */
+  function redraw(filter) {
+    return Promise.all(charts.filter(function (c) { return c.wanted && filter(c); }).map(schedule)).then(noop);
+  }
+
+  /* Draw every chart now, visible or not (tests, printing). */
+  function drawAll() {
+    return Promise.all(charts.filter(function (c) { return !c.wanted; }).map(schedule)).then(noop);
   }
 
   function isMetric(chart) { return meta(chart.spec).kind === "metric"; }
 
-  function setXMode(mode) { state.xMode = mode; return embedAll(isMetric); }
-  function setLogY(on) { state.logY = !!on; return embedAll(isMetric); }
+  function setXMode(mode) { state.xMode = mode; return redraw(isMetric); }
+  function setLogY(on) { state.logY = !!on; return redraw(isMetric); }
 
   /* Smoothing does not re-embed: the new rows are pushed into the live view. */
   function setSmoothing(weight) {
     state.smoothing = Math.min(Math.max(Number(weight) || 0, 0), MAX_SMOOTHING);
-    return Promise.all(charts.filter(isMetric).map(function (chart) {
-      if (!chart.view) return Promise.resolve();
-      var name = meta(chart.spec).data;
-      var rows = smoothedRows(chart.spec.datasets[name], state.smoothing);
-      // view.data() replaces every tuple of the named dataset (the bundle does not expose vega.changeset)
-      return chart.view.data(name, rows).runAsync();
-    }));
+    return enqueue(function () {
+      return Promise.all(charts.filter(isMetric).map(function (chart) {
+        if (!chart.view) return null; // not drawn yet: it reads the state when it is
+        var name = meta(chart.spec).data;
+        var rows = smoothedRows(chart.spec.datasets[name], state.smoothing);
+        // view.data() replaces every tuple of the named dataset (the bundle does not expose vega.changeset)
+        return chart.view.data(name, rows).runAsync();
+      }));
+    }).then(noop);
   }
+
+  function isSelectable(chart) { return meta(chart.spec).selection === "url"; }
 
   /* For pages that change the selection without reloading (e.g. the runs table's checkboxes). */
   function setSelectedRuns(ids) {
-    return Promise.all(charts.map(function (chart) {
-      if (meta(chart.spec).selection !== "url") return Promise.resolve();
-      chart.selection = ids.slice();
-      return chart.view ? chart.view.signal("selected_runs", chart.selection).runAsync() : Promise.resolve();
-    }));
+    charts.filter(isSelectable).forEach(function (chart) { chart.selection = ids.slice(); });
+    return redraw(isSelectable);
   }
 
   function buildControls(box) {
@@ -183,8 +216,28 @@
       }
     });
     if (charts.some(isMetric)) document.querySelectorAll(".fs-chart-controls").forEach(buildControls);
-    if (darkQuery && darkQuery.addEventListener) darkQuery.addEventListener("change", function () { embedAll(); });
-    return embedAll();
+    if (darkQuery && darkQuery.addEventListener) {
+      darkQuery.addEventListener("change", function () { redraw(function () { return true; }); });
+    }
+    window.addEventListener("beforeprint", drawAll);
+    if (!window.IntersectionObserver) return drawAll();
+    // Charts are drawn as they come near the viewport: a run page with many metrics opens fast.
+    return new Promise(function (resolve) {
+      var first = true;
+      observer = new IntersectionObserver(function (entries) {
+        var visible = entries.filter(function (e) { return e.isIntersecting; }).map(function (e) { return e.target.fsChart; });
+        var drawn = Promise.all(visible.map(schedule));
+        if (first) { first = false; drawn.then(resolve, resolve); }
+      }, { rootMargin: "200px 0px" });
+      charts.forEach(function (chart) {
+        chart.el.fsChart = chart;
+        chart.observed = true;
+        // hold the chart's place so the page does not jump as charts are drawn
+        if (!chart.el.style.minHeight) chart.el.style.minHeight = ((chart.spec.height || 220) + 80) + "px";
+        observer.observe(chart.el);
+      });
+      if (!charts.length) { first = false; resolve(); }
+    });
   }
 
   var ready = new Promise(function (resolve) {
@@ -201,6 +254,7 @@
     setXMode: setXMode,
     setSmoothing: setSmoothing,
     setLogY: setLogY,
-    setSelectedRuns: setSelectedRuns
+    setSelectedRuns: setSelectedRuns,
+    drawAll: drawAll
   };
 })();

@@ -8,8 +8,8 @@
  *   FlowsheetFilter.parseOrderBy(items)   -> [{entity, key, ascending}]; throws Error
  *   FlowsheetFilter.sortRows(rows, items) -> a new sorted array (missing last, NaN just before)
  *   FlowsheetFilter.paramText(value)      -> the text params and tags compare by
- *   FlowsheetFilter.reviveRow(row)        -> row with metric strings "NaN", "Infinity",
- *                                            "-Infinity" turned into numbers (JSON has no NaN)
+ *   FlowsheetFilter.reviveRow(row)        -> the same row, its metric strings "NaN", "Infinity",
+ *                                            "-Infinity" turned into numbers in place (JSON has no NaN)
  *
  * Plain ES2019, no dependencies: <script src="filter.js"> defines window.FlowsheetFilter, and
  * require("./filter.js") returns the same object in Node.

@@ -55,6 +55,15 @@
     return String(a).localeCompare(String(b));
   }
 
+  var SPECIAL = {"NaN": NaN, "Infinity": Infinity, "-Infinity": -Infinity};
+  function revive(row) { // JSON has no NaN: metrics arrive as "NaN", "Infinity", "-Infinity"
+    Object.keys(row.metrics).forEach(function (k) {
+      var v = row.metrics[k];
+      if (typeof v === "string" && Object.prototype.hasOwnProperty.call(SPECIAL, v)) row.metrics[k] = SPECIAL[v];
+    });
+  }
+  function missing(v) { return v === null || v === undefined || v === "" || (typeof v === "number" && isNaN(v)); }
+
   function readHash() {
     var p = new URLSearchParams(location.hash.replace(/^#/, ""));
     var list = function (k) { var v = p.get(k); return v ? v.split(",").filter(Boolean) : null; };
@@ -66,6 +75,7 @@
     this.root = root;
     this.siteRoot = root.getAttribute("data-root") || "";
     this.rows = data.rows;
+    this.rows.forEach(revive);
     var ids = {};
     this.rows.forEach(function (r) { ids[r.attributes.run_id] = r; });
     this.byId = ids;
@@ -175,8 +185,8 @@
     var dir = parts[1] === "asc" ? 1 : -1;
     return function (a, b) {
       var va = col.get(a), vb = col.get(b);
-      var missA = va === null || va === undefined || va === "", missB = vb === null || vb === undefined || vb === "";
-      if (missA || missB) return missA === missB ? 0 : (missA ? 1 : -1);
+      var missA = missing(va), missB = missing(vb);
+      if (missA || missB) return missA === missB ? compareValues(a.attributes.run_id, b.attributes.run_id) : (missA ? 1 : -1);
       return dir * compareValues(va, vb) || compareValues(a.attributes.run_id, b.attributes.run_id);
     };
   };

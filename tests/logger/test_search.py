@@ -132,3 +132,11 @@ def test_run_to_row_shape(log_dir):
                                       "user", "artifact_uri", "parent_run_id"}
     assert row["params"] == {"alpha": 1} and row["metrics"] == {"f1": 0.5}
     assert row["attributes"]["parent_run_id"] == A and row["attributes"]["start_time"] == T0 + 2
+
+
+def test_importing_search_does_not_import_pandas():
+    import subprocess
+    import sys
+
+    code = "import sys, logger.search; assert 'pandas' not in sys.modules, 'pandas imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)

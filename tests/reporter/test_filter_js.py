@@ -75,6 +75,45 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
+def fuzz_filters(count: int = 2500) -> list[str]:
+    """Random token soup, mostly near-valid, to catch any drift between the two parsers."""
+    rng = random.Random(4)
+    fields = ["metrics.f1", "metrics.loss", "metrics.`f1 score`", "params.alpha", "params.lr", "params.C", "params.'a.b'",
+              "tags.stage", "tags.sym", "status", "run_name", "start_time", "end_time", "attr.user", "run.parent_run_id",
+              "metric.acc", "tags.mlflow.runName", "bogus.x", "metrics.", "nope"]
+    ops = ["=", "!=", "<", "<=", ">", ">=", "LIKE", "ilike", "IN", "NOT IN", "not", "==", "!"]
+    values = ["0.5", "-1", "1e-05", ".9", "1", "'0.1'", "'1.0'", "'dev'", "'D%'", "'%a_'", '"prod"', "`x`", "'😀'",
+              "'é'", "('dev', 'Dev')", "(0.5, 0.6)", "(1, 'a')", "()", "'open"]
+    joins = [" AND ", " or ", " And ", " OR ", " AND ", " or ", " ", ")", "("]
+
+    typed = [  # well-formed comparisons, so that many fuzzed filters parse and get evaluated
+        (["metrics.f1", "metrics.loss", "metric.acc", "start_time", "params.alpha", "params.lr"],
+         ["=", "!=", "<", "<=", ">", ">="], ["0.5", "-1", "1e-05", ".9", "1", "0.85", "3000"]),
+        (["params.alpha", "params.lr", "params.C", "tags.stage", "tags.sym", "status", "run_name"],
+         ["=", "!=", "LIKE", "ilike"], ["'0.1'", "'1.0'", "'dev'", "'D%'", "'%a_'", '"prod"', "'😀'", "'_'", "'FINISHED'"]),
+        (["tags.stage", "params.solver", "run_id"], ["IN", "NOT IN", "not in"], ["('dev', 'Dev')", "('r1', 'lbfgs')"]),
+        (["metrics.f1", "params.C"], ["IN", "NOT IN"], ["(0.5, 0.6)", "(10, 0.85)"]),
+    ]
+
+    def comparison():
+        if rng.random() < 0.7:
+            names, operators, operands = rng.choice(typed)
+            return f"{rng.choice(names)} {rng.choice(operators)} {rng.choice(operands)}"
+        return f"{rng.choice(fields)} {rng.choice(ops)} {rng.choice(values)}"
+
+    texts = []
+    for _ in range(count):
+        parts = [comparison()]
+        for _ in range(rng.randrange(3)):
+            parts.append(rng.choice(joins))
+            parts.append(("(" if rng.random() < 0.3 else "") + comparison() + (")" if rng.random() < 0.3 else ""))
+        texts.append("".join(parts))
+    return texts
+
+
+FUZZ = fuzz_filters()
+
+
 def sample_floats(count: int = 3000) -> list[float]:
     """Floats of every shape: short decimals, random bits, near the exponent-form thresholds."""
     rng = random.Random(20261127)
@@ -100,7 +139,7 @@ def node_results(tmp_path_factory):
     script = work / "run_filter.js"
     script.write_text(NODE_SCRIPT, encoding="utf-8")
     numbers = sample_floats()
-    filters = [case["filter"] for case in DATA["cases"]] + EXTRA_ERRORS
+    filters = [case["filter"] for case in DATA["cases"]] + EXTRA_ERRORS + FUZZ
     orders = [case["order_by"] for case in DATA["order_cases"]] + BAD_ORDER_BY
     payload = {"runs": DATA["runs"], "filters": filters, "orders": orders, "numbers": numbers, "values": VALUES}
     (work / "input.json").write_text(json.dumps(payload), encoding="utf-8")
@@ -139,14 +178,18 @@ def test_shared_order_case_in_js(node_results, index):
 
 def test_js_and_python_agree_on_every_filter_and_message(node_results):
     runs = python_runs()
-    filters = [case["filter"] for case in DATA["cases"]] + EXTRA_ERRORS
+    filters = [case["filter"] for case in DATA["cases"]] + EXTRA_ERRORS + FUZZ
+    outcomes = {"match": 0, "error": 0}
     for text, got in zip(filters, node_results["filters"], strict=True):
         try:
             compiled = parse_filter(text)
         except ValueError as error:
             assert got.get("error") == str(error), text
+            outcomes["error"] += 1
         else:
             assert got.get("ok") == [r["attributes"]["run_id"] for r in runs if compiled.matches(r)], text
+            outcomes["match"] += 1
+    assert min(outcomes.values()) > 300, outcomes  # the fuzz exercises both valid and invalid filters
 
 
 def test_js_and_python_agree_on_order_by_errors(node_results):

@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
-import io
 import json
+import struct
+import zlib
 from pathlib import Path
 
 T0 = 1_732_700_000_000  # 2024-11-27T09:33:20Z
@@ -63,11 +64,13 @@ def run(exp_folder: Path, run_id: str, name: str, t: int, *, parent: str | None 
 
 
 def png_bytes(width: int = 24, height: int = 16, color=(30, 120, 200)) -> bytes:
-    from PIL import Image
+    """A solid-colour PNG made by hand (stored, uncompressed) so its bytes never depend on a library version."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(out, format="PNG")
-    return out.getvalue()
+    raw = b"".join(b"\0" + bytes(color) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 0)) + chunk(b"IEND", b"")
 
 
 MODEL_JSON = json.dumps({"flavor": "sklearn", "class": "Lasso", "module": "sklearn.linear_model",

@@ -1,0 +1,495 @@
+"""Lines in, model out: the parsers behind `logger.reader`, one per kind of file.
+
+Each parser takes complete lines (bytes, without their newline) and builds a `Run` or an
+`Experiment` as it goes, so that appended lines can be fed later. A bad line never raises: it is
+recorded as a `Problem` with its line number and the reason, and the next line is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from logger.model import Experiment, MetricHistory, Problem, Run
+
+EXPERIMENT_FILE = "experiment.jsonl"
+END_STATUSES = ("FINISHED", "FAILED", "KILLED")
+MAX_KEY_LENGTH = 250
+MAX_VALUE_LENGTH = 6000
+STEP_FIELDS = ("step", "global_step", "iteration", "iter", "epoch")
+TIME_FIELDS = ("timestamp", "time")
+RUN_NAME_TAG = "mlflow.runName"
+NOTE_TAG = "mlflow.note.content"
+PARENT_TAG = "mlflow.parentRunId"
+GROUP = 256
+
+_SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+NO_TIME = -(1 << 63)
+_TYPE_WORDS = {int: "an integer", str: "a string", dict: "an object", float: "a number", bool: "a boolean"}
+
+
+class _Skip(Exception):
+    """A line is not usable; the message is the reason users see."""
+
+
+# ---------------------------------------------------------------- checks shared by the parsers
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _need(record: dict, name: str, *types: type, nullable: bool = False) -> Any:
+    if name not in record:
+        raise _Skip(f"{record['kind']}: missing field {name!r}")
+    value = record[name]
+    if value is None and nullable:
+        return None
+    if type(value) not in types:
+        wanted = " or ".join(_TYPE_WORDS.get(t, t.__name__) for t in types)
+        raise _Skip(f"{record['kind']}: {name!r} must be {wanted}{' or null' if nullable else ''}, "
+                    f"got {_type_name(value)} {_short(value)}")
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_key(record: dict) -> str:
+    key = _need(record, "key", str)
+    if not key:
+        raise _Skip(f"{record['kind']}: empty key")
+    if len(key) > MAX_KEY_LENGTH:
+        raise _Skip(f"{record['kind']}: key {key[:40]!r}... is longer than {MAX_KEY_LENGTH} characters")
+    if _CONTROL.search(key):
+        raise _Skip(f"{record['kind']}: key {key!r} contains a control character")
+    return key
+
+
+def _check_value(record: dict) -> Any:
+    if "value" not in record:
+        raise _Skip(f"{record['kind']}: missing field 'value'")
+    value = record["value"]
+    if len(value if isinstance(value, str) else str(value)) > MAX_VALUE_LENGTH:
+        raise _Skip(f"{record['kind']}: value of {record.get('key')!r} is longer than {MAX_VALUE_LENGTH} characters")
+    return value
+
+
+def _explain(line: bytes, error: Exception) -> str:
+    """Why a line was skipped. Runs only for bad lines, so the hot path needs no checks of its own."""
+    if isinstance(error, _Skip):
+        return str(error)
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as decode_error:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return "invalid UTF-8"
+        return f"malformed JSON ({decode_error})"
+    if not isinstance(record, dict):
+        return f"not a JSON object (a {_type_name(record)})"
+    if "kind" not in record:
+        return "no 'kind' field"
+    if not isinstance(record["kind"], str):
+        return "'kind' is not a string"
+    if record["kind"] == "metric":
+        try:
+            _check_key(record)
+            _need(record, "t", int)
+            _need(record, "step", int)
+            value = record.get("value", None)
+            if "value" not in record:
+                raise _Skip("metric: missing field 'value'")
+            if type(value) not in (int, float) and (type(value) is not str or value not in _SPECIAL):
+                raise _Skip(f"metric: 'value' must be a number or \"NaN\", \"Infinity\", \"-Infinity\", "
+                            f"got {_type_name(value)} {_short(value)}")
+        except _Skip as reason:
+            return str(reason)
+    if isinstance(error, OverflowError):
+        return "number out of range (steps and times are 64-bit integers)"
+    return f"unusable line ({type(error).__name__}: {error})"
+
+
+# ---------------------------------------------------------------- parsers: lines in, model out
+
+
+class Parser:
+    """What the lines of one file built so far. `feed` takes complete lines, without their `\\n`."""
+
+    def __init__(self, rel: str):
+        self.rel = rel
+        self.lineno = 0
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int | None, reason: str) -> None:
+        self.problems.append(Problem(self.rel, line, reason))
+
+
+class RunParser(Parser):
+    """A run.jsonl. Metric lines take the inlined fast path in `feed`; other kinds go to `_on_<kind>`."""
+
+    def __init__(self, rel: str, folder: Path):
+        super().__init__(rel)
+        self.run = Run(run_id=folder.name, experiment_id=folder.parent.name, name=folder.name,
+                       path=str(folder), status="UNFINISHED")
+        self.appenders: dict[str, tuple] = {}
+        self.end_status: str | None = None
+        self.other_last = NO_TIME
+        self.decided = False  # whether the first usable line was seen (start or not)
+        self.started = False
+        self.named_by_tag = False
+        self.start_experiment_id: str | None = None
+        self.handlers = {"param": self._on_param, "tag": self._on_tag, "start": self._on_start,
+                         "end": self._on_end, "resume": self._on_resume, "artifact": self._on_artifact}
+
+    def feed(self, lines: list[bytes]) -> None:
+        run = self.run
+        if not self.decided:
+            self._first_lines(lines)
+        get = self.appenders.get
+        handlers = self.handlers
+        lineno = self.lineno
+        last = self.other_last  # latest time of a non-metric line; metrics' come from their arrays below
+        # The hot path checks nothing itself: the arrays refuse a step or time that is not an integer
+        # and a value that is not a number, and `_slow_line` sorts out what was refused.
+        for group, records in _parse_groups(lines):
+            base = lineno
+            for record in records:
+                lineno += 1
+                try:
+                    if record["kind"] == "metric":
+                        add = get(record["key"])
+                        if add is None:
+                            add = self._new_metric(record)
+                        add_step, add_time, add_value = add
+                        add_step(record["step"])
+                        add_time(record["t"])
+                        add_value(record["value"])
+                    else:
+                        handler = handlers.get(record["kind"])
+                        if handler is None:
+                            kind = record["kind"]
+                            raise _Skip(f"unknown kind {kind!r}" if isinstance(kind, str) else "'kind' is not a string")
+                        t = handler(record)
+                        if t > last:
+                            last = t
+                except Exception as error:  # any bad line is skipped and reported, never raised
+                    line = group[lineno - base - 1]
+                    if not line.strip():
+                        continue  # a blank line carries nothing
+                    try:
+                        self._slow_line(line, error)
+                    except Exception as slow_error:
+                        self.problem(lineno, _explain(line, slow_error))
+        self.lineno = lineno
+        self.other_last = last
+        # The last event's time: the latest of the other lines and of each metric's last point, so it
+        # does not depend on how the file was cut into reads.
+        for history in run.metrics.values():
+            if len(history) and history.timestamps[-1] > last:
+                last = history.timestamps[-1]
+        run.last_time = None if last == NO_TIME else last
+        if run.start_time is None and run.metrics:  # no start line, and metrics came first
+            run.start_time = min((h.timestamps[0] for h in run.metrics.values() if len(h)), default=None)
+
+    def _first_lines(self, lines: list[bytes]) -> None:
+        """Find the first usable line: a start line, or else the run has none (reported once)."""
+        for index, line in enumerate(lines):
+            try:
+                record = orjson.loads(line)
+                kind = record["kind"]
+            except Exception:
+                continue  # the main loop reports it
+            self.decided = True
+            if kind != "start":
+                self.problem(self.lineno + index + 1, "the run has no start line before this one: "
+                             "its id and experiment come from the folder names")
+            return  # the main loop reads every line, including this one
+
+    def _new_metric(self, record: dict) -> tuple:
+        key = _check_key(record)
+        history = self.run.metrics[key] = MetricHistory(key)
+        add = self.appenders[key] = (history.steps.append, history.timestamps.append, history.values.append)
+        return add
+
+    def _slow_line(self, line: bytes, error: Exception) -> int:
+        """A line the hot path refused: a metric with "NaN"/"Infinity" is fine; anything else raises why."""
+        if isinstance(error, _Skip):
+            raise error
+        record = orjson.loads(line)
+        if type(record) is not dict or record.get("kind") != "metric":
+            raise error
+        key = _check_key(record)
+        history = self.run.metrics.get(key)
+        if history is not None:  # undo the part of the point the hot path appended before failing
+            size = min(len(history.steps), len(history.values), len(history.timestamps))
+            del history.steps[size:], history.values[size:], history.timestamps[size:]
+        t = _need(record, "t", int)
+        step = _need(record, "step", int)
+        if "value" not in record:
+            raise _Skip("metric: missing field 'value'")
+        value = record["value"]
+        if type(value) is str and value in _SPECIAL:
+            value = _SPECIAL[value]
+        elif type(value) not in (int, float):
+            raise _Skip(f"metric: 'value' must be a number or \"NaN\", \"Infinity\", \"-Infinity\", "
+                        f"got {_type_name(value)} {_short(value)}")
+        if not (-(1 << 63) <= step < (1 << 63) and -(1 << 63) <= t < (1 << 63)):
+            raise _Skip("metric: step or t out of range (64-bit integers)")
+        try:
+            value = float(value)
+        except OverflowError:
+            raise _Skip(f"metric: value {_short(value)} is out of range") from None
+        if history is None:
+            self._new_metric(record)
+            history = self.run.metrics[key]
+        history.append(value, step, t)
+        return t
+
+    def _time(self, record: dict) -> int:
+        t = _need(record, "t", int)
+        if self.run.start_time is None:
+            self.run.start_time = t  # a run without a start line starts at its first event
+        return t
+
+    def _on_start(self, record: dict) -> int:
+        if self.started:
+            raise _Skip("duplicate start line")
+        run = self.run
+        if run.start_time is not None or run.metrics or run.params or run.tags:
+            raise _Skip("start line after other events")
+        t = _need(record, "t", int)
+        run_id = _need(record, "run_id", str, nullable=True)
+        experiment_id = _need(record, "experiment_id", str, nullable=True)
+        name = _need(record, "name", str, nullable=True)
+        parent = _need(record, "parent_run_id", str, nullable=True) if "parent_run_id" in record else None
+        description = _need(record, "description", str, nullable=True) if "description" in record else None
+        system = _need(record, "system", dict, nullable=True) if "system" in record else None
+        self.started = True
+        if run_id:
+            run.run_id = run_id
+        if name and not self.named_by_tag:
+            run.name = name
+        elif not self.named_by_tag:
+            run.name = run.run_id
+        self.start_experiment_id = experiment_id
+        run.parent_run_id = parent or run.parent_run_id
+        run.description = description if description is not None else run.description
+        run.system = system or {}
+        run.start_time = t
+        return t
+
+    def _on_param(self, record: dict) -> int:
+        key = _check_key(record)
+        value = _check_value(record)
+        t = self._time(record)
+        params = self.run.params
+        if key in params and str(params[key]) != str(value):
+            raise _Skip(f"param {key!r} logged again with another value ({_short(value)}); "
+                        f"keeping the first ({_short(params[key])})")
+        params.setdefault(key, value)
+        return t
+
+    def _on_tag(self, record: dict) -> int:
+        key = _check_key(record)
+        value = _check_value(record)
+        t = self._time(record)
+        run = self.run
+        run.tags[key] = value
+        if key == RUN_NAME_TAG and value is not None:
+            run.name = str(value)
+            self.named_by_tag = True
+        elif key == NOTE_TAG:
+            run.description = None if value is None else str(value)
+        elif key == PARENT_TAG and value:
+            run.parent_run_id = str(value)
+        return t
+
+    def _on_end(self, record: dict) -> int:
+        status = _need(record, "status", str)
+        if status not in END_STATUSES:
+            raise _Skip(f"end: status must be one of {', '.join(END_STATUSES)}, got {_short(status)}")
+        t = self._time(record)
+        self.end_status = status
+        self.run.end_time = t
+        return t
+
+    def _on_resume(self, record: dict) -> int:
+        system = _need(record, "system", dict, nullable=True) if "system" in record else None
+        t = self._time(record)
+        self.end_status = None
+        self.run.end_time = None
+        if system and not self.run.system:
+            self.run.system = system
+        return t
+
+    def _on_artifact(self, record: dict) -> int:
+        # The artifacts themselves come from the folder; the line only has to be well formed.
+        _need(record, "path", str)
+        _need(record, "size", int)
+        return self._time(record)
+
+
+class ExperimentParser(Parser):
+    def __init__(self, rel: str, folder: Path):
+        super().__init__(rel)
+        self.experiment = Experiment(experiment_id=folder.name, name=folder.name, path=str(folder))
+        self.seen = False
+
+    def feed(self, lines: list[bytes]) -> None:
+        experiment = self.experiment
+        for line in lines:
+            self.lineno += 1
+            try:
+                record = orjson.loads(line)
+                kind = record["kind"]
+                if kind == "experiment_tag":
+                    key = _check_key(record)
+                    _need(record, "t", int)
+                    experiment.tags[key] = _check_value(record)
+                elif kind == "experiment":
+                    t = _need(record, "t", int)
+                    experiment_id = _need(record, "experiment_id", str, nullable=True)
+                    name = _need(record, "name", str)
+                    location = _need(record, "artifact_location", str, nullable=True) \
+                        if "artifact_location" in record else None
+                    if not self.seen:  # the first experiment line counts (FORMAT.md)
+                        self.seen = True
+                        experiment.experiment_id = experiment_id or experiment.experiment_id
+                        experiment.name = name or experiment.name
+                        experiment.artifact_location = location
+                        experiment.created = t
+                else:
+                    raise _Skip(f"unknown kind {kind!r} in {EXPERIMENT_FILE}" if isinstance(kind, str)
+                                else "'kind' is not a string")
+            except Exception as error:
+                if line.strip():
+                    self.problem(self.lineno, _explain(line, error))
+
+
+_UNPARSED = object()  # stands for a line orjson refused; subscripting it fails into the slow path
+
+
+def _parse_groups(lines: list[bytes]):
+    """Yield (lines, parsed records) by groups: one `orjson.loads` of a JSON array of 256 lines is
+    cheaper than 256 calls. A group with a bad line (or whose array does not have one item per line)
+    is parsed line by line, bad lines giving `_UNPARSED`."""
+    loads = orjson.loads
+    for start in range(0, len(lines), GROUP):
+        group = lines[start:start + GROUP]
+        try:
+            records = loads(b"[" + b",".join(group) + b"]")
+            if len(records) == len(group):
+                yield group, records
+                continue
+        except orjson.JSONDecodeError:
+            pass
+        records = []
+        for line in group:
+            try:
+                records.append(loads(line))
+            except orjson.JSONDecodeError:
+                records.append(_UNPARSED)
+        yield group, records
+
+
+def lenient_loads(line: bytes) -> Any:
+    """Training scripts often write Python's NaN/Infinity (not JSON): accept them in plain logs."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+
+
+def _plain_time(value: Any) -> int | None:
+    """Seconds or milliseconds since the epoch, or an ISO 8601 string, as integer ms."""
+    if type(value) in (int, float) and math.isfinite(value):
+        return int(round(value * 1000 if abs(value) < 1e11 else value))
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return int(moment.timestamp() * 1000)
+    return None
+
+
+def is_plain_record(record: Any) -> bool:
+    """A flat JSON object that is not a flowsheet event: the first line that makes a plain log."""
+    return (isinstance(record, dict) and not ("kind" in record and "v" in record)
+            and all(not isinstance(value, (dict, list)) for value in record.values()))
+
+
+class PlainParser(Parser):
+    """A flat-object JSONL log: numeric fields are metrics (see FORMAT.md, "Plain metric logs")."""
+
+    def __init__(self, rel: str, path: Path, run_id: str):
+        super().__init__(rel)
+        self.run = Run(run_id=run_id, experiment_id="", name=path.name[: -len(".jsonl")] or path.name,
+                       path=str(path), status="FINISHED", source="plain")
+        self.first_time: int | None = None
+        self.last_point_time: int | None = None
+
+    def feed(self, lines: list[bytes]) -> None:
+        metrics = self.run.metrics
+        for line in lines:
+            self.lineno += 1
+            if not line.strip():
+                continue
+            try:
+                record = lenient_loads(line)
+            except ValueError as error:
+                self.problem(self.lineno, _explain(line, error))
+                continue
+            if not isinstance(record, dict):
+                self.problem(self.lineno, f"not a JSON object (a {_type_name(record)})")
+                continue
+            step = self.lineno - 1
+            step_field = next((name for name in STEP_FIELDS if name in record), None)
+            if step_field is not None:
+                raw = record[step_field]
+                if type(raw) is float and raw.is_integer():
+                    raw = int(raw)
+                if type(raw) is not int or not -(1 << 63) <= raw < (1 << 63):
+                    self.problem(self.lineno, f"{step_field!r} must be an integer, got {_short(raw)}")
+                    continue
+                step = raw
+            stamp = None
+            for name in TIME_FIELDS:
+                if name in record:
+                    stamp = _plain_time(record[name])
+                    break
+            if stamp is not None:
+                self.first_time = stamp if self.first_time is None else self.first_time
+                self.last_point_time = stamp
+            for key, value in record.items():
+                if (type(value) is float or type(value) is int) and key != step_field and key not in TIME_FIELDS \
+                        and key and len(key) <= MAX_KEY_LENGTH:
+                    history = metrics.get(key)
+                    if history is None:
+                        history = metrics[key] = MetricHistory(key)
+                    try:
+                        history.values.append(value)
+                    except OverflowError:
+                        continue
+                    history.steps.append(step)
+                    history.timestamps.append(stamp or 0)
+
+
+def plain_run_id(rel: str) -> str:
+    return "plain-" + hashlib.sha256(rel.encode("utf-8")).hexdigest()[:16]
+
+
+def plain_experiment_id(rel_folder: str) -> str:
+    return "plain-" + hashlib.sha256(("folder:" + rel_folder).encode("utf-8")).hexdigest()[:8]

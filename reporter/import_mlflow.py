@@ -1,0 +1,322 @@
+"""`reporter import-mlflow`: convert an MLflow file store (`mlruns/`) into flowsheet's log format.
+
+    result = import_mlflow("mlruns", "runs")
+    print(result.summary())
+
+Mapping (docs/FORMAT.md is the target format):
+- An MLflow experiment becomes the flowsheet experiment of the same *name*: its folder is
+  `experiment_id_for(name)` (or an existing folder that already holds that name), so `Default` or
+  `houses` merge with native experiments of that name. Its tags become `experiment_tag` lines.
+- A run keeps its MLflow run id (32 hex digits, like flowsheet's). Its `run.jsonl` is a `start` line
+  (name, parent, note, the system info from MLflow's tags), then params and tags (at the run's start
+  time: MLflow does not record when they were logged), metric points and `artifact` lines, in time
+  order, then an `end` line for FINISHED, FAILED and KILLED runs. Params and tags stay strings, as
+  MLflow stored them; NaN and infinities travel as the format's strings.
+- Artifacts are hard-linked when the store and the log dir share a filesystem, else copied.
+
+Idempotent and append-only: every line is built from MLflow's data alone (times included), so
+importing again builds the same bytes. A run file that exists already gets only the lines it does
+not hold yet (counted as a multiset, so repeated identical points are kept), and never a second
+`start` line. Importing twice writes nothing the second time; importing after MLflow logged more
+appends just the new points, tags and the `end` line. Nothing is ever rewritten or removed.
+Not handled: a run MLflow reopened after it ended keeps its first `end` (no `resume` line is made).
+
+Lines flowsheet's reader would reject (keys over 250 characters or with control characters, values
+over 6,000 characters) are left out and reported as problems, as are the store's own bad files.
+"""
+
+from __future__ import annotations
+
+import collections
+import fcntl
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from logger import events
+from logger.artifacts import destination, place
+from logger.experiments import EXPERIMENT_FILE, experiment_id_for, find_by_name
+from logger.mlflow_store import DONE, META, artifact_folder, read_mlflow_store, store_root
+from logger.model import Experiment, Problem, Run
+
+RUN_FILE = "run.jsonl"
+ARTIFACTS_DIR = "artifacts"
+
+
+class MlflowImportError(Exception):
+    """The import could not start; the message is one line for the user."""
+
+
+@dataclass
+class ImportResult:
+    experiments: int = 0
+    experiments_created: int = 0
+    runs_created: int = 0
+    runs_updated: int = 0
+    runs_unchanged: int = 0
+    lines_written: int = 0
+    artifacts_linked: int = 0
+    artifacts_copied: int = 0
+    artifacts_unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    log_dir: Path | None = None
+
+    def summary(self) -> str:
+        return (f"{self.experiments} experiment(s) ({self.experiments_created} new), "
+                f"{self.runs_created + self.runs_updated + self.runs_unchanged} run(s): {self.runs_created} new, "
+                f"{self.runs_updated} updated, {self.runs_unchanged} unchanged; {self.lines_written} line(s) written; "
+                f"artifacts: {self.artifacts_linked} linked, {self.artifacts_copied} copied, "
+                f"{self.artifacts_unchanged} unchanged; {len(self.problems)} problem(s)")
+
+
+# ---------------------------------------------------------------- events, pure
+
+
+def _event(kind: str, t: int, **fields: Any) -> dict:
+    # Not events.event(): that one stamps a missing (or 0) time with "now", and the lines must be reproducible.
+    return {"v": events.FORMAT_VERSION, "kind": kind, "t": t, **fields}
+
+
+def experiment_events(experiment: Experiment, experiment_id: str) -> tuple[dict, list[dict]]:
+    """The `experiment` line and its `experiment_tag` lines."""
+    t = experiment.created or 0
+    first = _event("experiment", t, experiment_id=experiment_id, name=experiment.name, artifact_location=None)
+    tags = [_event("experiment_tag", t, key=key, value=value) for key, value in sorted(experiment.tags.items())]
+    return first, tags
+
+
+def run_events(run: Run, experiment_id: str) -> tuple[dict, list[dict]]:
+    """The run's `start` line, and every other line in time order (`end` last)."""
+    start_t = run.start_time if run.start_time is not None else (run.last_time or 0)
+    start = _event("start", start_t, run_id=run.run_id, experiment_id=experiment_id, name=run.name,
+                   parent_run_id=run.parent_run_id, description=run.description, system=dict(run.system))
+    body: list[dict] = []
+    body += [_event("param", start_t, key=key, value=value) for key, value in sorted(run.params.items())]
+    body += [_event("tag", start_t, key=key, value=value) for key, value in sorted(run.tags.items())]
+    for key, history in sorted(run.metrics.items()):
+        body += [_event("metric", t, key=key, value=events.metric_value(value), step=step)
+                 for value, step, t in zip(history.values, history.steps, history.timestamps)]
+    end_t = run.end_time if run.end_time is not None else (run.last_time or start_t)
+    body += [_event("artifact", end_t, path=artifact.path, size=artifact.size) for artifact in run.artifacts]
+    body.sort(key=lambda event: event["t"])  # stable: same-time lines keep the order above
+    if run.status in DONE:
+        body.append(_event("end", end_t, status=run.status))  # last in the file, whatever its time
+    return start, body
+
+
+def check_event(event: dict) -> str | None:
+    """Why flowsheet's reader would skip this line, or None when it is fine."""
+    if "key" in event:
+        try:
+            events.check_key(event["key"], f"{event['kind']} key")
+        except ValueError as error:
+            return str(error)
+    if event["kind"] in ("param", "tag", "experiment_tag"):
+        value = event["value"]
+        if len(value if isinstance(value, str) else str(value)) > events.MAX_VALUE_LENGTH:
+            return f"{event['kind']} {event['key']!r}: value is longer than {events.MAX_VALUE_LENGTH} characters"
+    return None
+
+
+def missing_lines(existing: bytes, wanted: list[bytes]) -> list[bytes]:
+    """The lines of `wanted` that `existing` does not hold yet, as a multiset: a line twice is wanted twice."""
+    have = collections.Counter(line + b"\n" for line in existing.split(b"\n") if line)
+    out = []
+    for line in wanted:
+        if have[line] > 0:
+            have[line] -= 1
+        else:
+            out.append(line)
+    return out
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _append(path: Path, lines: list[bytes]) -> None:
+    """Append whole lines under the writer's lock; a torn last line is closed first, as writers do."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        data = b"".join(lines)
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+class _Importer:
+    def __init__(self, log_dir: Path, link: bool):
+        self.log_dir = log_dir
+        self.link = link
+        self.result = ImportResult(log_dir=log_dir)
+
+    def problem(self, file: str, reason: str) -> None:
+        self.result.problems.append(Problem(file, None, reason))
+
+    def encode_checked(self, where: str, items: list[dict]) -> list[bytes]:
+        lines = []
+        for event in items:
+            reason = check_event(event)
+            if reason:
+                self.problem(where, f"not imported: {reason}")
+            else:
+                lines.append(events.encode(event))
+        return lines
+
+    def experiment(self, experiment: Experiment) -> str:
+        """Make (or find) the flowsheet experiment; returns its id."""
+        found = find_by_name(self.log_dir, experiment.name)
+        experiment_id = found.experiment_id if found else experiment_id_for(experiment.name)
+        path = self.log_dir / experiment_id / EXPERIMENT_FILE
+        first, tags = experiment_events(experiment, experiment_id)
+        lines = self.encode_checked(experiment.path, [first] + tags) if not found else \
+            self.encode_checked(experiment.path, [t for t in tags if found.tags.get(t["key"]) != t["value"]])
+        if not found:
+            self.result.experiments_created += 1
+        if lines:
+            _append(path, lines)
+            self.result.lines_written += len(lines)
+        return experiment_id
+
+    def run(self, run: Run, experiment_id: str) -> None:
+        folder = self.log_dir / experiment_id / run.run_id
+        path = folder / RUN_FILE
+        start, body = run_events(run, experiment_id)
+        wanted = self.encode_checked(run.path, body)
+        existing = _read(path)
+        new = missing_lines(existing, wanted)
+        if not existing.strip():
+            new = [events.encode(start)] + new
+        self.copy_artifacts(run, folder / ARTIFACTS_DIR)
+        if not new:
+            self.result.runs_unchanged += 1
+            return
+        _append(path, new)
+        self.result.lines_written += len(new)
+        if existing.strip():
+            self.result.runs_updated += 1
+        else:
+            self.result.runs_created += 1
+
+    def copy_artifacts(self, run: Run, target_root: Path) -> None:
+        if not run.artifacts:
+            return
+        source_root = _run_artifact_folder(run)
+        for artifact in run.artifacts:
+            source = source_root.joinpath(*artifact.path.split("/"))
+            try:
+                target_root.mkdir(parents=True, exist_ok=True)
+                target = destination(target_root, artifact.path)
+                if _same_file(source, target):
+                    self.result.artifacts_unchanged += 1
+                    continue
+                if self.link:
+                    try:
+                        place(target, lambda temporary: os.link(source, temporary))
+                        self.result.artifacts_linked += 1
+                        continue
+                    except OSError:
+                        self.link = False  # another filesystem (or no hard links): copy from now on
+                place(target, lambda temporary: shutil.copyfile(source, temporary))
+                self.result.artifacts_copied += 1
+            except (OSError, ValueError) as error:
+                self.problem(f"{run.path}/{artifact.path}", f"artifact not imported: {getattr(error, 'strerror', None) or error}")
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    """Already imported: the same inode (hard link), or a copy of the same size and content."""
+    try:
+        a, b = source.stat(), target.stat()
+    except FileNotFoundError:
+        return False
+    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
+        return True
+    if a.st_size != b.st_size:
+        return False
+    with open(source, "rb") as one, open(target, "rb") as two:
+        while True:
+            x, y = one.read(1 << 20), two.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def _run_artifact_folder(run: Run) -> Path:
+    folder = Path(run.path)
+    try:
+        meta = yaml.safe_load((folder / META).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        meta = None
+    return artifact_folder(folder, meta.get("artifact_uri") if isinstance(meta, dict) else None)
+
+
+def import_mlflow(mlruns_dir: str | os.PathLike, log_dir: str | os.PathLike, *, link: bool = True) -> ImportResult:
+    """Import every live experiment and run of an MLflow file store into `log_dir`. See the module doc.
+
+    Raises MlflowImportError (one-line message) when `mlruns_dir` is not a store or `log_dir` lies inside it.
+    """
+    source = Path(mlruns_dir).expanduser().absolute()
+    if not source.is_dir():
+        raise MlflowImportError(f"{mlruns_dir}: no such directory")
+    root = store_root(source)
+    if root is None:
+        raise MlflowImportError(f"{mlruns_dir}: not an MLflow file store (no <experiment id>/meta.yaml folders)")
+    target = Path(log_dir).expanduser().absolute()
+    resolved_root, resolved_target = root.resolve(), target.resolve()
+    if resolved_target == resolved_root or resolved_root in resolved_target.parents:
+        raise MlflowImportError(f"{log_dir}: the log directory must not be inside the MLflow store {mlruns_dir}")
+    data = read_mlflow_store(root)
+    importer = _Importer(target, link)
+    importer.result.problems.extend(data.problems)
+    target.mkdir(parents=True, exist_ok=True)
+    ids: dict[str, str] = {}
+    for experiment in data.experiments.values():
+        ids[experiment.experiment_id] = importer.experiment(experiment)
+        importer.result.experiments += 1
+    for run in data.runs.values():
+        importer.run(run, ids[run.experiment_id])
+    return importer.result
+
+
+# ---------------------------------------------------------------- the command's terminal side
+
+MAX_WARNINGS = 20
+
+
+def run_import(mlruns_dir: str, log_dir: str, *, link: bool = True, quiet: bool = False) -> int:
+    """`reporter import-mlflow`: import, print warnings and one summary line; the exit code (0, 1 failed, 2 bad input)."""
+    import click
+
+    try:
+        result = import_mlflow(mlruns_dir, log_dir, link=link)
+    except MlflowImportError as error:
+        click.echo(f"reporter import-mlflow: {error}", err=True)
+        return 2
+    except OSError as error:
+        click.echo(f"reporter import-mlflow: {error.filename or ''}: {error.strerror or error}", err=True)
+        return 1
+    if not quiet:
+        for problem in result.problems[:MAX_WARNINGS]:
+            click.echo(f"warning: {problem}", err=True)
+        if len(result.problems) > MAX_WARNINGS:
+            click.echo(f"warning: ... and {len(result.problems) - MAX_WARNINGS} more", err=True)
+        click.echo(f"Imported into {result.log_dir}: {result.summary()}")
+    return 0

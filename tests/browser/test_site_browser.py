@@ -1,0 +1,264 @@
+"""The built site in Chromium: over file:// and over HTTP under a sub-path, with nothing leaving 127.0.0.1.
+
+One module-scoped pair of sites (the fixture logs and the hostile logs), one browser.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from site_logs import HOUSES, LASSO1, LASSO2, RIDGE, write_hostile_logs, write_site_logs
+
+from logger.model import LogData, MetricHistory, Run
+from reporter import pages as P
+from reporter import tables
+from reporter.build import build, static_sources
+from reporter.config import BuildConfig
+from reporter.render import make_environment, render_page
+
+pytestmark = pytest.mark.browser
+
+CASES_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "filter_cases.json"
+PREFIX = "/some-repo/"
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    """web/some-repo is the normal site, web/hostile-repo the hostile one; served over HTTP from web/."""
+    root = tmp_path_factory.mktemp("browser")
+    web = root / "web"
+    build(BuildConfig.from_options(write_site_logs(root / "logs"), web / "some-repo", environ={}))
+    build(BuildConfig.from_options(write_hostile_logs(root / "hostile"), web / "hostile-repo", environ={}))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(web)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"web": web, "http": f"http://127.0.0.1:{server.server_address[1]}"}
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def url_of(sites, how: str, site: str, relpath: str) -> str:
+    if how == "file":
+        path, _, rest = relpath.partition("?")
+        return (sites["web"] / site / path).as_uri() + (f"?{rest}" if rest else "")
+    return f"{sites['http']}/{site}/{relpath}"
+
+
+class Watch:
+    """Console errors, page errors, dialogs and every request of one page; requests off 127.0.0.1 are aborted."""
+
+    def __init__(self, page):
+        self.errors, self.outside, self.dialogs = [], [], []
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        page.route("**/*", self._route)
+
+    def _route(self, route):
+        url = urlsplit(route.request.url)
+        if url.scheme in ("file", "data", "blob", "about") or url.hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+
+@pytest.fixture
+def new_page(chromium):
+    contexts = []
+
+    def make(**options):
+        context = chromium.new_context(**options)
+        contexts.append(context)
+        page = context.new_page()
+        return page, Watch(page)
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+PAGES = ["index.html", f"experiments/{HOUSES}/index.html", f"runs/{LASSO1}/index.html", f"runs/{RIDGE}/index.html",
+         f"compare.html?runs={LASSO1},{RIDGE}"]
+
+
+@pytest.mark.parametrize("how", ["file", "http"])
+def test_every_page_type_loads_cleanly(sites, new_page, how):
+    page, watch = new_page()
+    for relpath in PAGES:
+        page.goto(url_of(sites, how, "some-repo", relpath), wait_until="load")
+        assert page.locator("h1").count() == 1
+        if relpath in PAGES[:2]:
+            page.wait_for_selector("table.runs tbody tr")
+    assert watch.errors == [] and watch.outside == [] and watch.dialogs == []
+    assert page.locator("#compare-runs li").all_inner_texts()[0].startswith("lasso-0.1")
+
+
+def rows(page) -> list[str]:
+    return page.locator("table.runs tbody tr th a").all_inner_texts()
+
+
+def test_runs_table_tree_sort_filter_and_url_state(sites, new_page):
+    page, watch = new_page()
+    page.goto(url_of(sites, "http", "some-repo", f"experiments/{HOUSES}/index.html"))
+    page.wait_for_selector("table.runs tbody tr")
+    assert rows(page) == ["ridge", "sweep"]  # children folded under their parent, newest first
+    page.get_by_role("button", name="Expand child runs").click()
+    assert rows(page) == ["ridge", "sweep", "lasso-1", "lasso-0.1"]
+    page.locator("th[data-col='name'] button").click()
+    assert rows(page) == ["ridge", "sweep", "lasso-0.1", "lasso-1"]
+    page.locator("th[data-col='metrics.rmse'] button").click()  # numbers sort descending first
+    assert rows(page) == ["ridge", "sweep", "lasso-1", "lasso-0.1"]  # sweep has no rmse: missing sorts last
+    page.locator("th[data-col='metrics.rmse'] button").click()
+    assert rows(page) == ["ridge", "sweep", "lasso-0.1", "lasso-1"]
+    assert page.locator("th[data-col='metrics.rmse']").get_attribute("aria-sort") == "ascending"
+    page.locator("[data-role=search]").fill("lasso")
+    page.wait_for_function("document.querySelectorAll('table.runs tbody tr').length === 2")
+    assert sorted(rows(page)) == ["lasso-0.1", "lasso-1"]
+    page.locator("[data-role=search]").fill("")
+    if page.evaluate("!!window.FlowsheetFilter"):
+        page.locator("[data-role=filter]").fill("metrics.rmse < 0.5")
+        page.wait_for_function("document.querySelectorAll('table.runs tbody tr').length === 1")
+        assert rows(page) == ["lasso-0.1"]
+        page.locator("[data-role=filter]").fill("metrics.rmse <")
+        page.wait_for_selector(".table-status.error")
+        page.locator("[data-role=filter]").fill("params.model = 'lasso'")
+        page.wait_for_function("document.querySelectorAll('table.runs tbody tr').length === 2")
+    page.locator(f"tr[data-run-id='{LASSO1}'] input[type=checkbox]").check()
+    page.locator(f"tr[data-run-id='{LASSO2}'] input[type=checkbox]").check()
+    page.locator(".column-chooser summary").click()
+    page.locator(".column-chooser input[value='tags.stage']").uncheck()
+    shared = page.url
+    assert "sel=" in shared and "cols=" in shared
+    other, _ = new_page()
+    other.goto(shared)
+    other.wait_for_selector("table.runs tbody tr")
+    assert rows(other) == rows(page)
+    assert other.locator("[data-role=filter]").input_value() == page.locator("[data-role=filter]").input_value()
+    assert other.locator("th[data-col='tags.stage']").count() == 0
+    other.get_by_role("button", name="Compare selected (2)").click()
+    other.wait_for_url("**/compare.html?runs=*")
+    assert sorted(other.locator("#compare-runs a").all_inner_texts()) == ["lasso-0.1", "lasso-1"]
+    assert watch.errors == []
+
+
+def test_filter_cases_pass_in_the_browser(sites, new_page):
+    if not CASES_FILE.exists():
+        pytest.skip("tests/fixtures/filter_cases.json is not there")
+    page, watch = new_page()
+    page.goto(url_of(sites, "file", "some-repo", f"experiments/{HOUSES}/index.html"))
+    if not page.evaluate("!!window.FlowsheetFilter"):
+        pytest.skip("reporter/static/filter.js is not in the site")
+    data = json.loads(CASES_FILE.read_text(encoding="utf-8"))
+    failures = page.evaluate("""(data) => {
+        const F = window.FlowsheetFilter, rows = data.runs.map(r => F.reviveRow(JSON.parse(JSON.stringify(r))));
+        const out = [];
+        for (const c of data.cases) {
+            try {
+                const got = rows.filter(r => F.parse(c.filter).matches(r)).map(r => r.attributes.run_id);
+                if (c.error !== undefined) out.push([c.filter, "no error"]);
+                else if (JSON.stringify(got.slice().sort()) !== JSON.stringify(c.expect.slice().sort())) out.push([c.filter, got]);
+            } catch (e) {
+                if (c.error === undefined || !String(e.message).includes(c.error)) out.push([c.filter, String(e)]);
+            }
+        }
+        return [out, data.cases.length];
+    }""", data)
+    assert failures[0] == [] and failures[1] > 10
+
+
+@pytest.mark.parametrize("how", ["file", "http"])
+def test_images_render(sites, new_page, how):
+    page, watch = new_page()
+    for relpath, alt in [(f"runs/{LASSO1}/index.html", "plots/curve.png"), (f"runs/{RIDGE}/index.html", "logo.svg")]:
+        page.goto(url_of(sites, how, "some-repo", relpath))
+        image = page.locator(f"img[alt='{alt}']")
+        image.scroll_into_view_if_needed()
+        page.wait_for_function("(alt) => { const i = document.querySelector(`img[alt='${alt}']`); "
+                               "return i.complete && i.naturalWidth > 0; }", arg=alt)
+    assert watch.errors == []
+
+
+@pytest.mark.parametrize("how", ["file", "http"])
+def test_hostile_values_run_no_script(sites, new_page, how):
+    page, watch = new_page()
+    relpaths = ["index.html", "experiments/evil-00000001/index.html", f"runs/{'f' * 32}/index.html",
+                f"runs/{'0' * 32}/index.html", f"compare.html?runs={'f' * 32},{'0' * 32}"]
+    for relpath in relpaths:
+        page.goto(url_of(sites, how, "hostile-repo", relpath), wait_until="load")
+        page.wait_for_timeout(150)
+        if page.locator("[data-runs-table]").count():
+            page.wait_for_selector("table.runs tbody tr")
+            for toggle in page.locator("button.toggle").all():
+                toggle.click()
+            page.locator("[data-role=search]").fill("<script>")
+            page.locator("[data-role=search]").fill("")
+            for link in page.locator("table.runs tbody a").all():
+                assert link.get_attribute("href").endswith("/index.html")
+        page.mouse.move(200, 200)
+        page.mouse.move(400, 300)
+        for frame in page.frames:
+            try:
+                assert frame.evaluate("typeof window.__pwned") == "undefined", relpath
+            except Exception as exc:  # a sandboxed frame may refuse evaluation; the top check below still holds
+                assert "pwned" not in str(exc)
+        assert page.evaluate("typeof window.__pwned") == "undefined", relpath
+    assert watch.dialogs == [] and watch.outside == []
+
+
+def test_ten_thousand_runs_render_within_two_seconds(tmp_path, new_page):
+    """Only the experiment page and its data file: enough to time the table's first render."""
+    runs = {}
+    for i in range(10_000):
+        run_id = f"{i:032x}"
+        run = Run(run_id=run_id, experiment_id="big", name=f"run-{i}", path="", status="FINISHED",
+                  start_time=1_700_000_000_000 + i * 1000, end_time=1_700_000_000_000 + i * 1000 + 500,
+                  parent_run_id=f"{i - i % 10:032x}" if i % 10 else None,
+                  params={f"p{k}": i * k % 97 for k in range(10)}, tags={"stage": "dev", "mlflow.user": "ana"})
+        for k in range(10):
+            history = MetricHistory(f"m{k}")
+            history.append(i / (k + 1), 0, 0)
+            run.metrics[history.key] = history
+        runs[run_id] = run
+    data = LogData(runs=runs)
+    (tmp_path / "logs").mkdir()
+    config = BuildConfig.from_options(tmp_path / "logs", tmp_path / "site", environ={})
+    experiment = P.all_experiments(data)["big"]
+    page_spec = P.experiment_page(data, experiment, config, frozenset(static_sources()))
+    site = tmp_path / "site"
+    folder = site / P.experiment_dir("big")
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_text(render_page(make_environment(), page_spec.templates, page_spec.context))
+    ordered = P.sorted_runs(runs.values())
+    (folder / "runs-data.js").write_text(tables.runs_data_js(
+        tables.table_rows(ordered, P.run_href, {"big": experiment}), tables.table_columns(ordered), {}))
+    (site / "static").mkdir()
+    for name, source in static_sources().items():
+        (site / "static" / name).write_bytes(source.read_bytes())
+    page, watch = new_page()
+    started = time.perf_counter()
+    page.goto((folder / "index.html").as_uri())
+    page.wait_for_selector("table.runs tbody tr")
+    elapsed = time.perf_counter() - started
+    assert page.locator("table.runs tbody tr").count() == 100  # first page of the 1,000 top-level runs
+    assert "10000 runs" in page.locator(".table-status").inner_text()
+    assert elapsed < 2.0, f"first render took {elapsed:.2f} s"
+    started = time.perf_counter()
+    page.locator("th[data-col='metrics.m3'] button").click()
+    page.locator("[data-role=search]").fill("run-99")
+    page.wait_for_function("document.querySelector('.table-status').textContent.includes('match')")
+    assert time.perf_counter() - started < 2.0
+    assert watch.errors == []
