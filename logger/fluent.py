@@ -254,3 +254,61 @@ def _install_exit_hooks() -> None:
 def _on_sigterm(signum, frame) -> None:
     _exit_status[0] = "KILLED"
     raise Terminated(128 + signum)
+
+
+# --- module-level logging calls: MLflow's signatures, acting on the current run ---------------
+
+def log_metric(key, value, step=None, synchronous=None, timestamp=None, run_id=None, model_id=None, dataset=None):
+    stack = _stack.get()  # the common case inline: this is called in tight training loops
+    if stack and run_id is None and not stack[-1]._ended:
+        stack[-1].log_metric(key, value, step, timestamp)
+    else:
+        _run_for_logging(run_id).log_metric(key, value, step, timestamp)
+
+
+def log_metrics(metrics, step=None, synchronous=None, run_id=None, timestamp=None, **_mlflow_only):
+    _run_for_logging(run_id).log_metrics(metrics, step, timestamp)
+
+
+def log_param(key, value, synchronous=None):
+    return _run_for_logging().log_param(key, value)
+
+
+def log_params(params, synchronous=None, run_id=None):
+    _run_for_logging(run_id).log_params(params)
+
+
+def set_tag(key, value, synchronous=None):
+    _run_for_logging().set_tag(key, value)
+
+
+def set_tags(tags, synchronous=None):
+    _run_for_logging().set_tags(tags)
+
+
+def log_artifact(local_path, artifact_path=None, run_id=None):
+    _run_for_logging(run_id).log_artifact(local_path, artifact_path)
+
+
+def log_artifacts(local_dir, artifact_path=None, run_id=None):
+    _run_for_logging(run_id).log_artifacts(local_dir, artifact_path)
+
+
+def log_text(text, artifact_file, run_id=None):
+    _run_for_logging(run_id).log_text(text, artifact_file)
+
+
+def log_dict(dictionary, artifact_file, run_id=None):
+    _run_for_logging(run_id).log_dict(dictionary, artifact_file)
+
+
+def log_figure(figure, artifact_file, **_mlflow_only):
+    _run_for_logging().log_figure(figure, artifact_file)
+
+
+def log_image(image, artifact_file, **_mlflow_only):
+    _run_for_logging().log_image(image, artifact_file)
+
+
+def get_artifact_uri(artifact_path=None):
+    return _run_for_logging().get_artifact_uri(artifact_path)

@@ -357,3 +357,29 @@ def _read_run(store: _Store, folder: Path, experiment_id: str) -> Run | None:
     if run.start_time is None and times:
         run.start_time = min(times)
     return run
+
+
+# ---------------------------------------------------------------- following a store (LogReader.refresh)
+
+
+def _run_fingerprint(run: Run) -> tuple:
+    # Not Run.__eq__: arrays holding NaN never compare equal. MLflow only appends metric points.
+    return (run.name, run.status, run.start_time, run.end_time, run.last_time, run.parent_run_id, run.description,
+            run.experiment_id, sorted(run.params.items()), sorted(run.tags.items()), sorted(run.system.items()),
+            sorted((key, len(history)) for key, history in run.metrics.items()),
+            [(a.path, a.size) for a in run.artifacts])
+
+
+def diff_log_data(old: LogData, new: LogData) -> dict[str, Any]:
+    """What changed from one read of a store to the next, as the fields of `logger.reader.Changes`."""
+    runs = {run_id for run_id, run in new.runs.items()
+            if run_id not in old.runs or _run_fingerprint(old.runs[run_id]) != _run_fingerprint(run)}
+    removed_runs = set(old.runs) - set(new.runs)
+    removed_experiments = set(old.experiments) - set(new.experiments)
+    experiments = {experiment_id for experiment_id, experiment in new.experiments.items()
+                   if experiment_id not in old.experiments or old.experiments[experiment_id] != experiment}
+    experiments |= {new.runs[run_id].experiment_id for run_id in runs}
+    experiments |= {old.runs[run_id].experiment_id for run_id in removed_runs}
+    seen = set(old.problems)
+    return {"experiments": experiments - removed_experiments, "runs": runs, "removed_runs": removed_runs,
+            "removed_experiments": removed_experiments, "problems": [p for p in new.problems if p not in seen]}

@@ -216,6 +216,14 @@ class LogReader:
         """Read what changed since the last call. `now` (seconds since the epoch) decides RUNNING vs UNFINISHED."""
         _check_dir(self.root)
         now = time.time() if now is None else now
+        # --- MLflow file store (issue 11, logger/mlflow_store.py): read whole on every refresh. ---
+        from logger.mlflow_store import diff_log_data, is_mlflow_store, read_mlflow_store
+        if is_mlflow_store(self.root):
+            data = read_mlflow_store(self.root, self.running_window, now)
+            changes = Changes(everything=not self._refreshed, **diff_log_data(self.data, data))
+            self.data, self._refreshed = data, True
+            return changes
+        # --- end of the MLflow store branch ---
         first = not self._refreshed
         found, notes, run_folders = self._scan()
         for rel in list(self._files):

@@ -141,15 +141,17 @@ class Run:
         self._check_open()
         t = int(_time() * 1000) if timestamp is None else int(timestamp)
         step = 0 if step is None else int(step)
-        checked = []
+        known, checked = self._metric_keys, []
         for key, value in metrics.items():  # check all first: a bad value writes nothing
-            if key not in self._metric_keys:
+            if key not in known:
                 events.check_key(key, "metric key")
-            checked.append((key, events.metric_value(value)))
-        self._metric_keys.update(key for key, _ in checked)
-        self._writer.write(b"".join(
-            _dumps({"v": 1, "kind": "metric", "t": t, "key": key, "value": value, "step": step}, option=_NEWLINE)
-            for key, value in checked))
+            kind = type(value)
+            if kind is not int and (kind is not float or value - value != 0.0):
+                value = events.metric_value(value)
+            checked.append(_dumps({"v": 1, "kind": "metric", "t": t, "key": key, "value": value, "step": step},
+                                  option=_NEWLINE))
+        known.update(metrics)
+        self._writer.write(b"".join(checked))
 
     def log_param(self, key: str, value) -> Any:
         self.log_params({key: value})

@@ -17,7 +17,7 @@ import threading
 import weakref
 
 FLUSH_INTERVAL = 0.2  # seconds; the format promises lines are on disk within one second
-FLUSH_LINES = 2048
+FLUSH_LINES = 128  # orjson leaves each line 4 KiB of memory: few queued lines keep it in cache
 
 
 class EventWriter:
@@ -29,6 +29,7 @@ class EventWriter:
         self.error: OSError | None = None  # met by the background flush, for the next call to raise
         self._unwritten = b""  # what a failed write left over, written first next time
         self._resuming_partial = False  # that leftover starts mid-line: no fresh line before it
+        self._checked_tail = False  # whether a torn line left by a crash was looked for
         _flusher.add(self)
 
     def write(self, data: bytes) -> None:
@@ -71,9 +72,11 @@ class EventWriter:
         self._unwritten = b""
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
-            if not self._resuming_partial and not _ends_with_newline(self._fd):
+            if not self._checked_tail and not self._resuming_partial and not _ends_with_newline(self._fd):
                 # A crashed writer left a torn line: start on a fresh line so nothing more is lost.
+                # (Whole-line writes under the lock cannot tear later, so once per open is enough.)
                 data = b"\n" + data
+            self._checked_tail = True
             view = memoryview(data)
             try:
                 while view:
