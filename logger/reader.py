@@ -354,8 +354,8 @@ class LogReader:
                         experiments[experiment_id] = Experiment(
                             experiment_id, path.name if folder else PLAIN_EXPERIMENT, str(path))
                 run.experiment_id = experiment_id
-                modified = tracked.mtime_ns // 1_000_000
-                run.last_time = max(modified, parser.last_point_time or NO_TIME)
+                # A copied or freshly cloned file is new on disk: trust the log's own times when it has them.
+                run.last_time = parser.last_point_time or tracked.mtime_ns // 1_000_000
                 run.status = "RUNNING" if run.last_time >= now_ms - window_ms else "FINISHED"
                 run.start_time = parser.first_time
                 run.end_time = None if run.status == "RUNNING" else parser.last_point_time

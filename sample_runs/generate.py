@@ -15,9 +15,9 @@ import math
 import warnings
 import os
 import shutil
-import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,28 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import logger  # noqa: E402  (after the path tweak, so it runs from a checkout)
+
+class SimulatedClock:
+    """The samples pretend to have trained for hours: the logger's clock is this one while they are made.
+
+    Each reading moves it on by a millisecond, and `advance` jumps ahead, so times are realistic and
+    the same on every regeneration."""
+
+    def __init__(self, start: float):
+        self.now = start
+
+    def time(self) -> float:
+        self.now += 0.001
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+CLOCK = SimulatedClock(1_795_251_600.0)  # 2026-11-21 09:00 UTC
+time.time = CLOCK.time  # before the logger is imported, so its cached reference is this one too
+
+import logger  # noqa: E402
 
 SEED = 20261127
 FEATURES = ["bedrooms", "bathrooms", "sqft_living", "sqft_lot", "floors", "view", "condition", "grade",
@@ -102,6 +123,7 @@ def confusion_figure(counts: np.ndarray, title: str):
 
 
 def houses(rng: np.random.Generator) -> None:
+    CLOCK.advance(600)
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import confusion_matrix, f1_score
     from sklearn.model_selection import train_test_split
@@ -126,6 +148,7 @@ def houses(rng: np.random.Generator) -> None:
             estimator = LogisticRegression(random_state=0, **params)
             model = make_pipeline(StandardScaler(), estimator) if scaled else estimator
             model.fit(train_x, train_y)
+            CLOCK.advance(4 + 40 * rng.random())  # as long as a fit on the full table would take
             predicted = model.predict(test_x)
             counts = confusion_matrix(test_y, predicted, labels=[0, 1])
             (tn, fp), (fn, tp) = counts
@@ -163,7 +186,6 @@ def training(rng: np.random.Generator, out: Path) -> None:
                               "a cosine learning-rate schedule, and what a diverging run looks like.")
     configs = [("baseline", 3e-3, 64, 2000, None), ("wide-lr", 1e-2, 64, 2000, None),
                ("big-batch", 3e-3, 256, 2000, None), ("diverged", 5e-2, 64, 800, "diverged")]
-    start_ms = 1_764_000_000_000
     for index, (name, lr, batch, steps, failure) in enumerate(configs):
         run = logger.start_run(run_name=name, tags={"optimizer": "adamw", "dataset": "shapes-10k"})
         logger.log_params({"learning_rate": lr, "batch_size": batch, "epochs": 20, "optimizer": "adamw",
@@ -175,15 +197,14 @@ def training(rng: np.random.Generator, out: Path) -> None:
             blow = np.arange(steps) > 500
             train[blow] *= np.exp((np.arange(steps)[blow] - 500) / 60)
             val[blow] *= np.exp((np.arange(steps)[blow] - 500) / 50)
-        t0 = start_ms + index * 3_600_000
+        CLOCK.advance(1200)
         for step in range(steps):
+            CLOCK.advance(0.45)
             cosine = lr * 0.5 * (1 + math.cos(math.pi * step / 2000))
-            logger.log_metrics({"train/loss": float(train[step]), "train/lr": cosine}, step=step,
-                               timestamp=t0 + step * 450)
+            logger.log_metrics({"train/loss": float(train[step]), "train/lr": cosine}, step=step)
             if step % 10 == 0:
                 accuracy = float(np.clip(1 - val[step] / 2.6 + rng.normal(0, 0.01), 0, 1))
-                logger.log_metrics({"val/loss": float(val[step]), "val/accuracy": accuracy}, step=step,
-                                   timestamp=t0 + step * 450 + 120)
+                logger.log_metrics({"val/loss": float(val[step]), "val/accuracy": accuracy}, step=step)
         if failure:
             logger.set_tag("failure", "loss is NaN after step 780")
             logger.log_metric("train/loss", float("nan"), step=steps)
@@ -196,15 +217,17 @@ def training(rng: np.random.Generator, out: Path) -> None:
 def crash_mid_run(out: Path) -> None:
     """A run whose process died without ending it: the site shows it RUNNING, then UNFINISHED."""
     code = f"""
-import os, signal, sys
+import os, signal, sys, time
 sys.path.insert(0, {str(HERE.parent)!r})
+start = {CLOCK.now + 900!r}
+time.time = lambda: start
 import logger
 logger.set_log_dir({str(out)!r})
 logger.set_experiment("training")
 logger.start_run(run_name="preempted", tags={{"optimizer": "adamw", "note": "node was preempted"}})
 logger.log_params({{"learning_rate": 0.003, "batch_size": 128, "epochs": 20, "optimizer": "adamw"}})
 for step in range(1200):
-    logger.log_metric("train/loss", 2.3 * 0.999 ** step + 0.15, step=step, timestamp=1764020000000 + step * 450)
+    logger.log_metric("train/loss", 2.3 * 0.999 ** step + 0.15, step=step, timestamp=int((start + step * 0.45) * 1000))
 logger.flush()
 os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -219,7 +242,7 @@ def legacy_log(rng: np.random.Generator, out: Path) -> None:
         for epoch in range(300):
             file.write(json.dumps({"epoch": epoch, "loss": round(float(loss[epoch]), 5),
                                    "top1": round(float(min(0.95, 0.2 + 0.75 * (1 - loss[epoch] / 1.9))), 5),
-                                   "timestamp": 1764100000 + epoch * 30}) + "\n")
+                                   "timestamp": int(CLOCK.now) + 3600 + epoch * 30}) + "\n")
 
 
 def main() -> None:

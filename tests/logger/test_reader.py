@@ -397,3 +397,13 @@ def test_large_file_is_read_in_chunks(tmp_path, monkeypatch):
     assert list(data.runs[A].metrics["loss"].steps) == list(range(500))
     assert [p.line for p in data.problems] == [502]
     assert len(data.runs[A].metrics["x"]) == 1 and data.runs[A].params["long"] == "y" * 1000
+
+
+def test_plain_log_status_follows_its_own_times_not_the_file_date(tmp_path):
+    # A freshly cloned or copied file has a new modification time; its records say it ended long ago.
+    (tmp_path / "old.jsonl").write_text('{"step": 0, "loss": 1.0, "timestamp": 1700000000}\n'
+                                       '{"step": 1, "loss": 0.5, "timestamp": 1700000060}\n')
+    (tmp_path / "untimed.jsonl").write_text('{"step": 0, "loss": 1.0}\n')
+    runs = {run.name: run for run in read_logs(tmp_path).runs.values()}
+    assert runs["old"].status == "FINISHED" and runs["old"].end_time == 1_700_000_060_000
+    assert runs["untimed"].status == "RUNNING"  # no times of its own: the file was just written
