@@ -61,7 +61,8 @@ def show_runs(log_dir, experiments=(), filter_string: str = "", order_by=(), col
         out.write(json.dumps(json_records(frame), indent=2, ensure_ascii=False) + "\n")
     else:
         names = {e.experiment_id: e.name for e in data.experiments.values()}
-        out.write(format_table(frame, names, explicit=bool(columns)))
+        sort_columns = tuple(f"{key.entity}.{key.key}" for key in parse_order_by(order_by))
+        out.write(format_table(frame, names, explicit=bool(columns), first=sort_columns))
     return 0
 
 
@@ -102,8 +103,12 @@ def _duration(start, end) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
-def format_table(frame, experiment_names: dict[str, str], explicit: bool = False, width: int | None = None) -> str:
-    """An aligned text table like `dvc exp show`: name, status, start (UTC), duration, a few params and metrics."""
+def format_table(frame, experiment_names: dict[str, str], explicit: bool = False, width: int | None = None,
+                 first: tuple[str, ...] = ()) -> str:
+    """An aligned text table like `dvc exp show`: name, status, start (UTC), duration, a few metrics and params.
+
+    Metrics come before params (they are what runs are compared by), and the columns in `first` (the
+    sort keys) before all others, so that they survive when columns are cut to fit the terminal."""
     if frame.empty:
         return "no runs\n"
     width = width or shutil.get_terminal_size((120, 24)).columns
@@ -126,9 +131,10 @@ def format_table(frame, experiment_names: dict[str, str], explicit: bool = False
             now = datetime.now(timezone.utc)
             end = record["end_time"] if record["status"] not in ("RUNNING",) else now
             row += [record["status"], _when(record["start_time"]), _duration(record["start_time"], end)]
-        for prefix, limit in (("params.", TABLE_PARAMS), ("metrics.", TABLE_METRICS)):
+        for prefix, limit in (("metrics.", TABLE_METRICS), ("params.", TABLE_PARAMS)):
             keys = [c for c in frame.columns if c.startswith(prefix)]
-            keys.sort(key=lambda c: -frame[c].notna().sum())  # the most filled columns first
+            # the sort keys, then the most filled columns
+            keys.sort(key=lambda c: (c not in first, -frame[c].notna().sum()))
             for name in keys[:limit]:
                 header.append(name)
                 for row, record in zip(rows, records):

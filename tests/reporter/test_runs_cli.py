@@ -87,3 +87,24 @@ def test_bad_filter_names_the_position(log_dir):
 def test_no_runs(tmp_path):
     result = invoke(tmp_path)
     assert result.exit_code == 0 and "no runs" in result.stdout
+
+
+def test_table_shows_the_sort_metric_before_params(tmp_path):
+    from reporter.runs_view import show_runs
+    import io
+
+    import logger
+
+    logger.set_log_dir(tmp_path)
+    try:
+        for lr, f1 in ((0.1, 0.7), (0.2, 0.9)):
+            with logger.start_run():
+                logger.log_params({f"p{i}": i for i in range(12)} | {"lr": lr})
+                logger.log_metrics({"f1": f1, **{f"m{i}": i for i in range(12)}})
+    finally:
+        logger.set_log_dir(None)
+    out = io.StringIO()
+    assert show_runs(str(tmp_path), order_by=["metrics.f1 DESC"], fmt="table", out=out, err=io.StringIO()) == 0
+    header, _, best, worst = out.getvalue().splitlines()[:4]
+    assert header.index("metrics.f1") < header.index("params.")
+    assert "0.9" in best and "0.7" in worst
