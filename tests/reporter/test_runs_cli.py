@@ -89,12 +89,13 @@ def test_no_runs(tmp_path):
     assert result.exit_code == 0 and "no runs" in result.stdout
 
 
-def test_table_shows_the_sort_metric_before_params(tmp_path):
-    from reporter.runs_view import show_runs
+def test_table_shows_the_sort_metric_before_params(tmp_path, monkeypatch):
     import io
 
     import logger
+    from reporter.runs_view import show_runs
 
+    monkeypatch.setenv("COLUMNS", "400")
     logger.set_log_dir(tmp_path)
     try:
         for lr, f1 in ((0.1, 0.7), (0.2, 0.9)):
