@@ -14,6 +14,31 @@ from reporter.config import BuildConfig, ConfigError
 MAX_WARNINGS = 20
 
 
+def run_publish(log_dir: str, *, remote: str, branch: str, message: str | None, cname: str | None,
+                title=None, quiet=False) -> int:
+    """Build into a temporary folder and commit it to the Pages branch; returns the exit code."""
+    from pathlib import Path
+
+    from reporter.publish import PublishError, publish
+
+    def build_site(out_dir: Path) -> None:
+        if run_build(log_dir, str(out_dir), title=title, quiet=True) != 0:
+            raise PublishError("the site could not be built (see above); nothing was published")
+
+    try:
+        result = publish(build_site, Path.cwd(), remote=remote, branch=branch, message=message, cname=cname)
+    except PublishError as exc:
+        click.echo(f"reporter publish: {exc}", err=True)
+        return 1
+    if not quiet:
+        click.echo(f"Published to {result.remote}/{result.branch} ({result.commit[:8]}).")
+        if result.url:
+            click.echo(f"GitHub Pages will serve it at {result.url} (once Pages serves the {result.branch} branch).")
+        else:
+            click.echo("Not a GitHub remote: serve the branch with any static host.")
+    return 0
+
+
 def run_build(log_dir: str, out_dir: str, *, title=None, templates_dir=None, max_artifact_mb=None,
               strict=False, quiet=False, force=False) -> int:
     """Build and report; returns the exit code (0 ok, 1 build failed, 2 bad options)."""

@@ -51,6 +51,22 @@ def build(log_dir, out_dir, title, templates_dir, max_artifact_mb, strict, quiet
                        max_artifact_mb=max_artifact_mb, strict=strict, quiet=quiet, force=force))
 
 
+@main.command()
+@click.argument("log_dir", required=False)
+@click.option("--remote", default="origin", show_default=True, help="The git remote to push to.")
+@click.option("--branch", default="gh-pages", show_default=True, help="The branch GitHub Pages serves.")
+@click.option("--message", "-m", default=None, help="The commit message on the Pages branch.")
+@click.option("--cname", default=None, help="A custom domain for GitHub Pages (writes a CNAME file).")
+@click.option("--title", default=None, help="The site's title (default: flowsheet).")
+@click.option("--quiet", "-q", is_flag=True, help="Errors only.")
+def publish(log_dir, remote, branch, message, cname, title, quiet) -> None:
+    """Build the site from LOG_DIR and push it to the gh-pages branch of this repository."""
+    from reporter.build_cli import run_publish
+
+    sys.exit(run_publish(log_dir or default_log_dir(), remote=remote, branch=branch, message=message, cname=cname,
+                         title=title, quiet=quiet))
+
+
 @main.command("import-mlflow")
 @click.argument("mlruns_dir")
 @click.option("-o", "--out", "log_dir", default=None, help="Log directory to import into (default: $FLOWSHEET_DIR or ./runs).")

@@ -162,13 +162,15 @@ def _read(path: Path) -> bytes:
 
 
 class _Importer:
-    def __init__(self, log_dir: Path, link: bool):
+    def __init__(self, store: Path, log_dir: Path, link: bool):
+        self.store = store
         self.log_dir = log_dir
         self.link = link
         self.result = ImportResult(log_dir=log_dir)
 
     def problem(self, file: str, reason: str) -> None:
-        self.result.problems.append(Problem(file, None, reason))
+        # Named relative to the store, like the store reader's own problems.
+        self.result.problems.append(Problem(Path(os.path.relpath(file, self.store)).as_posix(), None, reason))
 
     def encode_checked(self, where: str, items: list[dict]) -> list[bytes]:
         lines = []
@@ -180,23 +182,26 @@ class _Importer:
                 lines.append(events.encode(event))
         return lines
 
-    def experiment(self, experiment: Experiment) -> str:
-        """Make (or find) the flowsheet experiment; returns its id."""
+    def experiment(self, experiment: Experiment) -> tuple[str, Path]:
+        """Make (or find) the flowsheet experiment of that name; returns its id and folder."""
         found = find_by_name(self.log_dir, experiment.name)
         experiment_id = found.experiment_id if found else experiment_id_for(experiment.name)
-        path = self.log_dir / experiment_id / EXPERIMENT_FILE
+        folder = Path(found.path) if found else self.log_dir / experiment_id  # a hand-made folder keeps its name
+        path = folder / EXPERIMENT_FILE
         first, tags = experiment_events(experiment, experiment_id)
-        lines = self.encode_checked(experiment.path, [first] + tags) if not found else \
-            self.encode_checked(experiment.path, [t for t in tags if found.tags.get(t["key"]) != t["value"]])
+        if found:  # merge: only the tags it does not hold with that value yet
+            lines = self.encode_checked(experiment.path, [t for t in tags if found.tags.get(t["key"]) != t["value"]])
+        else:
+            lines = self.encode_checked(experiment.path, [first] + tags)
         if not found:
             self.result.experiments_created += 1
         if lines:
             _append(path, lines)
             self.result.lines_written += len(lines)
-        return experiment_id
+        return experiment_id, folder
 
-    def run(self, run: Run, experiment_id: str) -> None:
-        folder = self.log_dir / experiment_id / run.run_id
+    def run(self, run: Run, experiment_id: str, experiment_folder: Path) -> None:
+        folder = experiment_folder / run.run_id
         path = folder / RUN_FILE
         start, body = run_events(run, experiment_id)
         wanted = self.encode_checked(run.path, body)
@@ -284,15 +289,15 @@ def import_mlflow(mlruns_dir: str | os.PathLike, log_dir: str | os.PathLike, *, 
     if resolved_target == resolved_root or resolved_root in resolved_target.parents:
         raise MlflowImportError(f"{log_dir}: the log directory must not be inside the MLflow store {mlruns_dir}")
     data = read_mlflow_store(root)
-    importer = _Importer(target, link)
+    importer = _Importer(root, target, link)
     importer.result.problems.extend(data.problems)
     target.mkdir(parents=True, exist_ok=True)
-    ids: dict[str, str] = {}
+    made: dict[str, tuple[str, Path]] = {}  # MLflow experiment id -> flowsheet id and folder
     for experiment in data.experiments.values():
-        ids[experiment.experiment_id] = importer.experiment(experiment)
+        made[experiment.experiment_id] = importer.experiment(experiment)
         importer.result.experiments += 1
     for run in data.runs.values():
-        importer.run(run, ids[run.experiment_id])
+        importer.run(run, *made[run.experiment_id])
     return importer.result
 
 
