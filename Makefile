@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench samples clean
+.PHONY: demo test bench bench-peers samples clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,20 @@ samples: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[samples]'
 	$(BIN)/python sample_runs/generate.py
 
+# docs/run-page.png, docs/experiment-charts.png, docs/compare.png from sample_runs/ (needs /usr/bin/chromium)
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The same workloads through MLflow and dvclive, in their own virtualenv so the main install stays light;
+# flowsheet is installed there too (-e .) so that every ratio is measured with one interpreter.
+PEERS := .venv-peers
+bench-peers:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q mlflow dvclive orjson -e .
+	$(PEERS)/bin/python -m benchmarks.peers
 
 clean:
 	rm -rf $(VENV) site .pytest_cache

@@ -70,6 +70,19 @@ def artifact_views(run: Run, max_bytes: int) -> list[ArtifactView]:
     return views
 
 
+def image_views(run: Run, max_bytes: int) -> list[ArtifactView]:
+    """The run's image artifacts, with the same checks and hrefs as `artifact_views` but no file reads (compare page)."""
+    root = Path(run.path) / "artifacts"
+    views = []
+    for artifact in sorted(run.artifacts, key=lambda a: a.path):
+        if PurePosixPath(artifact.path).suffix.lower() not in IMAGE_TYPES:
+            continue
+        view = _view(root, artifact.path, artifact.size, max_bytes)
+        if view is not None and view.kind == "image":
+            views.append(view)
+    return views
+
+
 def artifact_tree(views: list[ArtifactView]) -> list[ArtifactNode]:
     """Nest the flat artifact list by folder; folders first, then files, each by name."""
     root = ArtifactNode("", "")
@@ -190,7 +203,7 @@ def _model_description(text: str) -> dict[str, Any] | None:
     """The `model.json` that `logger.sklearn.log_model` writes: flavor, class, module, params, versions."""
     try:
         info = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a hostile file nested deeper than Python's stack
         return None
     if not isinstance(info, dict) or "flavor" not in info:
         return None

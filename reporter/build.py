@@ -10,6 +10,7 @@ from typing import Callable
 
 from logger.model import LogData, Problem
 
+from reporter import compare_data
 from reporter import pages as P
 from reporter import tables
 from reporter.artifacts_view import ArtifactView, artifact_views
@@ -100,14 +101,20 @@ def gather(data: LogData, config: BuildConfig) -> SitePlan:
 
 def plan_home(data: LogData, config: BuildConfig, static_names: frozenset[str],
               index: P.SiteIndex | None = None) -> SitePlan:
-    """The home page, the compare page and the all-runs data they share."""
+    """The home page, the compare page and the all-runs data they share, plus the compare page's data."""
     index = index or P.site_index(data)
     experiments = index.experiments
     runs = P.sorted_runs(data.runs.values())
-    plan = SitePlan(pages=[P.home_page(data, config, static_names, index), P.compare_page(data, config, static_names)])
+    chart_sections = compare_data.compare_chart_sections(runs, experiments, index.runs_by_experiment)
+    plan = SitePlan(pages=[P.home_page(data, config, static_names, index),
+                           P.compare_page(data, config, static_names, chart_sections)])
     plan.files["runs-data.js"] = tables.runs_data_js(
         tables.table_rows(runs, P.run_href, experiments), tables.table_columns(runs),
         {eid: P.experiment_href(eid) for eid in experiments})
+    summaries = [compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
+        run, P.run_dir(run.run_id), config.max_artifact_bytes)) for run in runs]
+    plan.files["compare-data.js"] = compare_data.compare_data_js(compare_data.compare_payload(runs, summaries),
+                                                                 chart_sections)
     return plan
 
 

@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 # Keys users commonly log as "the" metric, most telling first; the first one present is the primary metric.
 COMMON_PRIMARY = ("val_loss", "val/loss", "val_accuracy", "val/accuracy", "f1", "accuracy", "auc", "r2", "rmse", "loss")
 PRIMARY_METRIC_TAG = "flowsheet.primary_metric"
-_LOWER_IS_BETTER = re.compile(r"loss|error|mse|rmse|mae")
+_LOWER_IS_BETTER = re.compile(r"loss|error|mse|rmse|mae|false_?(?:pos|neg)")  # fewer false positives/negatives is better
 
 CHART_HEIGHT = 220
 

@@ -149,7 +149,12 @@ def parallel_spec(runs: list[Run], primary: str, params: list[str] | None = None
     put their sorted categories at evenly spaced positions. Runs missing any axis are left out.
     """
     frame = runs_frame(runs)
-    params = differing_params(frame) if params is None else params
+    if params is None:
+        # axes from the runs that can be drawn: a sweep's parent (no metric, params of its own) must not
+        # add an axis that every child lacks, which would leave every line out
+        metric = frame.get(f"m:{primary}")
+        ranked = frame[metric.notna()] if metric is not None and metric.notna().any() else frame
+        params = differing_params(ranked)
     fields, dims, cat_ticks = [], [], []
     wide = pd.DataFrame({"i": frame["i"]})
     for n, name in enumerate(params):
@@ -340,13 +345,17 @@ def experiment_sections(runs: list[Run], tags: dict | None = None, *, id_prefix:
     return sections + [ChartSection("runs", across)]
 
 
-def compare_sections(runs: list[Run], tags: dict | None = None, *, id_prefix: str = "fs-cmp-") -> list[ChartSection]:
-    """The compare page's charts over every run given, filtered in the browser to the URL's selection."""
+def compare_sections(runs: list[Run], tags: dict | None = None, *, id_prefix: str = "fs-cmp-",
+                     max_points: int = COMPARE_POINTS) -> list[ChartSection]:
+    """The compare page's charts over every run given, filtered in the browser to the URL's selection.
+
+    `max_points` per run and metric: a site with many runs passes fewer to keep its compare data small.
+    """
     keys = metric_keys(runs)
     primary = pick_primary_metric(keys, tags)
     if primary is None:
         return []
-    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(runs, key, selection=True, max_points=COMPARE_POINTS))
+    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(runs, key, selection=True, max_points=max_points))
                 for n, key in enumerate(curve_keys(runs))]
     across = [ChartBlock(f"{id_prefix}parallel", "parallel coordinates", parallel_spec(runs, primary, selection=True)),
               ChartBlock(f"{id_prefix}scatter", "scatter", scatter_spec(runs, primary, selection=True))]

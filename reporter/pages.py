@@ -7,21 +7,27 @@ Every page context has `root` (the way back to the site root, "" or "../../") an
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from logger.model import Experiment, LogData, Run, RUN_STATUSES
 
 from reporter.artifacts_view import ArtifactView, artifact_tree
+from reporter.charts import chart_script_tag
+from reporter.charts_experiment import experiment_sections
+from reporter.charts_run import ChartSection, run_chart_sections
 from reporter.config import BuildConfig
 from reporter.render import format_time
 from reporter.tables import duration_ms, param_text, source_text
 
 RECENT_RUNS = 20
+MAX_CHART_RUNS = 1000  # runs drawn in an experiment's charts (the newest); the table has them all
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$")
+_MADE_ID = re.compile(r"-[0-9a-f]{32}$")
 
 
 @dataclass
@@ -33,10 +39,12 @@ class Page:
 
 def site_id(value: str) -> str:
     """A folder name for an id: the id itself when it is a plain name, else a slug plus a hash."""
-    if _SAFE_ID.match(value) and not value.endswith("."):
+    # An id that looks like a made folder name is made into one too, so that no id can be chosen to land
+    # in another's folder; the 128-bit hash keeps apart ids crafted to share a slug.
+    if _SAFE_ID.match(value) and not value.endswith(".") and not _MADE_ID.search(value):
         return value
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", value).strip("-")[:40] or "id"
-    return f"{slug}-{hashlib.sha256(value.encode('utf-8')).hexdigest()[:8]}"
+    return f"{slug}-{hashlib.sha256(value.encode('utf-8')).hexdigest()[:32]}"
 
 
 def run_dir(run_id: str) -> str:
@@ -88,6 +96,20 @@ def sorted_runs(runs) -> list[Run]:
     return sorted(runs, key=lambda r: (-(r.start_time or 0), r.run_id))
 
 
+class LazyCharts:
+    """Chart sections made only when a template iterates them (`{% set sections = charts|list %}`).
+
+    A site plan holds every page's context until it is written; holding every run's chart specs (with
+    their data) at once would cost memory that no two pages need together.
+    """
+
+    def __init__(self, make: Callable[..., list[ChartSection]], *args: Any, **kwargs: Any):
+        self._make, self._args, self._kwargs = make, args, kwargs
+
+    def __iter__(self) -> Iterator[ChartSection]:
+        return iter(self._make(*self._args, **self._kwargs))
+
+
 def base_context(config: BuildConfig, root: str, kind: str, static_files: frozenset[str]) -> dict[str, Any]:
     return {
         "site_title": config.title,
@@ -97,7 +119,8 @@ def base_context(config: BuildConfig, root: str, kind: str, static_files: frozen
         "has_filter_js": "filter.js" in static_files,
         "static_files": static_files,
         "build_time": None if config.build_time is None else format_time(config.build_time * 1000) + " UTC",
-        "charts": [],  # filled by the charts issue
+        "charts": [],  # chart sections (ChartSection); run and experiment pages fill it lazily
+        "chart_script_tag": chart_script_tag,
     }
 
 
@@ -131,7 +154,9 @@ def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
     tags = sorted((k, param_text(v)) for k, v in experiment.tags.items() if k != "mlflow.note.content")
     context.update(title=experiment.name, experiment=experiment, tags=tags, run_count=len(runs),
                    description=experiment.description, notes=experiment.notes,
-                   csv_href="runs.csv", data_script="runs-data.js", table_id="runs")
+                   csv_href="runs.csv", data_script="runs-data.js", table_id="runs",
+                   charts=LazyCharts(_experiment_chart_sections, runs, experiment.tags) if runs else [],
+                   chart_runs=min(len(runs), MAX_CHART_RUNS))
     slug = site_id(experiment.experiment_id)
     return Page(f"{experiment_dir(experiment.experiment_id)}/index.html",
                 (f"experiment-{slug}.html", "experiment.html"), context)
@@ -160,15 +185,32 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
         tags=sorted((k, param_text(v)) for k, v in run.tags.items() if k != "mlflow.note.content"),
         artifacts=artifact_tree(artifacts), artifact_count=len(artifacts),
         models=[a for a in artifacts if a.model is not None], metrics_csv_href="metrics.csv" if run.metrics else None,
+        charts=LazyCharts(_curve_sections, run) if any(len(h) > 1 for h in run.metrics.values()) else [],
+        single_value_metrics=sum(1 for h in run.metrics.values() if len(h) == 1),
     )
     slug = site_id(run.run_id)
     return Page(f"{run_dir(run.run_id)}/index.html", (f"run-{slug}.html", "run.html"), context)
 
 
-def compare_page(data: LogData, config: BuildConfig, static_files: frozenset[str] = frozenset()) -> Page:
+def compare_page(data: LogData, config: BuildConfig, static_files: frozenset[str] = frozenset(),
+                 chart_sections: list[ChartSection] | None = None) -> Page:
+    """The compare page: its table and images are drawn by compare.js from `compare-data.js`, which also
+    holds the specs of `chart_sections` (the page only places their containers)."""
     context = base_context(config, "", "compare", static_files)
-    context.update(title="Compare runs", data_script="runs-data.js")
+    context.update(title="Compare runs", data_script="runs-data.js", compare_script="compare-data.js",
+                   charts=list(chart_sections or []))
     return Page("compare.html", ("compare.html",), context)
+
+
+def _experiment_chart_sections(runs: list[Run], tags: dict[str, Any]) -> list[ChartSection]:
+    """The experiment's charts over its newest MAX_CHART_RUNS runs: thousands of SVG lines would stall the page."""
+    return experiment_sections(runs[:MAX_CHART_RUNS], tags)
+
+
+def _curve_sections(run: Run) -> list[ChartSection]:
+    """Run page charts for the metrics logged at more than one point; a single value is a row of the metrics table."""
+    curves = {key: history for key, history in run.metrics.items() if len(history) > 1}
+    return run_chart_sections(dataclasses.replace(run, metrics=curves))
 
 
 def metric_summaries(run: Run) -> list[dict[str, Any]]:

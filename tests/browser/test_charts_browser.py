@@ -7,11 +7,13 @@ and the chart specs inline, exactly as the site's pages include them.
 from __future__ import annotations
 
 import math
+from array import array
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from logger.model import MetricHistory, Run
@@ -239,9 +241,6 @@ def test_compare_without_selection_draws_no_runs(harness, runs):
 
 
 def test_run_page_with_20_long_metrics_draws_every_chart(harness):
-    import numpy as np
-    from array import array
-
     run = Run(run_id="b" * 32, experiment_id="e", name="big", path="/x", start_time=T0)
     steps = np.arange(100_000, dtype=np.int64)
     for k in range(20):

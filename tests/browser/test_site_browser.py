@@ -19,7 +19,7 @@ from site_logs import HOUSES, LASSO1, LASSO2, RIDGE, write_hostile_logs, write_s
 from logger.model import LogData, MetricHistory, Run
 from reporter import pages as P
 from reporter import tables
-from reporter.build import build, static_sources
+from reporter.build import VEGA_BUNDLE, build, static_sources, vega_bundle
 from reporter.config import BuildConfig
 from reporter.render import make_environment, render_page
 
@@ -208,6 +208,14 @@ def test_hostile_values_run_no_script(sites, new_page, how):
             page.locator("[data-role=search]").fill("")
             for link in page.locator("table.runs tbody a").all():
                 assert link.get_attribute("href").endswith("/index.html")
+        if relpath.startswith("compare.html"):
+            # log values reach the side-by-side table, image captions and chart labels as text only
+            page.evaluate("() => window.FlowsheetCharts && FlowsheetCharts.ready.then(() => FlowsheetCharts.drawAll())")
+            table = page.locator("#compare-table").inner_text()
+            assert "<script>window.__pwned=1;alert(1)</script>" in table and "javascript:window.__pwned=1" in table
+            page.locator("#compare-diff-only").uncheck()
+            for image in page.locator("#compare-images img").all():
+                assert image.get_attribute("src").startswith("runs/")
         page.mouse.move(200, 200)
         page.mouse.move(400, 300)
         for frame in page.frames:
@@ -248,6 +256,7 @@ def test_ten_thousand_runs_render_within_two_seconds(tmp_path, new_page):
     (site / "static").mkdir()
     for name, source in static_sources().items():
         (site / "static" / name).write_bytes(source.read_bytes())
+    (site / "static" / VEGA_BUNDLE).write_text(vega_bundle(), encoding="utf-8")  # the page has charts too
     page, watch = new_page()
     started = time.perf_counter()
     page.goto((folder / "index.html").as_uri())

@@ -1,0 +1,131 @@
+"""The compare page's data: a short summary of every run and the compare charts' specs, in one script file.
+
+`compare.html?runs=id1,id2` is a static page: it loads `compare-data.js` with <script src> (never fetch,
+which file:// forbids) and picks the selected runs out of it in the browser. So the file holds every run
+of the site, and each run is kept small: display-ready text for the run's facts, params and tags, three
+numbers per metric (latest, min, max), and the site paths of its image artifacts. The chart specs are
+the compare charts of `charts_experiment` (downsampled curves that filter on the URL's selection).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import orjson
+
+from logger.model import Experiment, Run
+
+from reporter.artifacts_view import image_views
+from reporter.charts import lower_is_better, pick_primary_metric
+from reporter.charts_experiment import curve_keys, metric_keys, overlay_spec, parallel_spec, scatter_spec
+from reporter.charts_run import ChartBlock, ChartSection
+from reporter.pages import site_id
+from reporter.render import format_duration, format_time
+from reporter.tables import duration_ms, param_text, source_text
+
+HIDDEN_TAGS = ("mlflow.note.content",)  # shown as the run's description, not as a row of the table
+COMPARE_POINT_BUDGET = 200_000  # curve points per metric key across all runs: keeps compare-data.js small
+MIN_POINTS, MAX_POINTS = 10, 100
+SPEC_PREFIX = "fs-cmp-"
+
+
+def compare_points(run_count: int) -> int:
+    """Points per run and metric in the compare overlays: fewer as the site grows, between 10 and 100."""
+    return max(MIN_POINTS, min(MAX_POINTS, COMPARE_POINT_BUDGET // max(1, run_count)))
+
+
+def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable[[str], str],
+                images: dict[str, str]) -> dict[str, Any]:
+    """What the compare table shows of one run; `images` maps artifact path -> href from the site root."""
+    experiment = experiments.get(run.experiment_id)
+    system = run.system or {}
+    info = [
+        ("Experiment", experiment.name if experiment else run.experiment_id),
+        ("Status", run.status),
+        ("Start (UTC)", format_time(run.start_time)),
+        ("Duration", format_duration(duration_ms(run))),
+        ("User", "" if system.get("user") is None else str(system.get("user"))),
+        ("Source", source_text(run)),
+        ("Parent run", run.parent_run_id or ""),
+    ]
+    metrics = {}
+    for key, history in run.metrics.items():
+        if not len(history):
+            continue
+        finite = [v for v in history.values if math.isfinite(v)]
+        metrics[key] = [_number(history.values[history.latest_index()]),
+                        min(finite) if finite else None, max(finite) if finite else None]
+    return {
+        "id": run.run_id,
+        "name": run.name or run.run_id,
+        "url": run_href(run.run_id),
+        "info": [[label, value] for label, value in info],
+        "params": {key: param_text(value) for key, value in run.params.items()},
+        "metrics": metrics,
+        "tags": {key: param_text(value) for key, value in run.tags.items() if key not in HIDDEN_TAGS},
+        "images": images,
+    }
+
+
+def site_images(run: Run, run_folder: str, max_bytes: int) -> dict[str, str]:
+    """Image artifacts of `run` that the build copies, as artifact path -> href from the site root."""
+    return {view.path: f"{run_folder}/{view.href}" for view in image_views(run, max_bytes) if view.href}
+
+
+def compare_payload(runs: list[Run], summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The `FLOWSHEET_COMPARE` object: runs by id, and which way each metric is better ("min" or "max")."""
+    keys = sorted({key for summary in summaries for key in summary["metrics"]})
+    return {"runs": {s["id"]: s for s in summaries},
+            "better": {key: "min" if lower_is_better(key) else "max" for key in keys}}
+
+
+def compare_chart_sections(runs: list[Run], experiments: dict[str, Experiment],
+                           runs_by_experiment: dict[str, list[Run]]) -> list[ChartSection]:
+    """The compare page's charts: metric overlays across the whole site (a key means the same in every
+    experiment), then parallel coordinates and scatter per experiment, whose params and primary metric
+    are its own. Every chart holds all the runs it covers and filters on the URL's selection."""
+    overlays = [ChartBlock(f"{SPEC_PREFIX}overlay-{n}", key,
+                           overlay_spec(runs, key, selection=True, max_points=compare_points(len(runs))))
+                for n, key in enumerate(curve_keys(runs))]
+    sections = [ChartSection("metrics", overlays)] if overlays else []
+    ordered = sorted(runs_by_experiment, key=lambda eid: (_name(experiments, eid).lower(), eid))
+    for experiment_id in ordered:
+        members = runs_by_experiment[experiment_id]
+        experiment = experiments.get(experiment_id)
+        primary = pick_primary_metric(metric_keys(members), experiment.tags if experiment else None)
+        if primary is None:
+            continue
+        prefix = f"{SPEC_PREFIX}{site_id(experiment_id)}-"
+        sections.append(ChartSection(_name(experiments, experiment_id), [
+            ChartBlock(prefix + "parallel", "parallel coordinates", parallel_spec(members, primary, selection=True)),
+            ChartBlock(prefix + "scatter", "scatter", scatter_spec(members, primary, selection=True)),
+        ]))
+    return sections
+
+
+def _name(experiments: dict[str, Experiment], experiment_id: str) -> str:
+    experiment = experiments.get(experiment_id)
+    return experiment.name if experiment else experiment_id
+
+
+def compare_data_js(payload: dict[str, Any], sections: list[ChartSection]) -> str:
+    """`window.FLOWSHEET_COMPARE` and `window.FLOWSHEET_SPECS` as one script; no log value can end it early."""
+    specs = {block.spec_id: block.spec for section in sections for block in section.charts}
+    return ("window.FLOWSHEET_COMPARE = " + _json(payload) + ";\n"
+            + "window.FLOWSHEET_SPECS = " + _json(specs) + ";\n")
+
+
+def _json(value: Any) -> str:
+    text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    # the same JSON, with no "<", ">" or "&" that an HTML parser could read as the end of the script
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _number(value: float) -> float | str:
+    """JSON has no NaN or Infinity: they travel as text and compare.js shows them as such."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value

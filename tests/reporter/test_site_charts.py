@@ -1,0 +1,197 @@
+"""Charts and the compare view in the built site: chart containers and their specs in the pages (parsed as
+HTML), the compare page's data file, and the pure functions that make it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from site_logs import CNN, HOUSES, LASSO1, LASSO2, MNIST, RIDGE, SWEEP, write_site_logs
+
+from logger.model import Artifact, MetricHistory, Run
+from reporter import compare_data
+from reporter.build import build
+from reporter.config import BuildConfig
+from reporter.pages import run_href
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("charts-site")
+    build(BuildConfig.from_options(write_site_logs(root / "logs"), root / "site", environ={}))
+    return root / "site"
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def specs_of(page: BeautifulSoup) -> dict[str, dict]:
+    """Chart container id -> the spec in its <script type="application/json"> element."""
+    out = {}
+    for chart in page.select(".fs-chart[data-spec-id]"):
+        script = page.find("script", id=chart["data-spec-id"], type="application/json")
+        assert script is not None, chart
+        out[chart["data-spec-id"]] = json.loads(script.string)
+    return out
+
+
+def script_srcs(page: BeautifulSoup) -> list[str]:
+    return [s["src"] for s in page.find_all("script") if s.get("src")]
+
+
+def load_js_globals(path: Path) -> dict[str, object]:
+    """`window.NAME = {json};` lines of a data script, as Python objects."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, _, value = line.partition(" = ")
+        out[name.removeprefix("window.")] = json.loads(value.rstrip(";"))
+    return out
+
+
+def test_run_page_has_a_chart_per_curve_with_controls_and_scripts(site):
+    page = soup(site / f"runs/{LASSO1}/index.html")
+    charts = page.find("section", id="charts")
+    assert charts.find("div", class_="fs-chart-controls") is not None
+    specs = specs_of(page)
+    # rmse has 3 points: a chart; r2 was logged once: it stays a row of the metrics table
+    assert [s["usermeta"]["fs"]["kind"] for s in specs.values()] == ["metric"]
+    (spec,) = specs.values()
+    assert spec["title"]["text"] == "rmse" and [row["v"] for row in spec["datasets"]["points"]] == [0.9, 0.5, 0.41]
+    assert page.select_one(".fs-chart")["data-title"] == "rmse"
+    assert "Metrics logged once" in charts.get_text()
+    srcs = script_srcs(page)
+    assert srcs.index("../../static/vega-bundle.js") < srcs.index("../../static/charts.js")
+    assert (site / "static/vega-bundle.js").stat().st_size > 100_000
+
+
+def test_run_page_groups_charts_by_prefix(tmp_path):
+    from reporter.pages import _curve_sections
+
+    run = Run(run_id="r" * 32, experiment_id="e", name="r", path=str(tmp_path), start_time=0)
+    for key in ("train/loss", "val/loss", "lr", "val/acc", "once"):
+        history = MetricHistory(key)
+        for step in range(1 if key == "once" else 3):
+            history.append(float(step), step, step)
+        run.metrics[key] = history
+    sections = _curve_sections(run)
+    assert [(s.name, [c.title for c in s.charts]) for s in sections] == \
+        [("", ["lr"]), ("train", ["train/loss"]), ("val", ["val/acc", "val/loss"])]
+
+
+def test_run_without_curves_has_no_chart_scripts(site):
+    for run_id in (RIDGE, SWEEP):  # one rmse point; no metrics at all
+        page = soup(site / f"runs/{run_id}/index.html")
+        assert page.find(id="charts") is None and page.select(".fs-chart") == []
+        assert not any("charts.js" in src or "vega" in src for src in script_srcs(page))
+
+
+def test_experiment_page_has_overlays_and_run_charts(site):
+    page = soup(site / f"experiments/{HOUSES}/index.html")
+    specs = specs_of(page)
+    kinds = {spec_id: spec["usermeta"]["fs"]["kind"] for spec_id, spec in specs.items()}
+    assert kinds == {"fs-exp-overlay-0": "overlay", "fs-exp-parallel": "parallel", "fs-exp-scatter": "scatter",
+                     "fs-exp-box": "box"}  # box: r2 by model (a categorical param); no heatmap: one numeric param
+    overlay = specs["fs-exp-overlay-0"]
+    assert overlay["encoding"]["y"]["title"] == "rmse"
+    assert {row["i"] for row in overlay["datasets"]["points"]} == {0, 1, 2}  # ridge, lasso-1, lasso-0.1 (not sweep)
+    assert [h.get_text() for h in page.select("#charts h3")] == ["metrics", "runs"]
+    # axes: params that differ among the runs with the primary metric (r2), so the sweep parent's own
+    # `search` param, which no child has, does not leave every line out
+    assert [d["label"] for d in specs["fs-exp-parallel"]["datasets"]["dims"]] == ["C", "r2"]
+    assert "../../static/charts.js" in script_srcs(page)
+    assert page.select_one("#charts").find_next("section").find(id="runs-heading")  # charts come before the table
+
+
+def test_compare_page_places_every_compare_chart_with_specs_in_the_data_file(site):
+    page = soup(site / "compare.html")
+    data = load_js_globals(site / "compare-data.js")
+    ids = [c["data-spec-id"] for c in page.select("#charts .fs-chart")]
+    assert ids and sorted(ids) == sorted(data["FLOWSHEET_SPECS"])
+    assert page.find("script", type="application/json") is None  # specs live in compare-data.js only
+    overlays = {c["data-title"] for c in page.select('#charts .fs-chart[data-kind="overlay"]')}
+    assert overlays == {"rmse", "loss"}  # across the site; parallel coordinates and scatter per experiment:
+    assert [h.get_text() for h in page.select("#charts h3")] == ["metrics", "houses", "mnist"]
+    assert {f"fs-cmp-{HOUSES}-parallel", f"fs-cmp-{HOUSES}-scatter", f"fs-cmp-{MNIST}-scatter"} <= set(ids)
+    houses = data["FLOWSHEET_SPECS"][f"fs-cmp-{HOUSES}-parallel"]
+    assert {row["id"] for row in houses["datasets"]["runs"]} == {SWEEP, LASSO1, LASSO2, RIDGE}
+    for spec in data["FLOWSHEET_SPECS"].values():
+        assert spec["usermeta"]["fs"]["selection"] == "url"
+    srcs = script_srcs(page)
+    assert srcs.index("compare-data.js") < srcs.index("static/compare.js") < srcs.index("static/charts.js")
+    assert page.find("input", id="compare-diff-only").has_attr("checked")
+
+
+def test_compare_data_summarises_every_run(site):
+    data = load_js_globals(site / "compare-data.js")["FLOWSHEET_COMPARE"]
+    assert set(data["runs"]) == {SWEEP, LASSO1, LASSO2, RIDGE, CNN}
+    lasso = data["runs"][LASSO1]
+    assert lasso["name"] == "lasso-0.1" and lasso["url"] == f"runs/{LASSO1}/index.html"
+    assert lasso["params"] == {"C": "0.1", "model": "lasso"}
+    assert lasso["metrics"] == {"rmse": [0.41, 0.41, 0.9], "r2": [0.8, 0.8, 0.8]}
+    assert lasso["tags"] == {"stage": "dev", "formula": "=1+2"}
+    assert lasso["images"] == {"plots/curve.png": f"runs/{LASSO1}/artifacts/plots/curve.png"}
+    assert (site / lasso["images"]["plots/curve.png"]).is_file()
+    assert data["runs"][RIDGE]["images"] == {"logo.svg": f"runs/{RIDGE}/artifacts/logo.svg"}
+    assert dict(data["runs"][RIDGE]["info"])["Status"] == "FAILED"
+    assert data["runs"][CNN]["metrics"]["loss"] == [1.1, 1.1, 2.3]  # NaN left out of min/max
+    assert data["better"] == {"loss": "min", "r2": "max", "rmse": "min"}
+
+
+def test_non_finite_latest_values_travel_as_text(tmp_path):
+    run = Run(run_id="n" * 32, experiment_id="e", name=None, path=str(tmp_path))
+    history = MetricHistory("loss")
+    history.append(1.0, 0, 0)
+    history.append(float("nan"), 1, 1)
+    run.metrics["loss"] = history
+    summary = compare_data.run_summary(run, {}, run_href, {})
+    assert summary["metrics"]["loss"] == ["NaN", 1.0, 1.0] and summary["name"] == "n" * 32
+    text = compare_data.compare_data_js(compare_data.compare_payload([run], [summary]), [])
+    assert "NaN" in text and json.loads(text.splitlines()[0].split(" = ", 1)[1].rstrip(";"))
+
+
+def test_images_too_large_or_missing_are_not_offered(tmp_path):
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    (folder / "small.png").write_bytes(b"x" * 10)
+    (folder / "big.png").write_bytes(b"x" * 2000)
+    run = Run(run_id="i" * 32, experiment_id="e", name="i", path=str(tmp_path),
+              artifacts=[Artifact("small.png", 10), Artifact("big.png", 2000), Artifact("gone.png", 5),
+                         Artifact("notes.txt", 3)])
+    assert compare_data.site_images(run, "runs/x", max_bytes=1000) == {"small.png": "runs/x/artifacts/small.png"}
+
+
+def test_compare_points_shrink_as_the_site_grows():
+    assert compare_data.compare_points(5) == 100
+    assert compare_data.compare_points(10_000) == 20
+    assert compare_data.compare_points(1_000_000) == 10
+
+
+def test_run_page_with_20_metrics_of_100k_points_stays_under_3_mb(tmp_path):
+    from array import array
+
+    import numpy as np
+
+    from logger.model import LogData
+    from reporter import pages as P
+    from reporter.render import make_environment, render_page
+
+    run = Run(run_id="b" * 32, experiment_id="e", name="big", path=str(tmp_path), start_time=0)
+    steps = np.arange(100_000, dtype=np.int64)
+    for k in range(20):
+        values = np.sin(steps / (500.0 + k)) + 0.001 * k
+        run.metrics[f"train/m{k}"] = MetricHistory(f"train/m{k}", array("q", steps.tobytes()),
+                                                   array("d", values.tobytes()), array("q", (steps * 40).tobytes()))
+    config = BuildConfig(log_dir=tmp_path, out_dir=tmp_path / "site")
+    page = P.run_page(LogData(runs={run.run_id: run}), run, [], config)
+    html = render_page(make_environment(), page.templates, page.context)
+    assert html.count('class="fs-chart"') == 20
+    assert len(html.encode()) < 3_000_000
+
+
+def test_false_positives_and_negatives_are_lower_is_better():
+    from reporter.charts import lower_is_better
+
+    assert lower_is_better("false_negatives") and lower_is_better("val/false_pos") and not lower_is_better("true_positives")
