@@ -39,6 +39,7 @@ class BuildResult:
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     index_path: Path | None = None
+    redaction: str | None = None  # what was masked, for a warning
 
 
 @dataclass
@@ -63,6 +64,15 @@ def read_data(log_dir: Path) -> LogData:
     return read_logs(log_dir)
 
 
+def publishable(data: LogData, config: BuildConfig):
+    """The data as pages may show it: credentials masked, .flowsheetignore'd artifacts left out.
+
+    Every page, CSV and export is made from this, never from the reader's data directly."""
+    from reporter.redact import Redaction, redact
+
+    return redact(data, Redaction(config.redact, config.redact_patterns), config.log_dir)
+
+
 def build(config: BuildConfig, data: LogData | None = None, progress: Progress | None = None) -> BuildResult:
     """Build the whole site into config.out_dir; `data` skips reading (tests, serve)."""
     started = time.perf_counter()
@@ -70,6 +80,7 @@ def build(config: BuildConfig, data: LogData | None = None, progress: Progress |
         data = read_data(config.log_dir)
     if config.strict and data.problems:
         raise BuildError(f"{len(data.problems)} problem(s) in the logs and --strict is on; first: {data.problems[0]}")
+    data, redaction = publishable(data, config)
     plan = gather(data, config)
     writer = SiteWriter(config.out_dir, force=config.force)
     writer.open()
@@ -79,7 +90,8 @@ def build(config: BuildConfig, data: LogData | None = None, progress: Progress |
     return BuildResult(experiments=len(P.all_experiments(data)), runs=len(data.runs),
                        pages_written=stats.pages_written, files_written=stats.written,
                        files_unchanged=stats.unchanged, files_removed=stats.removed, problems=list(data.problems),
-                       seconds=time.perf_counter() - started, index_path=config.out_dir / "index.html")
+                       seconds=time.perf_counter() - started, index_path=config.out_dir / "index.html",
+                       redaction=redaction.message())
 
 
 def gather(data: LogData, config: BuildConfig) -> SitePlan:

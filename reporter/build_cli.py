@@ -15,14 +15,15 @@ MAX_WARNINGS = 20
 
 
 def run_publish(log_dir: str, *, remote: str, branch: str, message: str | None, cname: str | None,
-                title=None, quiet=False) -> int:
+                title=None, quiet=False, redact=True, redact_patterns=()) -> int:
     """Build into a temporary folder and commit it to the Pages branch; returns the exit code."""
     from pathlib import Path
 
     from reporter.publish import PublishError, publish
 
     def build_site(out_dir: Path) -> None:
-        if run_build(log_dir, str(out_dir), title=title, quiet=True) != 0:
+        if run_build(log_dir, str(out_dir), title=title, quiet=True, redact=redact,
+                     redact_patterns=redact_patterns) != 0:
             raise PublishError("the site could not be built (see above); nothing was published")
 
     try:
@@ -40,7 +41,7 @@ def run_publish(log_dir: str, *, remote: str, branch: str, message: str | None, 
 
 
 def run_build(log_dir: str, out_dir: str, *, title=None, templates_dir=None, max_artifact_mb=None,
-              strict=False, quiet=False, force=False) -> int:
+              strict=False, quiet=False, force=False, redact=True, redact_patterns=()) -> int:
     """Build and report; returns the exit code (0 ok, 1 build failed, 2 bad options)."""
     from jinja2 import TemplateError
 
@@ -49,7 +50,8 @@ def run_build(log_dir: str, out_dir: str, *, title=None, templates_dir=None, max
 
     try:
         config = BuildConfig.from_options(log_dir, out_dir, title=title, templates_dir=templates_dir,
-                                          max_artifact_mb=max_artifact_mb, strict=strict, quiet=quiet, force=force)
+                                          max_artifact_mb=max_artifact_mb, strict=strict, quiet=quiet, force=force,
+                                          redact=redact, redact_patterns=tuple(redact_patterns))
     except ConfigError as exc:
         click.echo(f"reporter build: {exc}", err=True)
         return 2
@@ -73,6 +75,8 @@ def run_build(log_dir: str, out_dir: str, *, title=None, templates_dir=None, max
     except OSError as exc:
         click.echo(f"reporter build: {exc.filename or ''}: {exc.strerror or exc}", err=True)
         return 1
+    if result.redaction and not quiet:
+        click.echo(f"warning: {result.redaction}", err=True)
     if not quiet:
         click.echo(f"{result.experiments} experiment(s), {result.runs} run(s); {result.pages_written} page(s) written, "
                    f"{result.files_unchanged} file(s) unchanged, {result.files_removed} removed; "

@@ -43,12 +43,18 @@ def runs(log_dir, experiments, filter_string, order_by, columns, fmt) -> None:
 @click.option("--strict", is_flag=True, help="Fail when the reader reports problems in the logs.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no warnings; errors only.")
 @click.option("--force", is_flag=True, help="Write into an existing folder that `reporter build` did not make.")
-def build(log_dir, out_dir, title, templates_dir, max_artifact_mb, strict, quiet, force) -> None:
+@click.option("--no-redact", "redact", flag_value=False, default=True,
+              help="Publish param and tag values that look like credentials as logged (masked by default).")
+@click.option("--redact", "redact_patterns", multiple=True, metavar="PATTERN",
+              help="Also mask keys matching this regular expression (repeatable).")
+def build(log_dir, out_dir, title, templates_dir, max_artifact_mb, strict, quiet, force, redact,
+          redact_patterns) -> None:
     """Build the static site from LOG_DIR (default: $FLOWSHEET_DIR or ./runs)."""
     from reporter.build_cli import run_build
 
     sys.exit(run_build(log_dir or default_log_dir(), out_dir, title=title, templates_dir=templates_dir,
-                       max_artifact_mb=max_artifact_mb, strict=strict, quiet=quiet, force=force))
+                       max_artifact_mb=max_artifact_mb, strict=strict, quiet=quiet, force=force, redact=redact,
+                       redact_patterns=redact_patterns))
 
 
 @main.command()
@@ -59,12 +65,16 @@ def build(log_dir, out_dir, title, templates_dir, max_artifact_mb, strict, quiet
 @click.option("--cname", default=None, help="A custom domain for GitHub Pages (writes a CNAME file).")
 @click.option("--title", default=None, help="The site's title (default: flowsheet).")
 @click.option("--quiet", "-q", is_flag=True, help="Errors only.")
-def publish(log_dir, remote, branch, message, cname, title, quiet) -> None:
+@click.option("--no-redact", "redact", flag_value=False, default=True,
+              help="Publish param and tag values that look like credentials as logged (masked by default).")
+@click.option("--redact", "redact_patterns", multiple=True, metavar="PATTERN",
+              help="Also mask keys matching this regular expression (repeatable).")
+def publish(log_dir, remote, branch, message, cname, title, quiet, redact, redact_patterns) -> None:
     """Build the site from LOG_DIR and push it to the gh-pages branch of this repository."""
     from reporter.build_cli import run_publish
 
     sys.exit(run_publish(log_dir or default_log_dir(), remote=remote, branch=branch, message=message, cname=cname,
-                         title=title, quiet=quiet))
+                         title=title, quiet=quiet, redact=redact, redact_patterns=redact_patterns))
 
 
 @main.command("import-mlflow")
@@ -77,3 +87,22 @@ def import_mlflow(mlruns_dir, log_dir, copy, quiet) -> None:
     from reporter.import_mlflow import run_import
 
     sys.exit(run_import(mlruns_dir, log_dir or default_log_dir(), link=not copy, quiet=quiet))
+
+
+@main.command()
+@click.argument("log_dir", required=False)
+@click.option("-o", "--out", "out_dir", default="site", show_default=True, help="Folder to write the site into.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free port).")
+@click.option("--watch/--no-watch", default=True, show_default=True, help="Rebuild when the logs or templates change.")
+@click.option("--poll", is_flag=True, help="Poll for changes (network file systems, containers) instead of inotify.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a web browser.")
+@click.option("--templates", "templates_dir", default=None, help="Folder of templates that override the defaults.")
+@click.option("--title", default=None, help="The site's title (default: flowsheet).")
+@click.option("--force", is_flag=True, help="Write into an existing folder that `reporter build` did not make.")
+def serve(log_dir, out_dir, host, port, watch, poll, open_browser, templates_dir, title, force) -> None:
+    """Build the site, serve it on http://HOST:PORT/ and rebuild it live as LOG_DIR grows."""
+    from reporter.serve import run_serve
+
+    sys.exit(run_serve(log_dir or default_log_dir(), out_dir, host=host, port=port, watch=watch, poll=poll,
+                       open_browser=open_browser, templates_dir=templates_dir, title=title, force=force))

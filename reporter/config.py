@@ -26,6 +26,8 @@ class BuildConfig:
     force: bool = False
     # Seconds since the epoch to print as the build time; None keeps pages free of timestamps.
     build_time: int | None = None
+    redact: bool = True  # mask credentials in params and tags (see reporter/redact.py)
+    redact_patterns: tuple[str, ...] = ()  # more key patterns to mask (regular expressions)
 
     @property
     def max_artifact_bytes(self) -> int:
@@ -35,6 +37,7 @@ class BuildConfig:
     def from_options(cls, log_dir: str | os.PathLike, out_dir: str | os.PathLike, *, title: str | None = None,
                      templates_dir: str | os.PathLike | None = None, max_artifact_mb: float | None = None,
                      strict: bool = False, quiet: bool = False, force: bool = False,
+                     redact: bool = True, redact_patterns: tuple[str, ...] = (),
                      environ: dict[str, str] | None = None) -> "BuildConfig":
         """Validate options and resolve paths; raises ConfigError with a one-line message."""
         environ = os.environ if environ is None else environ
@@ -68,8 +71,16 @@ class BuildConfig:
                 build_time = int(epoch)
             except ValueError:
                 raise ConfigError(f"SOURCE_DATE_EPOCH must be an integer, not {epoch!r}") from None
+        import re
+
+        for pattern in redact_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"--redact {pattern!r} is not a valid regular expression: {exc}") from None
         return cls(log_dir=logs, out_dir=out, title=title or DEFAULT_TITLE, templates_dir=templates,
-                   max_artifact_mb=limit, strict=strict, quiet=quiet, force=force, build_time=build_time)
+                   max_artifact_mb=limit, strict=strict, quiet=quiet, force=force, build_time=build_time,
+                   redact=redact, redact_patterns=tuple(redact_patterns))
 
 
 def _is_within(path: Path, parent: Path) -> bool:

@@ -54,3 +54,40 @@ def test_flowsheetignore_leaves_artifacts_out(tmp_path):
     safe, report = redact(sample(tmp_path), Redaction(), log_dir=tmp_path)
     assert [a.path for a in safe.runs["r1"].artifacts] == ["plots/loss.png"]
     assert report.ignored_artifacts == 2
+
+
+def test_no_secret_reaches_any_file_of_the_site(tmp_path):
+    from click.testing import CliRunner
+
+    import logger
+    from reporter.cli import main
+
+    logs = tmp_path / "runs"
+    logger.set_log_dir(logs)
+    try:
+        with logger.start_run(run_name="leaky") as run:
+            logger.log_params({"db_password": "hunter2-secret", "lr": 0.1})
+            logger.set_tag("note", "token ghp_abcdefghijklmnopqrstuvwxyz0123456789")
+            logger.log_text("weights", "checkpoints/model.ckpt")
+            logger.log_text("fine", "report.txt")
+    finally:
+        logger.set_log_dir(None)
+    (logs / ".flowsheetignore").write_text("*.ckpt\n")
+
+    def site_text(folder):
+        return "\n".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
+
+    result = CliRunner().invoke(main, ["build", str(logs), "-o", str(tmp_path / "site")])
+    assert result.exit_code == 0, result.output
+    assert "masked the values of db_password" in result.output and ".flowsheetignore" in result.output
+    text = site_text(tmp_path / "site")
+    assert "hunter2-secret" not in text and "ghp_abcdefghijklmnopqrstuvwxyz0123456789" not in text
+    assert "[redacted]" in text and "report.txt" in text and "model.ckpt" not in text
+    assert not list((tmp_path / "site").rglob("*.ckpt"))
+
+    result = CliRunner().invoke(main, ["build", str(logs), "-o", str(tmp_path / "open"), "--no-redact",
+                                       "--redact", "^lr$"])
+    assert result.exit_code == 0, result.output
+    text = site_text(tmp_path / "open")
+    assert "hunter2-secret" in text
+    assert run.info.run_id in text
