@@ -40,6 +40,36 @@ def run_publish(log_dir: str, *, remote: str, branch: str, message: str | None, 
     return 0
 
 
+def run_export(log_dir: str, out_file: str, *, experiment=None, run_ids=(), title=None, max_image_mb=None,
+               redact=True, redact_patterns=(), quiet=False) -> int:
+    """Write one self-contained HTML report; returns the exit code."""
+    import tempfile
+    from pathlib import Path
+
+    from reporter.build import read_data
+    from reporter.export import DEFAULT_MAX_IMAGE_MB, ExportError, export, select
+
+    try:
+        config = BuildConfig.from_options(log_dir, tempfile.gettempdir() + "/flowsheet-export", title=title,
+                                          quiet=True, redact=redact, redact_patterns=tuple(redact_patterns))
+        data = select(read_data(config.log_dir), experiment, list(run_ids))
+    except (ConfigError, ExportError) as exc:
+        click.echo(f"reporter export: {exc}", err=True)
+        return 2
+    if not quiet:
+        _warn(data.problems, strict=False)
+    limit = DEFAULT_MAX_IMAGE_MB if max_image_mb is None else max_image_mb
+    try:
+        result = export(config, data, Path(out_file).absolute(), max_image_mb=limit, title=title)
+    except OSError as exc:
+        click.echo(f"reporter export: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+        return 1
+    if not quiet:
+        note = f"; {result.images_left_out} image(s) over {limit:g} MB left out" if result.images_left_out else ""
+        click.echo(f"{result.runs} run(s) in {result.path} ({result.size / 1e6:.1f} MB){note}")
+    return 0
+
+
 def run_build(log_dir: str, out_dir: str, *, title=None, templates_dir=None, max_artifact_mb=None,
               strict=False, quiet=False, force=False, redact=True, redact_patterns=()) -> int:
     """Build and report; returns the exit code (0 ok, 1 build failed, 2 bad options)."""

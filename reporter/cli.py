@@ -77,6 +77,27 @@ def publish(log_dir, remote, branch, message, cname, title, quiet, redact, redac
                          title=title, quiet=quiet, redact=redact, redact_patterns=redact_patterns))
 
 
+@main.command()
+@click.argument("log_dir", required=False)
+@click.option("-o", "--out", "out_file", required=True, help="The HTML file to write, e.g. report.html.")
+@click.option("--experiment", default=None, help="Export this experiment (name or id).")
+@click.option("--runs", "run_ids", default="", help="Export these runs: ids or id prefixes, comma-separated.")
+@click.option("--title", default=None, help="The report's title.")
+@click.option("--max-image-mb", type=float, default=None, help="Images larger than this are left out (default 5).")
+@click.option("--quiet", "-q", is_flag=True, help="Errors only.")
+@click.option("--no-redact", "redact", flag_value=False, default=True,
+              help="Keep param and tag values that look like credentials (masked by default).")
+@click.option("--redact", "redact_patterns", multiple=True, metavar="PATTERN",
+              help="Also mask keys matching this regular expression (repeatable).")
+def export(log_dir, out_file, experiment, run_ids, title, max_image_mb, quiet, redact, redact_patterns) -> None:
+    """Write one self-contained HTML report (table, charts, compare view) that opens offline."""
+    from reporter.build_cli import run_export
+
+    ids = [part.strip() for part in run_ids.split(",") if part.strip()]
+    sys.exit(run_export(log_dir or default_log_dir(), out_file, experiment=experiment, run_ids=ids, title=title,
+                        max_image_mb=max_image_mb, redact=redact, redact_patterns=redact_patterns, quiet=quiet))
+
+
 @main.command("import-mlflow")
 @click.argument("mlruns_dir")
 @click.option("-o", "--out", "log_dir", default=None, help="Log directory to import into (default: $FLOWSHEET_DIR or ./runs).")

@@ -43,7 +43,8 @@
   }
 
   function urlSelection() {
-    var raw = new URLSearchParams(window.location.search).get("runs") || "";
+    // An exported report sets its selection itself: an attachment has no ?runs= in its address.
+    var raw = window.FLOWSHEET_COMPARE_SELECTION || new URLSearchParams(window.location.search).get("runs") || "";
     return raw.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
   }
 

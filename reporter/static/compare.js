@@ -14,7 +14,8 @@
   var own = Object.prototype.hasOwnProperty;
 
   function selectedIds() {
-    var raw = new URLSearchParams(window.location.search).get("runs") || "";
+    // An exported report sets its selection itself: an attachment has no ?runs= in its address.
+    var raw = window.FLOWSHEET_COMPARE_SELECTION || new URLSearchParams(window.location.search).get("runs") || "";
     var seen = {};
     return raw.split(",").map(function (s) { return s.trim(); }).filter(function (id) {
       if (!id || seen[id]) return false;

@@ -91,3 +91,22 @@ def test_no_secret_reaches_any_file_of_the_site(tmp_path):
     text = site_text(tmp_path / "open")
     assert "hunter2-secret" in text
     assert run.info.run_id in text
+
+
+def test_exports_are_redacted_too(tmp_path):
+    from click.testing import CliRunner
+
+    import logger
+    from reporter.cli import main
+
+    logs = tmp_path / "runs"
+    logger.set_log_dir(logs)
+    try:
+        with logger.start_run(run_name="leaky"):
+            logger.log_params({"api_key": "key-that-must-not-leak", "lr": 0.1})
+    finally:
+        logger.set_log_dir(None)
+    result = CliRunner().invoke(main, ["export", str(logs), "-o", str(tmp_path / "report.html")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "report.html").read_text()
+    assert "key-that-must-not-leak" not in text and "[redacted]" in text
