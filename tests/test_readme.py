@@ -24,3 +24,27 @@ def test_the_tour_snippet_logs_a_run(tmp_path):
 def test_readme_gives_the_two_commands():
     first_block = readme_blocks("sh")[0]
     assert "make demo" in first_block and "make test" in first_block
+
+
+def test_the_tour_commands_build_and_list_the_run(tmp_path, monkeypatch):
+    import shlex
+
+    from click.testing import CliRunner
+
+    from reporter.cli import main
+
+    run_python(readme_blocks("python")[0], cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    commands = [line.split("#")[0].strip() for line in readme_blocks("sh")[1].splitlines()]
+    ran = []
+    for command in commands:
+        words = shlex.split(command)
+        if not words or words[0] != "reporter" or words[1] == "serve":  # serve runs until stopped
+            continue
+        result = CliRunner().invoke(main, words[1:])
+        assert result.exit_code == 0, (command, result.output)
+        ran.append((words[1], result.output))
+    assert [name for name, _ in ran] == ["build", "runs"]
+    assert (tmp_path / "site" / "index.html").exists()
+    listing = ran[1][1]
+    assert "first" in listing and "metrics.loss" in listing
