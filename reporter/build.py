@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,8 @@ class SitePlan:
     """Everything the site will contain, gathered before anything is written."""
 
     pages: list[P.Page] = field(default_factory=list)
-    files: dict[str, str | bytes] = field(default_factory=dict)  # generated data files
+    # generated data files; a callable makes its content only when written (large CSVs stay out of memory)
+    files: dict[str, str | bytes | Callable[[], str | bytes]] = field(default_factory=dict)
     copies: dict[str, Path] = field(default_factory=dict)  # artifacts and static assets
 
     def add(self, other: "SitePlan") -> None:
@@ -146,14 +148,17 @@ def plan_experiment(data: LogData, experiment_id: str, config: BuildConfig, stat
 
 
 def plan_run(data: LogData, run_id: str, config: BuildConfig, static_names: frozenset[str],
-             index: P.SiteIndex | None = None) -> SitePlan:
-    """One run's page, its metric history CSV and its artifacts (those under the size limit)."""
+             index: P.SiteIndex | None = None, downloads: bool = True) -> SitePlan:
+    """One run's page, its metric history CSV and its artifacts (those under the size limit).
+
+    downloads=False leaves out the CSV, whose cost follows the whole history (serve puts it off).
+    """
     run = data.runs[run_id]
     artifacts = artifact_views(run, config.max_artifact_bytes) if run.artifacts else []
     folder = P.run_dir(run_id)
     plan = SitePlan(pages=[P.run_page(data, run, artifacts, config, static_names, index)])
-    if run.metrics:
-        plan.files[f"{folder}/metrics.csv"] = tables.metrics_csv(run)
+    if run.metrics and downloads:
+        plan.files[f"{folder}/metrics.csv"] = functools.partial(tables.metrics_csv, run)
     plan.copies.update(_artifact_copies(folder, artifacts))
     return plan
 
@@ -162,7 +167,7 @@ def write_plan(plan: SitePlan, writer: SiteWriter, env, progress: Progress | Non
     total = len(plan.pages) + len(plan.files) + len(plan.copies)
     done = 0
     for relpath in sorted(plan.files):
-        writer.write(relpath, plan.files[relpath])
+        writer.write(relpath, file_content(plan.files[relpath]))
         done += 1
     for relpath in sorted(plan.copies):
         writer.copy(relpath, plan.copies[relpath])
@@ -178,6 +183,10 @@ def write_plan(plan: SitePlan, writer: SiteWriter, env, progress: Progress | Non
         progress(total, total)
 
 
+def file_content(content: str | bytes | Callable[[], str | bytes]) -> str | bytes:
+    return content() if callable(content) else content
+
+
 def static_sources() -> dict[str, Path]:
     """The site's own CSS and JS (reporter/static), by name; the Vega bundle is made separately."""
     if not STATIC_DIR.is_dir():
@@ -188,10 +197,39 @@ def static_sources() -> dict[str, Path]:
 
 @functools.lru_cache(maxsize=1)
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed in one script, from vl-convert: copied once into the site."""
+    """Vega, Vega-Lite and vega-embed in one script, from vl-convert: copied once into the site.
+
+    Making it starts a JavaScript engine (2-3 s and ~140 MB), so it is kept in a cache folder per
+    vl-convert version ($FLOWSHEET_CACHE_DIR, else $XDG_CACHE_HOME/flowsheet or ~/.cache/flowsheet)."""
+    from importlib import metadata
+
+    version = metadata.version("vl-convert-python")
+    cache = _cache_dir() / f"vega-bundle-{version}.js"
+    try:
+        cached = cache.read_text(encoding="utf-8")
+        if "vegaEmbed" in cached:  # not a stray or damaged file
+            return cached
+    except (OSError, UnicodeDecodeError):
+        pass
     import vl_convert
 
-    return vl_convert.javascript_bundle()
+    bundle = vl_convert.javascript_bundle()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        temporary.write_text(bundle, encoding="utf-8")
+        os.replace(temporary, cache)
+    except OSError:
+        pass  # a read-only home only costs the next build the same seconds
+    return bundle
+
+
+def _cache_dir() -> Path:
+    chosen = os.environ.get("FLOWSHEET_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "flowsheet"
 
 
 def _artifact_copies(folder: str, artifacts: list[ArtifactView]) -> dict[str, Path]:

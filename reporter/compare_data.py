@@ -25,14 +25,14 @@ from reporter.render import format_duration, format_time
 from reporter.tables import duration_ms, param_text, source_text
 
 HIDDEN_TAGS = ("mlflow.note.content",)  # shown as the run's description, not as a row of the table
-COMPARE_POINT_BUDGET = 200_000  # curve points per metric key across all runs: keeps compare-data.js small
+COMPARE_POINT_BUDGET = 200_000  # curve points across all runs and keys: keeps compare-data.js (and memory) small
 MIN_POINTS, MAX_POINTS = 10, 100
 SPEC_PREFIX = "fs-cmp-"
 
 
-def compare_points(run_count: int) -> int:
+def compare_points(run_count: int, key_count: int = 1) -> int:
     """Points per run and metric in the compare overlays: fewer as the site grows, between 10 and 100."""
-    return max(MIN_POINTS, min(MAX_POINTS, COMPARE_POINT_BUDGET // max(1, run_count)))
+    return max(MIN_POINTS, min(MAX_POINTS, COMPARE_POINT_BUDGET // max(1, run_count * key_count)))
 
 
 def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable[[str], str],
@@ -85,9 +85,10 @@ def compare_chart_sections(runs: list[Run], experiments: dict[str, Experiment],
     """The compare page's charts: metric overlays across the whole site (a key means the same in every
     experiment), then parallel coordinates and scatter per experiment, whose params and primary metric
     are its own. Every chart holds all the runs it covers and filters on the URL's selection."""
-    overlays = [ChartBlock(f"{SPEC_PREFIX}overlay-{n}", key,
-                           overlay_spec(runs, key, selection=True, max_points=compare_points(len(runs))))
-                for n, key in enumerate(curve_keys(runs))]
+    keys = curve_keys(runs)
+    points = compare_points(len(runs), len(keys))
+    overlays = [ChartBlock(f"{SPEC_PREFIX}overlay-{n}", key, overlay_spec(runs, key, selection=True, max_points=points))
+                for n, key in enumerate(keys)]
     sections = [ChartSection("metrics", overlays)] if overlays else []
     ordered = sorted(runs_by_experiment, key=lambda eid: (_name(experiments, eid).lower(), eid))
     for experiment_id in ordered:

@@ -166,6 +166,7 @@ def test_images_too_large_or_missing_are_not_offered(tmp_path):
 def test_compare_points_shrink_as_the_site_grows():
     assert compare_data.compare_points(5) == 100
     assert compare_data.compare_points(10_000) == 20
+    assert compare_data.compare_points(1_000, 5) == 40  # the budget covers every key
     assert compare_data.compare_points(1_000_000) == 10
 
 
