@@ -21,6 +21,7 @@ class MetricHistory:
     steps: array = field(default_factory=lambda: array("q"))
     values: array = field(default_factory=lambda: array("d"))
     timestamps: array = field(default_factory=lambda: array("q"))
+    _latest: tuple[int, int] = field(default=(0, 0), init=False, repr=False, compare=False)  # (points seen, best)
 
     def append(self, value: float, step: int, timestamp: int) -> None:
         self.steps.append(step)
@@ -32,11 +33,16 @@ class MetricHistory:
 
     def latest_index(self) -> int:
         """Index of the point MLflow calls latest: greatest step, then latest timestamp, then last logged."""
-        best = 0
         steps, stamps = self.steps, self.timestamps
-        for i in range(1, len(steps)):
+        # Points are only appended: carry on from the last answer, so a live rebuild of a long run
+        # costs what was appended, not the history. A shorter history (truncated) starts over.
+        seen, best = self._latest
+        if seen > len(steps) or seen == 0:
+            seen, best = 1, 0
+        for i in range(seen, len(steps)):
             if (steps[i], stamps[i]) >= (steps[best], stamps[best]):
                 best = i
+        self._latest = (len(steps), best)
         return best
 
     @property

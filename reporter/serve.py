@@ -1,0 +1,394 @@
+"""`reporter serve`: build the site, serve it over HTTP, and with --watch rebuild and reload pages as logs grow.
+
+    python -m reporter serve runs -o site --port 8000
+
+Three threads of interest: the HTTP server (main thread, one thread per request), the watchdog
+observer, and the rebuild worker (reporter/watch.py). The worker publishes what each rebuild changed
+on an `EventHub`; every open page holds a server-sent-events stream from it and reloads itself when
+a file it uses changed. The reload script is added to HTML responses here, never to files on disk.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.server
+import json
+import os
+import queue
+import signal
+import socket
+import threading
+from functools import partial
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import click
+
+from reporter.config import BuildConfig, ConfigError
+
+EVENTS_PATH = "/__flowsheet__/events"
+SCRIPT_PATH = "/__flowsheet__/reload.js"
+SCRIPT_TAG = f'<script src="{SCRIPT_PATH}"></script>'.encode()
+KEEPALIVE_SECONDS = 20.0  # a comment line on idle streams, so a dead browser tab is noticed
+MAX_WARNINGS = 20
+
+
+class EventHub:
+    """Fan-out of server-sent events: each subscriber gets its own queue; newcomers get the current error."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: set[queue.Queue] = set()
+        self._closed = False
+        self.error: str | None = None  # the last rebuild's failure, until a rebuild succeeds
+
+    def subscribe(self) -> queue.Queue:
+        q: queue.Queue = queue.Queue()
+        with self._lock:
+            if self._closed:
+                q.put(None)
+            elif self.error is not None:
+                q.put(("build-error", {"message": self.error}))
+            self._clients.add(q)
+        return q
+
+    def unsubscribe(self, q: queue.Queue) -> None:
+        with self._lock:
+            self._clients.discard(q)
+
+    def publish(self, event: str, data: dict) -> None:
+        with self._lock:
+            if event == "build-error":
+                self.error = data.get("message")
+            elif event == "build-ok":
+                self.error = None
+            for q in self._clients:
+                q.put((event, data))
+
+    def close(self) -> None:
+        """End every stream (None is the stop signal), so server_close() can join the request threads."""
+        with self._lock:
+            self._closed = True
+            for q in self._clients:
+                q.put(None)
+
+    @property
+    def client_count(self) -> int:
+        with self._lock:
+            return len(self._clients)
+
+
+class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves OUT_DIR; HTML gets the reload script; the event stream and the script live under /__flowsheet__/."""
+
+    hub: EventHub  # set on the subclass made by make_server
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+        path = urlsplit(self.path).path
+        if path == EVENTS_PATH:
+            return self._events()
+        if path == SCRIPT_PATH:
+            return self._send(200, RELOAD_JS.encode(), "text/javascript; charset=utf-8")
+        if any(part.startswith(".") for part in unquote(path).split("/")):
+            return self.send_error(404)  # the site's marker and the writer's temporary files
+        # Every response is fresh (no-store below); a 304 from a 1-second Last-Modified could hide a rebuild.
+        del self.headers["If-Modified-Since"]
+        html = self._html_file(path)
+        if html is None:
+            return super().do_GET()
+        try:
+            # Files are replaced by rename, so one read sees one complete version of the page.
+            body = html.read_bytes()
+        except OSError:
+            return self.send_error(404)
+        self._send(200, inject_script(body), "text/html; charset=utf-8")
+
+    def _html_file(self, url_path: str) -> Path | None:
+        """The HTML file a GET would serve (a folder's index.html), or None to let http.server decide."""
+        target = Path(self.translate_path(url_path))
+        if target.is_dir():
+            if not url_path.endswith("/"):
+                return None  # http.server redirects to the slash form
+            target = target / "index.html"
+        if target.suffix.lower() in (".html", ".htm") and target.is_file():
+            return target
+        return None
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _events(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        q = self.hub.subscribe()
+        try:
+            self.wfile.write(b"retry: 1000\n\n")
+            self.wfile.flush()
+            while True:
+                try:
+                    item = q.get(timeout=KEEPALIVE_SECONDS)
+                except queue.Empty:
+                    self.wfile.write(b": keepalive\n\n")
+                    self.wfile.flush()
+                    continue
+                if item is None:
+                    break
+                event, data = item
+                self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+                self.wfile.flush()
+        except OSError:
+            pass  # the page went away
+        finally:
+            self.hub.unsubscribe(q)
+            self.close_connection = True
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - http.server's signature
+        pass  # one line per request would drown the rebuild messages
+
+
+def inject_script(html: bytes) -> bytes:
+    """The page with the reload script before its last </body> (or at the end when it has none)."""
+    at = html.lower().rfind(b"</body>")
+    if at < 0:
+        return html + SCRIPT_TAG
+    return html[:at] + SCRIPT_TAG + html[at:]
+
+
+class SiteServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = True  # server_close() waits for request threads (streams end through EventHub.close)
+
+
+def make_server(host: str, port: int, out_dir: Path, hub: EventHub) -> SiteServer:
+    """Bind (raises OSError, e.g. EADDRINUSE) a server for out_dir; port 0 picks a free port."""
+    handler = type("Handler", (SiteRequestHandler,), {"hub": hub})
+    return SiteServer((host, port), partial(handler, directory=str(out_dir)))
+
+
+def free_port_near(host: str, port: int, tries: int = 20) -> int | None:
+    """The first port after `port` that can be bound on host, to suggest when `port` is taken."""
+    for candidate in range(port + 1, min(port + 1 + tries, 65536)):
+        with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    return None
+
+
+def _family(host: str) -> int:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+# ------------------------------------------------------------------------------------ the command
+
+
+def run_serve(log_dir: str, out_dir: str, *, host: str = "127.0.0.1", port: int = 8000, watch: bool = True,
+              poll: bool = False, open_browser: bool = False, templates_dir: str | None = None,
+              title: str | None = None, force: bool = False) -> int:
+    """Build, serve until Ctrl-C (or SIGTERM), rebuild on changes; returns the exit code (0 on Ctrl-C)."""
+    from reporter.rebuild import Rebuilder
+    from reporter.site import SiteError, SiteWriter
+
+    try:
+        config = BuildConfig.from_options(log_dir, out_dir, title=title, templates_dir=templates_dir, force=force)
+    except ConfigError as exc:
+        click.echo(f"reporter serve: {exc}", err=True)
+        return 2
+    try:
+        SiteWriter(config.out_dir, force=config.force).open()  # the foreign-folder check, before binding
+    except SiteError as exc:
+        click.echo(f"reporter serve: {exc}", err=True)
+        return 1
+    hub = EventHub()
+    try:
+        server = make_server(host, port, config.out_dir, hub)
+    except OSError as exc:
+        click.echo(f"reporter serve: {_bind_error(exc, host, port)}", err=True)
+        return 1
+
+    rebuilder = Rebuilder(config)
+    watcher = None
+    previous_sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        first = rebuilder.rebuild(full=True)
+        _warn(first.problems)
+        _report(first, hub, first_build=True)
+        if watch:
+            watcher = start_watching(rebuilder, hub, poll=poll)
+            watcher.debouncer.add("logs")  # catch what was appended during the first build
+        bound_host, bound_port = server.server_address[:2]
+        url = f"http://{_url_host(bound_host)}:{bound_port}/"
+        watching = f"; watching {config.log_dir}" + (" (polling)" if poll else "") if watch else ""
+        click.echo(f"Serving {config.out_dir} at {url}{watching}. Press Ctrl-C to stop.")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            click.echo(f"note: listening on {host}: other machines on the network can read this site", err=True)
+        if open_browser:
+            import webbrowser
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # Stop in order: no new rebuilds, the running one finished (its temp files renamed or removed),
+        # every event stream ended, then the request threads joined and the socket closed.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if watcher is not None:
+            watcher.stop()
+        hub.close()
+        server.server_close()
+        signal.signal(signal.SIGTERM, previous_sigterm)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    click.echo("Stopped.")
+    return 0
+
+
+def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = True):
+    """Watch the config's logs and templates; each settled batch of changes rebuilds, reports and notifies."""
+    from reporter.render import default_templates_dir
+    from reporter.watch import FLUSH, Watcher
+
+    config = rebuilder.config
+    roots = {"logs": config.log_dir, "templates": default_templates_dir()}
+    if config.templates_dir is not None:
+        roots["user-templates"] = config.templates_dir
+
+    def on_batch(kinds: set[str]) -> float | None:
+        outcome = rebuilder.rebuild(templates_changed=bool(kinds - {"logs", FLUSH}))
+        if report:
+            _warn(outcome.problems)
+        _report(outcome, hub, quiet=not report)
+        return outcome.retry_in
+
+    def on_error(exc: BaseException) -> None:
+        click.echo(f"reporter serve: rebuild crashed: {type(exc).__name__}: {exc}", err=True)
+
+    watcher = Watcher(roots, on_batch, ignore=[config.out_dir], poll=poll, on_error=on_error)
+    watcher.start()
+    return watcher
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _bind_error(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        other = free_port_near(host, port)
+        hint = f"; try --port {other}" if other else "; choose another --port"
+        return f"port {port} on {host} is already in use{hint}"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"not allowed to use port {port} on {host} (ports below 1024 need privileges); try --port 8000"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on host {host!r}: {exc.strerror or exc}"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _report(outcome, hub: EventHub, first_build: bool = False, quiet: bool = False) -> None:
+    """One terminal line per rebuild that did something, and the matching event for open pages."""
+    echo = (lambda *args, **kwargs: None) if quiet else click.echo
+    if outcome.error:
+        echo(f"reporter serve: rebuild failed: {outcome.error} (still serving the last good site)", err=True)
+        hub.publish("build-error", {"message": outcome.error})
+        return
+    if not outcome.scope:
+        return
+    if hub.error is not None:
+        echo("rebuild succeeded again")
+        hub.publish("build-ok", {})
+    pages = [p for p in outcome.changed if p.endswith(".html")]
+    if first_build:
+        echo(f"Built {outcome.pages} page(s) ({len(outcome.changed)} file(s) written) "
+                   f"in {outcome.seconds:.1f} s")
+    elif outcome.changed:
+        shown = ", ".join(pages[:3]) + (f" and {len(pages) - 3} more" if len(pages) > 3 else "")
+        echo(f"rebuilt {len(outcome.changed)} file(s) in {outcome.seconds * 1000:.0f} ms"
+                   + (f": {shown}" if shown else ""))
+    if outcome.changed:
+        hub.publish("reload", {"paths": outcome.changed})
+
+
+def _warn(problems) -> None:
+    for problem in problems[:MAX_WARNINGS]:
+        click.echo(f"warning: {problem}", err=True)
+    if len(problems) > MAX_WARNINGS:
+        click.echo(f"warning: ... and {len(problems) - MAX_WARNINGS} more", err=True)
+
+
+# The script every served page gets. It keeps the scroll position across its own reloads (the URL,
+# with its query and hash, is kept by location.reload), and shows a failed rebuild in a banner.
+RELOAD_JS = r"""(function () {
+  "use strict";
+  var KEY = "flowsheet-serve-scroll";
+  try {
+    var saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
+    sessionStorage.removeItem(KEY);
+    if (saved && saved.url === location.href) {
+      var restore = function () { window.scrollTo(saved.x, saved.y); };
+      restore();
+      // Charts and tables render after load and change the height: restore again once they are in.
+      window.addEventListener("load", function () { restore(); setTimeout(restore, 250); });
+    }
+  } catch (e) { /* storage disabled: reload without keeping the position */ }
+
+  function pathOf(url) {
+    var p = decodeURIComponent(new URL(url, location.href).pathname);
+    return p.endsWith("/") ? p + "index.html" : p;
+  }
+  function usesAny(paths) {
+    var mine = {};
+    mine[pathOf(location.href)] = true;
+    document.querySelectorAll("script[src], link[rel~=stylesheet][href], img[src], iframe[src]").forEach(function (el) {
+      var u = el.getAttribute("src") || el.getAttribute("href");
+      try { if (new URL(u, location.href).origin === location.origin) mine[pathOf(u)] = true; } catch (e) {}
+    });
+    return paths.some(function (p) { return mine["/" + p]; });
+  }
+  function reload() {
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify({url: location.href, x: window.scrollX, y: window.scrollY}));
+    } catch (e) {}
+    location.reload();
+  }
+  var BANNER = "flowsheet-serve-error";
+  function showError(message) {
+    var box = document.getElementById(BANNER);
+    if (!box) {
+      box = document.createElement("div");
+      box.id = BANNER;
+      box.setAttribute("role", "alert");
+      box.style.cssText = "position:fixed;left:0;right:0;bottom:0;z-index:2147483647;padding:.75em 1em;" +
+        "background:#b00020;color:#fff;font:14px/1.4 system-ui,sans-serif;white-space:pre-wrap";
+      document.body.appendChild(box);
+    }
+    box.textContent = "Rebuild failed, showing the last good version: " + message;
+  }
+  function clearError() {
+    var box = document.getElementById(BANNER);
+    if (box) box.remove();
+  }
+  var source = new EventSource("/__flowsheet__/events");
+  source.addEventListener("reload", function (e) {
+    if (usesAny(JSON.parse(e.data).paths || [])) reload();
+  });
+  source.addEventListener("build-error", function (e) { showError(JSON.parse(e.data).message); });
+  source.addEventListener("build-ok", clearError);
+  window.addEventListener("pagehide", function () { source.close(); });
+  window.flowsheetServe = {source: source};  // for tests and curious users: readyState 1 = listening
+})();
+"""

@@ -1,0 +1,80 @@
+"""A page served by `reporter serve` reloads by itself after another process appends a metric.
+
+The page is tall (many params) and scrolled down, and its URL has a query and a hash: after the
+reload the scroll position and the URL are what they were. A JS global set before the append tells
+a real reload (which clears it) from an in-place update.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from reporter.render import default_templates_dir
+from tests.logwriting import metric, param, write_experiment, write_run
+from tests.serving import Server, append_from_another_process
+
+EXP = "live-00000004"
+RUN = "f" * 32
+SCROLL_Y = 700
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve-browser")
+    logs = tmp / "runs"
+    params = [param(f"param_{i:03d}", i) for i in range(120)]  # a page tall enough to scroll
+    write_run(write_experiment(logs, "live", experiment_id=EXP), RUN, [*params, metric("loss", 1.0, 0)],
+              name="training")
+    templates = tmp / "templates"
+    templates.mkdir()
+    shutil.copy(default_templates_dir() / "run.html", templates / "run.html")
+    server = Server(tmp, logs, "--templates", str(templates))
+    server.wait_ready()
+    server.logs, server.templates = logs, templates
+    yield server
+    assert server.stop() == 0, server.text()
+
+
+@pytest.fixture
+def tab(chromium):
+    """A page of the module's sync-API browser (named `tab`: pytest-playwright owns `page`)."""
+    context = chromium.new_context(viewport={"width": 1000, "height": 600})
+    yield context.new_page()
+    context.close()
+
+
+def open_listening(tab, url: str) -> None:
+    tab.goto(url)
+    tab.wait_for_function("window.flowsheetServe && window.flowsheetServe.source.readyState === 1", timeout=15000)
+
+
+def test_the_page_reloads_itself_after_an_append_and_keeps_scroll_and_url(served, tab):
+    url = f"{served.url}runs/{RUN}/index.html?view=1#params"
+    open_listening(tab, url)
+    assert tab.evaluate("document.documentElement.scrollHeight") > SCROLL_Y + 600
+    tab.evaluate(f"window.scrollTo(0, {SCROLL_Y}); window.beforeReload = true;")
+    assert "0.123456" not in tab.content()
+
+    with tab.expect_event("load", timeout=15000):
+        append_from_another_process(served.logs / EXP / RUN / "run.jsonl", metric("loss", 0.123456, 1))
+    tab.wait_for_function("document.body.textContent.includes('0.123456')", timeout=15000)
+    assert tab.evaluate("window.beforeReload") is None  # a real reload, not an in-place edit
+    assert tab.url == url
+    tab.wait_for_function(f"Math.abs(window.scrollY - {SCROLL_Y}) < 5", timeout=5000)
+
+
+def test_a_failed_rebuild_shows_a_banner_and_a_fix_removes_it(served, tab):
+    open_listening(tab, f"{served.url}runs/{RUN}/index.html")
+    template = served.templates / "run.html"
+    good = template.read_text(encoding="utf-8")
+    try:
+        template.write_text(good + "{% if %}", encoding="utf-8")
+        banner = tab.locator("#flowsheet-serve-error")
+        banner.wait_for(timeout=15000)
+        assert "run.html" in banner.text_content()
+        template.write_text(good, encoding="utf-8")
+        banner.wait_for(state="detached", timeout=15000)
+    finally:
+        template.write_text(good, encoding="utf-8")
