@@ -60,7 +60,7 @@ def run(scale: float = 1.0) -> dict:
          "met": ratio >= 0.5},
         {"measure": "log_metrics (10 keys) values/s", "value": f"{batch_rate:,.0f}", "target": ">= 1,000,000",
          "met": batch_rate >= 1_000_000},
-        {"measure": "`import logger` over `python -c pass`", "value": f"{import_ms:.0f} ms", "target": "<= 50 ms",
+        {"measure": "`import logger` over `python -c pass`", "value": f"{max(import_ms, 0):.0f} ms", "target": "<= 50 ms",
          "met": import_ms <= 50},
         {"measure": "`import logger` + first `log_metric` (loads orjson, starts a run, reads git)",
          "value": f"{first_use_ms:.0f} ms", "target": "(informative)"},

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import orjson
 
+from benchmarks.common import median_seconds
 from logger.reader import LogReader, read_logs
 
 RUNS, PARAMS, METRICS, STEPS = 1000, 10, 5, 1000
@@ -65,15 +66,6 @@ def generate(folder: Path, runs: int, steps: int) -> list[bytes]:
     return every
 
 
-def _median_time(action, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
-
-
 def run(scale: float = 1.0) -> dict:
     runs, steps = _sizes(scale)
     folder = Path(tempfile.mkdtemp(prefix="flowsheet-bench-"))
@@ -86,8 +78,8 @@ def run(scale: float = 1.0) -> dict:
             for line in lines:
                 loads(line)
 
-        bare_s = _median_time(bare)
-        read_s = _median_time(lambda: read_logs(folder))
+        bare_s = median_seconds(bare)
+        read_s = median_seconds(lambda: read_logs(folder))
         reader = LogReader(folder)
         reader.refresh()
         target = folder / "bench-00000000" / f"{0:032x}" / "run.jsonl"

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 
-def median_seconds(work: Callable[[], object], repeats: int) -> float:
+def median_seconds(work: Callable[[], object], repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logger.model import Artifact, Experiment, LogData, Problem, Run
-from logger.parsing import (EXPERIMENT_FILE, NO_TIME, ExperimentParser, Parser, PlainParser, RunParser,
+from logger.parsing import (EXPERIMENT_FILE, ExperimentParser, Parser, PlainParser, RunParser,
                             is_plain_record, lenient_loads, plain_experiment_id, plain_run_id)
 
 __all__ = ["Changes", "LogProblemWarning", "LogReader", "read_logs", "is_plain_record"]

@@ -12,6 +12,14 @@ def default_log_dir() -> str:
     return os.environ.get("FLOWSHEET_DIR") or "runs"
 
 
+def redaction_options(command):
+    """--no-redact and --redact PATTERN, the same for every command that writes pages."""
+    command = click.option("--redact", "redact_patterns", multiple=True, metavar="PATTERN",
+                           help="Also mask keys matching this regular expression (repeatable).")(command)
+    return click.option("--no-redact", "redact", flag_value=False, default=True,
+                        help="Keep param and tag values that look like credentials (masked by default).")(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flowsheet")
 def main() -> None:
@@ -43,10 +51,7 @@ def runs(log_dir, experiments, filter_string, order_by, columns, fmt) -> None:
 @click.option("--strict", is_flag=True, help="Fail when the reader reports problems in the logs.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no warnings; errors only.")
 @click.option("--force", is_flag=True, help="Write into an existing folder that `reporter build` did not make.")
-@click.option("--no-redact", "redact", flag_value=False, default=True,
-              help="Publish param and tag values that look like credentials as logged (masked by default).")
-@click.option("--redact", "redact_patterns", multiple=True, metavar="PATTERN",
-              help="Also mask keys matching this regular expression (repeatable).")
+@redaction_options
 def build(log_dir, out_dir, title, templates_dir, max_artifact_mb, strict, quiet, force, redact,
           redact_patterns) -> None:
     """Build the static site from LOG_DIR (default: $FLOWSHEET_DIR or ./runs)."""
@@ -65,10 +70,7 @@ def build(log_dir, out_dir, title, templates_dir, max_artifact_mb, strict, quiet
 @click.option("--cname", default=None, help="A custom domain for GitHub Pages (writes a CNAME file).")
 @click.option("--title", default=None, help="The site's title (default: flowsheet).")
 @click.option("--quiet", "-q", is_flag=True, help="Errors only.")
-@click.option("--no-redact", "redact", flag_value=False, default=True,
-              help="Publish param and tag values that look like credentials as logged (masked by default).")
-@click.option("--redact", "redact_patterns", multiple=True, metavar="PATTERN",
-              help="Also mask keys matching this regular expression (repeatable).")
+@redaction_options
 def publish(log_dir, remote, branch, message, cname, title, quiet, redact, redact_patterns) -> None:
     """Build the site from LOG_DIR and push it to the gh-pages branch of this repository."""
     from reporter.build_cli import run_publish
@@ -85,10 +87,7 @@ def publish(log_dir, remote, branch, message, cname, title, quiet, redact, redac
 @click.option("--title", default=None, help="The report's title.")
 @click.option("--max-image-mb", type=float, default=None, help="Images larger than this are left out (default 5).")
 @click.option("--quiet", "-q", is_flag=True, help="Errors only.")
-@click.option("--no-redact", "redact", flag_value=False, default=True,
-              help="Keep param and tag values that look like credentials (masked by default).")
-@click.option("--redact", "redact_patterns", multiple=True, metavar="PATTERN",
-              help="Also mask keys matching this regular expression (repeatable).")
+@redaction_options
 def export(log_dir, out_file, experiment, run_ids, title, max_image_mb, quiet, redact, redact_patterns) -> None:
     """Write one self-contained HTML report (table, charts, compare view) that opens offline."""
     from reporter.build_cli import run_export

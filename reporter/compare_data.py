@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import orjson
 
+from logger.events import encode_non_finite
 from logger.model import Experiment, Run
 
 from reporter.artifacts_view import image_views
@@ -125,8 +126,4 @@ def _json(value: Any) -> str:
 
 def _number(value: float) -> float | str:
     """JSON has no NaN or Infinity: they travel as text and compare.js shows them as such."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
+    return encode_non_finite(value)

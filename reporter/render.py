@@ -6,7 +6,7 @@ Autoescape is always on; log values never go through `|safe` (only HTML that nh3
 
 from __future__ import annotations
 
-import math
+from logger.events import encode_non_finite
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -58,7 +58,10 @@ def format_time(ms: int | None) -> str:
     """Milliseconds since the epoch as UTC text; UTC keeps the output the same on every machine."""
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, ValueError, OSError):  # a log's time beyond year 9999 (or before year 1)
+        return f"{ms} ms since 1970"
 
 
 def format_duration(ms: int | None) -> str:
@@ -92,9 +95,6 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return f"{value:.6g}"
+        named = encode_non_finite(value)
+        return named if isinstance(named, str) else f"{value:.6g}"
     return str(value)

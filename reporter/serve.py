@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import http.server
 import json
-import os
 import queue
 import signal
 import socket

@@ -8,9 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from typing import Any, Iterable
 
+from logger.events import encode_non_finite
 from logger.model import Experiment, Run
 
 from reporter.render import format_time
@@ -47,11 +47,7 @@ def _text(value: Any) -> str | None:
 
 
 def _number(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
+    return encode_non_finite(value)
 
 
 def duration_ms(run: Run) -> int | None:
@@ -157,11 +153,8 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return repr(value)
+        named = encode_non_finite(value)
+        return named if isinstance(named, str) else repr(value)
     if isinstance(value, int):
         return value
     text = str(value)

@@ -3,7 +3,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import pytest
 from helpers import clean_env, run_python
