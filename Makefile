@@ -38,5 +38,11 @@ bench-peers:
 	$(PEERS)/bin/python -m pip install -q mlflow dvclive orjson -e .
 	$(PEERS)/bin/python -m benchmarks.peers
 
+# The hardening suites, pushed harder: many more random cases, kills and writers (see tests/hardening/knobs.py),
+# plus the logger's own crash and concurrency tests. Minutes, not seconds.
+.PHONY: stress
+stress: $(STAMP)
+	FLOWSHEET_STRESS=1 $(BIN)/python -m pytest -q tests/hardening tests/logger/test_concurrency.py tests/logger/test_durability.py
+
 clean:
 	rm -rf $(VENV) site .pytest_cache

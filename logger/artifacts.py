@@ -27,10 +27,22 @@ def safe_relative(path: str | os.PathLike | None, what: str = "artifact path") -
     return str(PurePosixPath(*parts)) if parts else ""
 
 
+def safe_file(path: str | os.PathLike, what: str = "artifact_file") -> str:
+    """Like `safe_relative`, for an argument that names a file: it must name one, not the folder itself."""
+    relative = safe_relative(path, what)
+    if not relative:
+        raise ValueError(f"{what} {os.fspath(path)!r} names no file; give a file name such as 'notes.txt'")
+    return relative
+
+
 def destination(root: Path, relative: str) -> Path:
     """The file `relative` under `root`, refusing anything that resolves outside (e.g. through a symlink)."""
     target = root.joinpath(*relative.split("/")) if relative else root
-    resolved_root = root.resolve()
+    # The artifacts folder itself must be where it seems: if it was replaced by a symlink, files would land
+    # wherever that points.
+    resolved_root = root.parent.resolve() / root.name
+    if root.resolve() != resolved_root:
+        raise ValueError(f"the run's artifacts folder {root} is a link to {root.resolve()}; refusing to write there")
     resolved = target.resolve()
     if resolved != resolved_root and resolved_root not in resolved.parents:
         raise ValueError(f"artifact path {relative!r} resolves outside the run's artifacts folder")

@@ -80,6 +80,13 @@ def _check_value(record: dict) -> Any:
     if "value" not in record:
         raise _Skip(f"{record['kind']}: missing field 'value'")
     value = record["value"]
+    if isinstance(value, (dict, list)):
+        # The logger writes scalars only (anything else as its text); a hand-written object or array
+        # becomes its JSON text here, so that everything downstream sees one kind of value.
+        try:
+            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        except (RecursionError, ValueError):
+            raise _Skip(f"{record['kind']}: value of {record.get('key')!r} is nested too deeply") from None
     if len(value if isinstance(value, str) else str(value)) > MAX_VALUE_LENGTH:
         raise _Skip(f"{record['kind']}: value of {record.get('key')!r} is longer than {MAX_VALUE_LENGTH} characters")
     return value
@@ -157,6 +164,8 @@ class RunParser(Parser):
         run = self.run
         if not self.decided:
             self._first_lines(lines)
+        # Without a start line the run starts at its earliest event: remember where this read's points begin.
+        sizes = None if self.started else {key: len(history) for key, history in run.metrics.items()}
         get = self.appenders.get
         handlers = self.handlers
         lineno = self.lineno
@@ -200,8 +209,11 @@ class RunParser(Parser):
             if len(history) and history.timestamps[-1] > last:
                 last = history.timestamps[-1]
         run.last_time = None if last == NO_TIME else last
-        if run.start_time is None and run.metrics:  # no start line, and metrics came first
-            run.start_time = min((h.timestamps[0] for h in run.metrics.values() if len(h)), default=None)
+        if sizes is not None and not self.started:  # no start line: the earliest time, however the file was cut
+            earliest = min((min(h.timestamps[sizes.get(key, 0):]) for key, h in run.metrics.items()
+                            if len(h) > sizes.get(key, 0)), default=None)
+            if earliest is not None and (run.start_time is None or earliest < run.start_time):
+                run.start_time = earliest
 
     def _first_lines(self, lines: list[bytes]) -> None:
         """Find the first usable line: a start line, or else the run has none (reported once)."""
@@ -259,8 +271,8 @@ class RunParser(Parser):
 
     def _time(self, record: dict) -> int:
         t = _need(record, "t", int)
-        if self.run.start_time is None:
-            self.run.start_time = t  # a run without a start line starts at its first event
+        if not self.started and (self.run.start_time is None or t < self.run.start_time):
+            self.run.start_time = t  # a run without a start line starts at its earliest event
         return t
 
     def _on_start(self, record: dict) -> int:
@@ -409,13 +421,19 @@ def lenient_loads(line: bytes) -> Any:
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError:
+        pass
+    try:
         return json.loads(line)
+    except RecursionError:
+        # orjson stops at 1024 levels; json recurses until Python's stack limit and must not take the reader down.
+        raise ValueError("JSON nested too deeply") from None
 
 
 def _plain_time(value: Any) -> int | None:
     """Seconds or milliseconds since the epoch, or an ISO 8601 string, as integer ms."""
     if type(value) in (int, float) and math.isfinite(value):
-        return int(round(value * 1000 if abs(value) < 1e11 else value))
+        ms = int(round(value * 1000 if abs(value) < 1e11 else value))
+        return ms if -(1 << 63) <= ms < (1 << 63) else None  # the model keeps times as 64-bit integers
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -21,6 +21,8 @@ Deliberate choices where the format leaves room:
   skipped and reported.
 - The `v` field is not checked (later versions add fields and kinds, which are handled).
 - A run belongs to the experiment of the folder it lies in, whatever its start line says.
+- A param or tag value that is a JSON object or array (the logger never writes one) is kept as its
+  compact JSON text, so the model holds scalars only.
 - Symlinked folders are not followed while looking for logs; symlinked artifacts are listed only if
   they resolve inside the log directory.
 """

@@ -206,11 +206,11 @@ class Run:
         return [self.log_artifact(p, _join(base, p.parent.relative_to(source).as_posix())) for p in files]
 
     def log_text(self, text: str, artifact_file: str) -> str:
-        relative = artifacts.safe_relative(artifact_file, "artifact_file")
+        relative = artifacts.safe_file(artifact_file)
         return self._place(relative, lambda target: artifacts.write_into(str(text).encode("utf-8"), target))
 
     def log_dict(self, dictionary: dict, artifact_file: str) -> str:
-        relative = artifacts.safe_relative(artifact_file, "artifact_file")
+        relative = artifacts.safe_file(artifact_file)
         if relative.lower().endswith((".yaml", ".yml")):
             import yaml
 
@@ -221,7 +221,7 @@ class Run:
 
     def log_figure(self, figure, artifact_file: str) -> str:
         """A matplotlib figure (saved in the format its extension names) or a plotly figure (.html)."""
-        relative = artifacts.safe_relative(artifact_file, "artifact_file")
+        relative = artifacts.safe_file(artifact_file)
         suffix = Path(relative).suffix.lower().lstrip(".")
         if hasattr(figure, "savefig"):
             save = lambda target: artifacts.place(target, lambda tmp: figure.savefig(tmp, format=suffix or "png"))
@@ -235,7 +235,7 @@ class Run:
 
     def log_image(self, image, artifact_file: str) -> str:
         """A numpy array (HxW, HxWx3 or HxWx4) or a PIL image."""
-        relative = artifacts.safe_relative(artifact_file, "artifact_file")
+        relative = artifacts.safe_file(artifact_file)
         try:
             from PIL import Image
         except ImportError as error:
@@ -328,6 +328,7 @@ def _replay(path: Path) -> dict:
     """What a resumed run needs from its file: identity, params and tags. Damaged lines are passed over."""
     state = {"run_id": None, "experiment_id": None, "name": None, "parent_run_id": None, "start_time": None,
              "params": {}, "tags": {}}
+    started = False
     with open(path, "rb") as file:
         for line in file:
             try:
@@ -336,15 +337,19 @@ def _replay(path: Path) -> dict:
                 continue
             if not isinstance(record, dict):
                 continue
-            kind = record.get("kind")
-            if kind == "param":
-                state["params"].setdefault(record.get("key"), record.get("value"))
-            elif kind == "tag":
-                state["tags"][record.get("key")] = record.get("value")
-            elif kind == "start" and state["run_id"] is None:
-                for key in ("run_id", "experiment_id", "name", "parent_run_id"):
-                    state[key] = record.get(key)
-                state["start_time"] = record.get("t")
+            # A hand-edited or damaged file may hold anything: only fields of the right type are taken.
+            kind, key = record.get("kind"), record.get("key")
+            if kind == "param" and isinstance(key, str):
+                state["params"].setdefault(key, record.get("value"))
+            elif kind == "tag" and isinstance(key, str):
+                state["tags"][key] = record.get("value")
+            elif kind == "start" and not started:
+                started = True
+                for field_name in ("run_id", "experiment_id", "name", "parent_run_id"):
+                    value = record.get(field_name)
+                    state[field_name] = value if isinstance(value, str) and value else None
+                t = record.get("t")
+                state["start_time"] = t if type(t) is int else None
     if RUN_NAME_TAG in state["tags"]:
         state["name"] = str(state["tags"][RUN_NAME_TAG])
     return state

@@ -21,6 +21,7 @@ from logger.reader import LogProblemWarning, LogReader
 BASE_COLUMNS = ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time", "run_name",
                 "parent_run_id")
 _TIME_COLUMNS = ("start_time", "end_time")
+_PANDAS_MIN_MS, _PANDAS_MAX_MS = -9_223_372_036_854, 9_223_372_036_854  # datetime64[ns] range, in ms
 _MAX_READERS = 4
 
 
@@ -172,8 +173,9 @@ def runs_frame(runs: list[Run]):
     }
     for name in _TIME_COLUMNS:
         times = [getattr(run, name) for run, _, _ in records]
-        columns[name] = pd.to_datetime(pd.Series([np.nan if t is None else t for t in times], dtype="float64"),
-                                       unit="ms", utc=True)
+        # A time pandas cannot hold (a log far in the future or past) is shown as missing, not raised.
+        columns[name] = pd.to_datetime(pd.Series([np.nan if t is None or not _PANDAS_MIN_MS <= t <= _PANDAS_MAX_MS
+                                                  else t for t in times], dtype="float64"), unit="ms", utc=True)
     columns["run_name"] = [run.name for run, _, _ in records]
     columns["parent_run_id"] = [run.parent_run_id for run, _, _ in records]
     for key in sorted(metric_keys):
@@ -183,8 +185,9 @@ def runs_frame(runs: list[Run]):
                                     for run, _, _ in records]
     for key in sorted(tag_keys):
         columns[f"tags.{key}"] = [param_text(tags[key]) if key in tags else None for _, _, tags in records]
-    frame = pd.DataFrame({name: (values.to_numpy() if isinstance(values, pd.Series) else values)
-                          for name, values in columns.items()})
+    # The time columns stay Series: to_numpy() drops the time zone of an all-NaT column, which astype refuses.
+    frame = pd.DataFrame({name: (values.to_numpy() if isinstance(values, pd.Series) and name not in _TIME_COLUMNS
+                                 else values) for name, values in columns.items()})
     for name in ("run_id", "experiment_id", "status", "artifact_uri", "run_name", "parent_run_id"):
         frame[name] = frame[name].astype(object)
     for name in _TIME_COLUMNS:
