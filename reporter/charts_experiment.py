@@ -224,11 +224,18 @@ def parallel_spec(runs: list[Run], primary: str, params: list[str] | None = None
 
 # ---- scatter -----------------------------------------------------------------------------------
 
+SCATTER_FIELDS = 60
+
+
 def scatter_spec(runs: list[Run], primary: str, *, selection: bool = False) -> dict:
     """Any numeric param or metric against any other, chosen with two select inputs (params `scatter_x`/`scatter_y`)."""
     frame = runs_frame(runs)
     params = [p for p in differing_params(frame, limit=None) if param_is_numeric(frame[f"p:{p}"])]
+    # A select of thousands of options helps nobody and costs Altair seconds each: the primary metric
+    # and the first columns only (the table and the compare view show every value).
     metrics = metric_keys(runs)
+    metrics = ([primary] if primary in metrics else []) + [k for k in metrics if k != primary]
+    params, metrics = params[:SCATTER_FIELDS], metrics[:max(1, SCATTER_FIELDS - min(len(params), SCATTER_FIELDS))]
     fields = {f"p{n}": ("p:" + name, name) for n, name in enumerate(params)}
     fields.update({f"m{n}": ("m:" + key, key) for n, key in enumerate(metrics)})
     rows = []
