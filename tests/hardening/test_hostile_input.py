@@ -11,8 +11,7 @@ import math
 import shutil
 from pathlib import Path
 
-import pytest
-from hardening.knobs import BUILD_EXAMPLES, EXAMPLES, STRESS, settings
+from hardening.knobs import BUILD_EXAMPLES, EXAMPLES, settings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -285,7 +284,6 @@ def test_a_hundred_thousand_metric_keys_are_read(tmp_path):
     assert len(run.metrics) == keys and run.metrics["m99999"].latest == 99999.0
 
 
-@pytest.mark.skipif(not STRESS, reason="builds a site with 100,000 metric keys (over a minute): run by `make stress`")
 def test_a_site_with_a_hundred_thousand_metric_keys_builds(tmp_path):
     lines = [encode(record("start", t=T0, run_id=RUN_ID, experiment_id=EXPERIMENT, name="wide", parent_run_id=None,
                            description=None, system={}))]
