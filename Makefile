@@ -16,8 +16,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/python -m reporter build sample_runs -o site --force
-	@echo "Open file://$(CURDIR)/site/index.html"
+	$(BIN)/python -m reporter build sample_runs -o site
 
 samples: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[samples]'

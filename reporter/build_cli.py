@@ -111,7 +111,7 @@ def run_build(log_dir: str, out_dir: str, *, title=None, templates_dir=None, max
         click.echo(f"{result.experiments} experiment(s), {result.runs} run(s); {result.pages_written} page(s) written, "
                    f"{result.files_unchanged} file(s) unchanged, {result.files_removed} removed; "
                    f"{len(result.problems)} problem(s); {result.seconds:.1f} s")
-        click.echo(f"Open {result.index_path}")
+        click.echo(f"Open {result.index_path.as_uri()}")
     return 0
 
 

@@ -26,7 +26,9 @@ IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
 _STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
 _SCRIPT = re.compile(r'<script src="([^"]+)"></script>')
 _MAIN = re.compile(r'<main id="main">(.*?)</main>', re.S)
-_INTERNAL_HREF = re.compile(r'<a href="(?!#|https?:|mailto:)[^"]*"')
+_INTERNAL_HREF = re.compile(r'<a href="(?!#|https?:|mailto:|data:)[^"]*"')
+_COMPARE_BUTTON = re.compile(r'<button type="button" data-role="compare"[^>]*>.*?</button>', re.S)
+_CSV_HREF = re.compile(r'href="([^":]+\.csv)"')
 
 
 class ExportError(Exception):
@@ -97,7 +99,11 @@ def _assemble(site: Path, table_page: Path, compare_page: Path, selection: str, 
     compare_html = compare_page.read_text(encoding="utf-8")
     styles = "".join(_inline_style(table_page.parent / href) for href in _STYLESHEET.findall(table_html))
     # Both pages have a charts section; the compare script prunes "#charts", which must be its own.
-    table_main = _relinked(_MAIN.search(table_html).group(1)).replace('id="charts"', 'id="experiment-charts"')
+    table_main = _MAIN.search(table_html).group(1).replace('id="charts"', 'id="experiment-charts"')
+    # The compare view is already below, for every exported run; the CSV travels inside the file.
+    table_main = _COMPARE_BUTTON.sub("", table_main).replace("data-runs-table ", "data-runs-table data-no-compare ")
+    table_main = _CSV_HREF.sub(lambda m: _csv_data_uri(table_page.parent / m.group(1), m.group(0)), table_main)
+    table_main = _relinked(table_main)
     table_main = table_main.replace("charts-heading", "experiment-charts-heading")
     compare_main = _relinked(_MAIN.search(compare_html).group(1))
     scripts, seen = [], set()
@@ -152,6 +158,14 @@ def _inline_style(path: Path) -> str:
 def _relinked(html: str) -> str:
     """Links to other pages of the site lead nowhere in a single file: keep their text only."""
     return _INTERNAL_HREF.sub('<a', html)
+
+
+def _csv_data_uri(path: Path, original: str) -> str:
+    from urllib.parse import quote
+
+    if not path.is_file():
+        return original
+    return f'href="data:text/csv;charset=utf-8,{quote(path.read_text(encoding="utf-8"))}"'
 
 
 def _inline_images(site: Path, max_bytes: float) -> tuple[dict[str, str], int]:

@@ -40,6 +40,12 @@ def test_export_is_one_file_that_renders_offline(chromium, report):
     # the runs table, with the nested sweep folded under its parent
     assert page.locator("table tbody tr").count() >= 4
     assert page.get_by_text("naive-backwards").first.is_visible()
+    # nothing in the file leads to a page it does not carry: the CSV is inside, no button leaves for compare.html
+    download = page.locator("a[download]", has_text="Download CSV")
+    assert download.get_attribute("href").startswith("data:text/csv")
+    assert page.locator("[data-role=compare]").count() == 0
+    page.locator("table.runs tbody input[type=checkbox]").first.check()
+    assert page.url.split("#")[0] == own_url  # the view state goes into the hash; the page stays
     # charts drew marks, on the experiment part and on the compare part
     assert page.locator("[data-spec-id^='fs-exp'] g.mark-point path, [data-spec-id^='fs-exp'] g.mark-line path,"
                         " [data-spec-id^='fs-exp'] g.mark-rect path").count() > 0

@@ -24,7 +24,7 @@ def test_build_prints_a_summary_with_the_index_path(tmp_path):
     result = invoke(str(logs), "-o", str(tmp_path / "site"), "--title", "My <lab>")
     assert result.exit_code == 0, result.output
     assert "2 experiment(s), 5 run(s); 9 page(s) written" in result.output
-    assert f"Open {tmp_path / 'site' / 'index.html'}" in result.output
+    assert f"Open {(tmp_path / 'site' / 'index.html').as_uri()}" in result.output
     assert "<title>My &lt;lab&gt;</title>" in (tmp_path / "site/index.html").read_text()
 
 
