@@ -65,16 +65,7 @@ class SiteWriter:
                 return False
         except OSError:
             pass
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            _unlink_quietly(Path(tmp))
-            raise
+        _replace(target, lambda tmp: Path(tmp).write_bytes(data))
         self.stats.written += 1
         if page:
             self.stats.pages_written += 1
@@ -92,17 +83,11 @@ class SiteWriter:
                 return False
         except OSError:
             pass
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-        os.close(fd)
-        try:
+        def fill(tmp: str) -> None:
             shutil.copyfile(source, tmp)
-            os.chmod(tmp, 0o644)
-            os.utime(tmp, ns=(src.st_atime_ns, src.st_mtime_ns))
-            os.replace(tmp, target)
-        except BaseException:
-            _unlink_quietly(Path(tmp))
-            raise
+            os.utime(tmp, ns=(src.st_atime_ns, src.st_mtime_ns))  # the next build's "unchanged" test
+
+        _replace(target, fill)
         self.stats.written += 1
         return True
 
@@ -141,6 +126,21 @@ class SiteWriter:
 def _read_manifest(marker: Path) -> set[str]:
     lines = marker.read_text(encoding="utf-8", errors="replace").splitlines()
     return {line for line in lines if line and not line.startswith("#")}
+
+
+def _replace(target: Path, fill) -> None:
+    """Write a file so that no reader ever sees half of it: `fill` writes a temporary file beside it,
+    which is then renamed into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    os.close(fd)
+    try:
+        fill(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        _unlink_quietly(Path(tmp))
+        raise
 
 
 def _unlink_quietly(path: Path) -> None:

@@ -131,3 +131,22 @@ def append_from_another_process(run_file: Path, *records: dict) -> None:
         with open({str(run_file)!r}, "a", encoding="utf-8") as f:
             f.write({lines!r})
     """, cwd=run_file.parent)
+
+
+def serve_one_run(tmp: Path, experiment_id: str, run_id: str, events: list[dict]) -> Server:
+    """A `reporter serve` over one experiment with one run, with run.html copied into --templates so a
+    test can break and mend it; `server.logs` and `server.templates` say where they are."""
+    import shutil
+
+    from reporter.render import default_templates_dir
+    from tests.logwriting import write_experiment, write_run
+
+    logs = tmp / "runs"
+    write_run(write_experiment(logs, "live", experiment_id=experiment_id), run_id, events, name="training")
+    templates = tmp / "templates"
+    templates.mkdir()
+    shutil.copy(default_templates_dir() / "run.html", templates / "run.html")
+    server = Server(tmp, logs, "--templates", str(templates))
+    server.wait_ready()
+    server.logs, server.templates = logs, templates
+    return server

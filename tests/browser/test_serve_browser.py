@@ -7,13 +7,11 @@ a real reload (which clears it) from an in-place update.
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
-from reporter.render import default_templates_dir
-from tests.logwriting import metric, param, write_experiment, write_run
-from tests.serving import Server, append_from_another_process
+from tests.logwriting import metric, param
+from tests.serving import append_from_another_process, serve_one_run
 
 EXP = "live-00000004"
 RUN = "f" * 32
@@ -23,16 +21,8 @@ SCROLL_Y = 700
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve-browser")
-    logs = tmp / "runs"
     params = [param(f"param_{i:03d}", i) for i in range(120)]  # a page tall enough to scroll
-    write_run(write_experiment(logs, "live", experiment_id=EXP), RUN, [*params, metric("loss", 1.0, 0)],
-              name="training")
-    templates = tmp / "templates"
-    templates.mkdir()
-    shutil.copy(default_templates_dir() / "run.html", templates / "run.html")
-    server = Server(tmp, logs, "--templates", str(templates))
-    server.wait_ready()
-    server.logs, server.templates = logs, templates
+    server = serve_one_run(tmp, EXP, RUN, [*params, metric("loss", 1.0, 0)])
     yield server
     assert server.stop() == 0, server.text()
 

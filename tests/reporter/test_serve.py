@@ -6,7 +6,6 @@ nothing here asserts how fast.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,10 +13,9 @@ import urllib.error
 
 import pytest
 
-from reporter.render import default_templates_dir
 from tests.helpers import clean_env
 from tests.logwriting import end, metric, param, write_experiment, write_run
-from tests.serving import EventStream, Server, append_from_another_process, free_port, wait_for
+from tests.serving import EventStream, Server, append_from_another_process, free_port, serve_one_run, wait_for
 
 EXP = "live-00000004"
 RUN = "a" * 32
@@ -26,15 +24,7 @@ RUN = "a" * 32
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
-    logs = tmp / "runs"
-    write_run(write_experiment(logs, "live", experiment_id=EXP), RUN, [param("lr", 0.1), metric("loss", 1.0, 0)],
-              name="training")
-    templates = tmp / "templates"
-    templates.mkdir()
-    shutil.copy(default_templates_dir() / "run.html", templates / "run.html")
-    server = Server(tmp, logs, "--templates", str(templates))
-    server.wait_ready()
-    server.logs, server.templates = logs, templates
+    server = serve_one_run(tmp, EXP, RUN, [param("lr", 0.1), metric("loss", 1.0, 0)])
     yield server
     assert server.stop() == 0, server.text()
 
