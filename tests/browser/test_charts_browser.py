@@ -249,11 +249,8 @@ def test_run_page_with_20_long_metrics_draws_every_chart(harness):
                                                    array("d", values.tobytes()), array("q", (T0 + steps * 40).tobytes()))
     blocks = {b.spec_id: b.spec for s in run_chart_sections(run) for b in s.charts}
     page = harness.open(blocks, controls=True, draw_all=False)
-    seconds = page.evaluate("() => performance.now() / 1000")
     drawn = page.locator("g.mark-area.role-mark path").count()
-    assert 1 <= drawn < 20  # only the charts near the viewport are drawn at first
-    print(f"first {drawn} of 20 charts drawn {seconds:.2f} s after navigation")
-    assert seconds < 5  # the 2 s budget is the site benchmark's (idle machine); this guards against pathologies
+    assert 1 <= drawn < 20  # only the charts near the viewport are drawn at first (how fast: make bench, bench_page)
     page.locator('[data-spec-id="fs-metric-19"]').scroll_into_view_if_needed()
     page.wait_for_function("() => document.querySelectorAll('[data-spec-id=\"fs-metric-19\"] g.mark-area path').length === 1")
     page.evaluate("() => FlowsheetCharts.drawAll()")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import pytest
@@ -181,10 +180,10 @@ def test_default_order_breaks_start_time_ties_by_run_id():
     assert run_ids(sort_rows(rows, [])) == ["d", "a", "b", "c"]
 
 
-# ---------------------------------------------------------------- speed, loosely
+# ---------------------------------------------------------------- many rows (timed by make bench: bench_table)
 
 
-def test_ten_thousand_rows_filter_quickly():
+def test_ten_thousand_rows_filter_as_written():
     rows = [
         {"attributes": {"run_id": str(i), "status": "FINISHED" if i % 3 else "FAILED", "run_name": f"run-{i}", "start_time": i},
          "params": {"lr": 10.0 ** -(i % 5), "solver": "lbfgs" if i % 2 else "saga"},
@@ -192,10 +191,7 @@ def test_ten_thousand_rows_filter_quickly():
         for i in range(10_000)
     ]
     compiled = parse_filter("(metrics.f1 > 0.5 and params.lr < 0.01) or run_name LIKE '%99%' and status != 'FAILED'")
-    started = time.perf_counter()
     matched = [row for row in rows if compiled.matches(row)]
-    elapsed = time.perf_counter() - started
     expected = [r for r in rows if (r["metrics"]["f1"] > 0.5 and r["params"]["lr"] < 0.01)
                 or ("99" in r["attributes"]["run_name"] and r["attributes"]["status"] != "FAILED")]
     assert matched == expected
-    assert elapsed < 2.0  # ~30 ms here; generous for a busy shared machine

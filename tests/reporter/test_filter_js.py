@@ -222,7 +222,6 @@ def test_filter_js_loads_as_a_browser_script(node_results):
     assert node_results["browserGlobal"] is True
 
 
-def test_js_is_fast_enough_for_ten_thousand_runs(node_results):
-    speed = node_results["speed"]
-    assert speed["hits"] > 0
-    assert speed["ms"] < 2000  # a few ms in practice; the site's budget for a first render is 2 s
+def test_js_filters_ten_thousand_runs(node_results):
+    """How fast is `make bench` (bench_table, in Chromium); here only that it answers over many rows."""
+    assert node_results["speed"]["hits"] > 0

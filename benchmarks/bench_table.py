@@ -1,0 +1,135 @@
+"""How fast a big experiment's runs table answers in Chromium: 10,000 runs, first render, then sort and search.
+
+The page is made from an in-memory model (no logs to write), like the browser test that checks what it
+shows; here only the times are taken: medians of 3, over file://, skipped with a note without Chromium.
+The filter grammar itself is timed in Python on 10,000 rows as well.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import median_seconds, table
+
+RUNS = 10_000
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+FILTER = "(metrics.f1 > 0.5 and params.lr < 0.01) or run_name LIKE '%99%' and status != 'FAILED'"
+
+
+def big_experiment_runs(count: int) -> dict:
+    """`count` runs of one experiment: ten params, ten single-point metrics, nine children under every tenth."""
+    from logger.model import MetricHistory, Run
+
+    runs = {}
+    for i in range(count):
+        run_id = f"{i:032x}"
+        run = Run(run_id=run_id, experiment_id="big", name=f"run-{i}", path="", status="FINISHED",
+                  start_time=1_700_000_000_000 + i * 1000, end_time=1_700_000_000_000 + i * 1000 + 500,
+                  parent_run_id=f"{i - i % 10:032x}" if i % 10 else None,
+                  params={f"p{k}": i * k % 97 for k in range(10)}, tags={"stage": "dev", "mlflow.user": "ana"})
+        for k in range(10):
+            history = MetricHistory(f"m{k}")
+            history.append(i / (k + 1), 0, 0)
+            run.metrics[history.key] = history
+        runs[run_id] = run
+    return runs
+
+
+def write_experiment_page(site: Path, runs: dict) -> Path:
+    """Only the experiment page of `runs`, its table data and the static files; returns the page."""
+    from logger.model import LogData
+    from reporter import pages as P
+    from reporter import tables
+    from reporter.build import VEGA_BUNDLE, static_sources, vega_bundle
+    from reporter.config import BuildConfig
+    from reporter.render import make_environment, render_page
+
+    data = LogData(runs=runs)
+    logs = site.parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    config = BuildConfig.from_options(logs, site, environ={})
+    experiment = P.all_experiments(data)["big"]
+    spec = P.experiment_page(data, experiment, config, frozenset(static_sources()))
+    folder = site / P.experiment_dir("big")
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_text(render_page(make_environment(), spec.templates, spec.context))
+    ordered = P.sorted_runs(runs.values())
+    (folder / "runs-data.js").write_text(tables.runs_data_js(
+        tables.table_rows(ordered, P.run_href, {"big": experiment}), tables.table_columns(ordered), {}))
+    (site / "static").mkdir()
+    for name, source in static_sources().items():
+        (site / "static" / name).write_bytes(source.read_bytes())
+    (site / "static" / VEGA_BUNDLE).write_text(vega_bundle(), encoding="utf-8")  # the page has charts too
+    return folder / "index.html"
+
+
+def run(scale: float = 1.0) -> dict:
+    count = max(100, int(RUNS * scale))
+    runs = big_experiment_runs(count)
+    folder = Path(tempfile.mkdtemp(prefix="flowsheet-bench-table-"))
+    try:
+        page = write_experiment_page(folder / "site", runs)
+        first, answer = _browser_seconds(page, 3 if scale >= 1 else 1)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    filter_seconds = _filter_seconds(count)
+    rows = [
+        {"measure": f"experiment of {count:,} runs: first rows drawn (Chromium, file://)",
+         "value": "no Chromium" if first is None else f"{first:.2f} s", "target": "< 2 s",
+         "met": None if first is None else first < 2},
+        {"measure": "the same table: sort by a metric, then search, until the status line answers",
+         "value": "no Chromium" if answer is None else f"{answer:.2f} s", "target": "< 2 s",
+         "met": None if answer is None else answer < 2},
+        {"measure": f"filter grammar in Python over {count:,} rows", "value": f"{filter_seconds * 1000:.0f} ms",
+         "target": "< 2 s", "met": filter_seconds < 2},
+    ]
+    print(table("Big runs tables", rows))
+    return {"first_render_seconds": first, "sort_and_search_seconds": answer, "filter_seconds": filter_seconds,
+            "rows": rows}
+
+
+def _browser_seconds(page: Path, repeats: int) -> tuple[float | None, float | None]:
+    if not os.path.exists(CHROMIUM):
+        return None, None
+    from playwright.sync_api import sync_playwright
+
+    firsts, answers = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        for _ in range(repeats):
+            tab = browser.new_page(viewport={"width": 1280, "height": 900})
+            started = time.perf_counter()
+            tab.goto(page.as_uri())
+            tab.wait_for_selector("table.runs tbody tr", timeout=60_000)
+            firsts.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            tab.locator("th[data-col='metrics.m3'] button").click()
+            tab.locator("[data-role=search]").fill("run-99")
+            tab.wait_for_function("document.querySelector('.table-status').textContent.includes('match')",
+                                  timeout=60_000)
+            answers.append(time.perf_counter() - started)
+            tab.close()
+        browser.close()
+    return statistics.median(firsts), statistics.median(answers)
+
+
+def _filter_seconds(count: int) -> float:
+    from logger.filter import parse_filter
+
+    rows = [{"attributes": {"run_id": str(i), "status": "FINISHED" if i % 3 else "FAILED", "run_name": f"run-{i}",
+                            "start_time": i},
+             "params": {"lr": 10.0 ** -(i % 5), "solver": "lbfgs" if i % 2 else "saga"},
+             "metrics": {"f1": (i % 100) / 100}, "tags": {"stage": "dev"}} for i in range(count)]
+    compiled = parse_filter(FILTER)
+    return median_seconds(lambda: [row for row in rows if compiled.matches(row)], 3)
+
+
+if __name__ == "__main__":
+    run()
