@@ -7,18 +7,14 @@ file:// in headless Chromium; skipped with a note when Chromium is missing.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import table
+from benchmarks.common import chromium_tabs, table
 
 METRICS, POINTS = 20, 100_000
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 
 def run(scale: float = 1.0) -> dict:
@@ -61,15 +57,11 @@ FIRST_SCREEN_DRAWN = """() => {
 
 
 def _open_seconds(page: Path, repeats: int) -> tuple[float | None, float | None]:
-    if not os.path.exists(CHROMIUM):
-        return None, None
-    from playwright.sync_api import sync_playwright
-
     times, all_times = [], []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        for _ in range(repeats):
-            tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    with chromium_tabs(repeats) as tabs:
+        if tabs is None:
+            return None, None
+        for tab in tabs:
             started = time.perf_counter()
             tab.goto(page.as_uri())
             tab.evaluate("document.querySelector('#charts, .charts').scrollIntoView()")
@@ -79,8 +71,6 @@ def _open_seconds(page: Path, repeats: int) -> tuple[float | None, float | None]
             tab.wait_for_function(f"document.querySelectorAll('.fs-chart-ready').length >= {METRICS}",
                                   timeout=60_000)
             all_times.append(time.perf_counter() - started)
-            tab.close()
-        browser.close()
     return sorted(times)[len(times) // 2], sorted(all_times)[len(all_times) // 2]
 
 

@@ -7,19 +7,15 @@ The filter grammar itself is timed in Python on 10,000 rows as well.
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import median_seconds, table
+from benchmarks.common import chromium_tabs, median_seconds, table
 
 RUNS = 10_000
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 FILTER = "(metrics.f1 > 0.5 and params.lr < 0.01) or run_name LIKE '%99%' and status != 'FAILED'"
 
 
@@ -96,15 +92,11 @@ def run(scale: float = 1.0) -> dict:
 
 
 def _browser_seconds(page: Path, repeats: int) -> tuple[float | None, float | None]:
-    if not os.path.exists(CHROMIUM):
-        return None, None
-    from playwright.sync_api import sync_playwright
-
     firsts, answers = [], []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        for _ in range(repeats):
-            tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    with chromium_tabs(repeats) as tabs:
+        if tabs is None:
+            return None, None
+        for tab in tabs:
             started = time.perf_counter()
             tab.goto(page.as_uri())
             tab.wait_for_selector("table.runs tbody tr", timeout=60_000)
@@ -115,8 +107,6 @@ def _browser_seconds(page: Path, repeats: int) -> tuple[float | None, float | No
             tab.wait_for_function("document.querySelector('.table-status').textContent.includes('match')",
                                   timeout=60_000)
             answers.append(time.perf_counter() - started)
-            tab.close()
-        browser.close()
     return statistics.median(firsts), statistics.median(answers)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def median_seconds(work: Callable[[], object], repeats: int = 3) -> float:
@@ -35,3 +37,31 @@ def table(title: str, rows: list[dict]) -> str:
         mark = "" if met is None else ("pass" if met else "MISS")
         lines.append(f"| {row['measure']} | {row['value']} | {row.get('target', '')} | {mark} |")
     return "\n".join(lines)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@contextlib.contextmanager
+def chromium_tabs(repeats: int) -> Iterator[Iterator | None]:
+    """Fresh 1280x900 tabs of one headless Debian Chromium, one per repeat (each closed after use); None without Chromium."""
+    if not os.path.exists(CHROMIUM):
+        yield None
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+        def tabs():
+            for _ in range(repeats):
+                tab = browser.new_page(viewport={"width": 1280, "height": 900})
+                yield tab
+                tab.close()
+
+        try:
+            yield tabs()
+        finally:
+            browser.close()
