@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 import uuid
 from pathlib import Path, PurePosixPath
 
@@ -17,8 +18,6 @@ def safe_relative(path: str | os.PathLike | None, what: str = "artifact path") -
     text = os.fspath(path)
     if not isinstance(text, str):
         raise ValueError(f"{what} must be text, got {path!r}")
-    if "\x00" in text:
-        raise ValueError(f"{what} {text!r} contains a NUL character")
     if text.startswith(("/", "\\")) or _DRIVE.match(text):
         raise ValueError(f"{what} {text!r} is absolute; give a path relative to the run's artifacts")
     parts = [part for part in re.split(r"[/\\]", text) if part not in ("", ".")]
@@ -35,8 +34,23 @@ def safe_file(path: str | os.PathLike, what: str = "artifact_file") -> str:
     return relative
 
 
+def refuse_unprintable(text: str, what: str = "artifact path") -> None:
+    """Refuse control characters and line breaks (all those `str.splitlines` breaks at) in a name.
+
+    Such a name cannot be typed or shown, and it splits into several lines in anything that lists
+    names one per line (the site's manifest once did, and deleted files it never wrote)."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            name = unicodedata.name(char, "control character")
+            raise ValueError(f"{what} {text!r} contains U+{ord(char):04X} ({name}); "
+                             "names may not hold control characters or line breaks")
+
+
 def destination(root: Path, relative: str) -> Path:
-    """The file `relative` under `root`, refusing anything that resolves outside (e.g. through a symlink)."""
+    """The file `relative` under `root`, refusing anything that resolves outside (e.g. through a symlink).
+
+    Every artifact written goes through here first, so this is where unprintable names are refused."""
+    refuse_unprintable(relative)
     target = root.joinpath(*relative.split("/")) if relative else root
     # The artifacts folder itself must be where it seems: if it was replaced by a symlink, files would land
     # wherever that points.

@@ -1,20 +1,38 @@
 """The one place that writes the site: folders, atomic writes, skipping unchanged files, cleanup.
 
-OUT_DIR gets a marker file `.flowsheet-site` listing every file this writer put there. A folder
-without the marker is someone else's and is refused unless forced; cleanup removes only files the
-previous build listed and this build did not write, so nothing of the user's is ever deleted.
+OUT_DIR gets a marker file `.flowsheet-site`, a JSON document listing every file this writer put
+there. A folder without the marker is someone else's and is refused unless forced; cleanup removes
+only files the previous build listed and this build did not write, so nothing of the user's is ever
+deleted. Others may be able to write in OUT_DIR too (a shared folder, a checked-out branch), so:
+
+- OUT_DIR itself may be a symlink the user chose: it is resolved once, at open(). Below it the writer
+  never goes through a symlink. A symlink (or a file) where the site needs a folder is a SiteError
+  naming it, and is left as it is: the writer never makes links, so such a link is someone else's.
+  A symlink where a file of the site goes is replaced by the file (a rename replaces the link, never
+  what it points to).
+- Cleanup unlinks only regular files in real folders, never a hidden name (`.git`, `.nojekyll`):
+  the reader never lists hidden artifacts, so no build writes one.
+- A manifest that cannot be read (damaged, another version, a link) lists nothing: nothing is deleted.
+  The last release wrote one path a line; a name holding a line break split into lines there that
+  could name any file. Such a manifest is still read (so its stale files go), but only its paths
+  inside the site's own folders count.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 MARKER = ".flowsheet-site"
-_MARKER_HEADER = "# written by `reporter build`; the files below are removed when they are no longer built\n"
+MANIFEST_FORMAT, MANIFEST_VERSION = "flowsheet-site", 2
+_MANIFEST_NOTE = "written by `reporter build`; the files below are removed when they are no longer built"
+_OLD_HEADER = "# written by `reporter build`"
+_OLD_TRUSTED_FOLDERS = ("runs", "experiments", "static")  # where the last release put all but its fixed pages
 
 
 class SiteError(Exception):
@@ -36,15 +54,17 @@ class SiteWriter:
     stats: WriteStats = field(default_factory=WriteStats)
     _done: set[str] = field(default_factory=set)
     _previous: set[str] = field(default_factory=set)
+    _root: Path | None = None  # out_dir with links resolved, set by open()
+    _checked: set[Path] = field(default_factory=set)  # folders made or found real during this build
 
     def open(self) -> None:
         """Check that OUT_DIR is ours (or empty, or forced) and read what the last build wrote."""
         out = self.out_dir
-        marker = out / MARKER
         if out.exists():
             if not out.is_dir():
                 raise SiteError(f"output {out} exists and is not a directory")
-            if marker.is_file():
+            marker = out / MARKER
+            if _is_regular_file(marker):
                 self._previous = _read_manifest(marker)
             elif any(out.iterdir()) and not self.force:
                 raise SiteError(f"output {out} is not empty and was not made by `reporter build`; "
@@ -53,18 +73,17 @@ class SiteWriter:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SiteError(f"cannot create output {out}: {exc.strerror or exc}") from None
+        self._root = out.resolve()
 
     def write(self, relpath: str, content: str | bytes, *, page: bool = False) -> bool:
         """Write one file atomically unless it already has this content; True when written."""
         data = content.encode("utf-8") if isinstance(content, str) else content
         target = self._target(relpath)
+        self._make_folders(target)
         self._done.add(relpath)
-        try:
-            if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
-                self.stats.unchanged += 1
-                return False
-        except OSError:
-            pass
+        if _same_bytes(target, data):
+            self.stats.unchanged += 1
+            return False
         _replace(target, lambda tmp: Path(tmp).write_bytes(data))
         self.stats.written += 1
         if page:
@@ -74,11 +93,12 @@ class SiteWriter:
     def copy(self, relpath: str, source: Path) -> bool:
         """Copy a file (an artifact); skipped when size and modification time already match."""
         target = self._target(relpath)
+        self._make_folders(target)
         self._done.add(relpath)
         src = source.stat()
         try:
-            dst = target.stat()
-            if dst.st_size == src.st_size and dst.st_mtime_ns == src.st_mtime_ns:
+            dst = os.lstat(target)  # a link there is not our copy, whatever it points to
+            if stat.S_ISREG(dst.st_mode) and dst.st_size == src.st_size and dst.st_mtime_ns == src.st_mtime_ns:
                 self.stats.unchanged += 1
                 return False
         except OSError:
@@ -100,38 +120,125 @@ class SiteWriter:
         if not prune:
             self._done |= self._previous
         for relpath in sorted(self._previous - self._done, reverse=True):
-            try:
-                target = self._target(relpath)
-            except SiteError:
-                continue  # a tampered manifest line; never follow it out of OUT_DIR
-            if target.is_file() or target.is_symlink():
+            target = self._removable(relpath)
+            if target is not None:
                 _unlink_quietly(target)
                 self.stats.removed += 1
-                _prune_empty_parents(target.parent, self.out_dir)
-        manifest = _MARKER_HEADER + "".join(f"{path}\n" for path in sorted(self._done))
-        marker = self.out_dir / MARKER
-        if not marker.is_file() or marker.read_text(encoding="utf-8") != manifest:
-            tmp = marker.with_name(MARKER + ".tmp")
-            tmp.write_text(manifest, encoding="utf-8")
-            os.replace(tmp, marker)
+                _prune_empty_parents(target.parent, self._root)
+        manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "note": _MANIFEST_NOTE,
+                    "files": sorted(self._done)}
+        data = (json.dumps(manifest, indent=1) + "\n").encode("ascii")  # escaped: one path a line, whatever it holds
+        marker = self._root / MARKER
+        if not _same_bytes(marker, data):
+            _replace(marker, lambda tmp: Path(tmp).write_bytes(data))
 
     def _target(self, relpath: str) -> Path:
         pure = PurePosixPath(relpath)
         if pure.is_absolute() or not pure.parts or any(part in ("", ".", "..") for part in pure.parts) \
                 or relpath == MARKER:
             raise SiteError(f"refusing to write outside the site: {relpath!r}")
-        return self.out_dir.joinpath(*pure.parts)
+        return self._root.joinpath(*pure.parts)
+
+    def _make_folders(self, target: Path) -> None:
+        """Make the folders down to target's, refusing to pass through a link or a file on the way."""
+        for folder in self._folders_to(target):
+            if folder not in self._checked:
+                _make_real_folder(folder)
+                self._checked.add(folder)
+
+    def _removable(self, relpath: str) -> Path | None:
+        """The file to remove for a stale manifest entry: only a regular file in real folders, never hidden."""
+        try:
+            target = self._target(relpath)
+        except SiteError:
+            return None  # a tampered manifest line; never follow it out of OUT_DIR
+        if any(part.startswith(".") for part in PurePosixPath(relpath).parts):
+            return None
+        if not all(_is_real_folder(folder) for folder in self._folders_to(target)):
+            return None
+        return target if _is_regular_file(target) else None
+
+    def _folders_to(self, target: Path):
+        """Each folder below OUT_DIR on the way to target, outermost first."""
+        folder = self._root
+        for part in target.relative_to(self._root).parts[:-1]:
+            folder = folder / part
+            yield folder
 
 
 def _read_manifest(marker: Path) -> set[str]:
-    lines = marker.read_text(encoding="utf-8", errors="replace").splitlines()
-    return {line for line in lines if line and not line.startswith("#")}
+    """The files a previous build listed; nothing when the manifest cannot be read for sure."""
+    try:
+        text = marker.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    if text.startswith(_OLD_HEADER):
+        return _read_old_manifest(text)
+    try:
+        manifest = json.loads(text)
+    except ValueError:
+        return set()
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT \
+            or manifest.get("version") != MANIFEST_VERSION:
+        return set()
+    files = manifest.get("files")
+    if not isinstance(files, list) or not all(isinstance(path, str) for path in files):
+        return set()
+    return set(files)
+
+
+def _read_old_manifest(text: str) -> set[str]:
+    """The last release's manifest: one path a line, split at newlines only (U+2028 and the other
+    breaks str.splitlines knows stay inside their path, as that writer wrote them).
+
+    A newline in a name made two lines of it, the second naming anything; the last release's only files
+    outside its own folders were the fixed top pages, which every build rewrites, so nothing is lost by
+    trusting only paths inside those folders."""
+    lines = text.split("\n")[1:]
+    return {line for line in lines if line.partition("/")[0] in _OLD_TRUSTED_FOLDERS and "/" in line}
+
+
+def _make_real_folder(folder: Path) -> None:
+    try:
+        folder.mkdir()
+        return
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise SiteError(f"cannot create folder {folder}: {exc.strerror or exc}") from None
+    mode = os.lstat(folder).st_mode
+    if stat.S_ISLNK(mode):
+        raise SiteError(f"{folder} is a link; the site is never written through links. "
+                        "Remove it, or choose another -o")
+    if not stat.S_ISDIR(mode):
+        raise SiteError(f"{folder} is in the way: the site needs a folder there")
+
+
+def _is_regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _is_real_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _same_bytes(target: Path, data: bytes) -> bool:
+    """Whether target is a regular file (not a link to one) holding exactly data."""
+    try:
+        return _is_regular_file(target) and target.stat().st_size == len(data) and target.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _replace(target: Path, fill) -> None:
     """Write a file so that no reader ever sees half of it: `fill` writes a temporary file beside it,
-    which is then renamed into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    which is then renamed into place (over a link too: the rename replaces the link itself)."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     os.close(fd)
     try:

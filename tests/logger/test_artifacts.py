@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 from ondisk import events_of
@@ -101,3 +102,53 @@ def test_missing_source_file_raises(log_dir, tmp_path):
     with logger.start_run():
         with pytest.raises(FileNotFoundError):
             logger.log_artifact(tmp_path / "nope.txt")
+
+
+# Every character str.splitlines breaks at, plus other controls: names carrying them could inject lines
+# into whatever lists artifacts one per line (the site's manifest did) and cannot be typed or shown.
+LINE_BREAKS_AND_CONTROLS = ["\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029",
+                            "\t", "\x1b", "\x7f", "\x9b"]
+
+
+@pytest.mark.parametrize("bad", LINE_BREAKS_AND_CONTROLS, ids=lambda c: f"U+{ord(c):04X}")
+def test_control_and_line_break_characters_in_names_are_refused_before_writing(log_dir, tmp_path, bad):
+    named = tmp_path / "named"
+    named.mkdir()
+    badly_named = named / f"x{bad}CNAME"
+    badly_named.write_text("x")
+    tree = tmp_path / "tree"
+    (tree / f"sub{bad}dir").mkdir(parents=True)
+    (tree / "fine.txt").write_text("fine")
+    (tree / f"sub{bad}dir" / "inner.txt").write_text("inner")
+    source = tmp_path / "plain.txt"
+    source.write_text("plain")
+    code = f"U+{ord(bad):04X}"
+    calls = {
+        "log_artifact path": lambda: logger.log_artifact(source, artifact_path=f"a{bad}b"),
+        "log_artifact file name": lambda: logger.log_artifact(badly_named),
+        "log_artifacts path": lambda: logger.log_artifacts(tree, artifact_path=f"out{bad}put"),
+        "log_artifacts file inside": lambda: logger.log_artifacts(tree),
+        "log_text": lambda: logger.log_text("t", f"notes/x{bad}.git/config"),
+        "log_dict": lambda: logger.log_dict({"a": 1}, f"c{bad}.json"),
+        "log_figure": lambda: logger.log_figure(_Figure(), f"plot{bad}.png"),
+        "log_image": lambda: logger.log_image(_pillow_image(), f"img{bad}.png"),
+    }
+    with logger.start_run() as run:
+        for what, call in calls.items():
+            with pytest.raises(ValueError) as refused:
+                call()
+            assert code in str(refused.value), what
+    assert artifact_files(run) == []
+    assert events_of(log_dir, run.info.run_id, "artifact") == []
+
+
+class _Figure:
+    """Stands in for a matplotlib figure: saving it would write a file."""
+
+    def savefig(self, target, format=None):
+        Path(target).write_bytes(b"figure")
+
+
+def _pillow_image():
+    image = pytest.importorskip("PIL.Image")
+    return image.new("RGB", (2, 2))
