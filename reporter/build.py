@@ -126,7 +126,7 @@ def plan_home(data: LogData, config: BuildConfig, static_names: frozenset[str],
         tables.table_rows(runs, P.run_href, experiments), tables.table_columns(runs),
         {eid: P.experiment_href(eid) for eid in experiments})
     summaries = [compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
-        run, P.run_dir(run.run_id), config.max_artifact_bytes)) for run in runs]
+        run, P.run_dir(run.run_id), config.max_artifact_bytes, config.log_dir)) for run in runs]
     plan.files["compare-data.js"] = compare_data.compare_data_js(compare_data.compare_payload(runs, summaries),
                                                                  chart_sections)
     return plan
@@ -154,7 +154,7 @@ def plan_run(data: LogData, run_id: str, config: BuildConfig, static_names: froz
     downloads=False leaves out the CSV, whose cost follows the whole history (serve puts it off).
     """
     run = data.runs[run_id]
-    artifacts = artifact_views(run, config.max_artifact_bytes) if run.artifacts else []
+    artifacts = artifact_views(run, config.max_artifact_bytes, config.log_dir) if run.artifacts else []
     folder = P.run_dir(run_id)
     plan = SitePlan(pages=[P.run_page(data, run, artifacts, config, static_names, index)])
     if run.metrics and downloads:
