@@ -8,9 +8,11 @@ reported as a problem. FIFOs, sockets and devices are never opened.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
+import tempfile
 import threading
 from pathlib import Path
 
@@ -18,11 +20,13 @@ import pytest
 from logwriting import metric, write_artifact, write_experiment, write_run
 
 from logger.reader import read_logs
-from reporter.build import build
+from reporter.build import build, vega_bundle
 from reporter.config import BuildConfig
+from reporter.rebuild import Rebuilder
 
 RUN_ID = "a" * 32
 SECRET = "BEGIN OPENSSH PRIVATE KEY hunter2"
+NOBODY = 65534
 
 
 @pytest.fixture
@@ -197,3 +201,95 @@ def test_fifos_sockets_and_devices_are_skipped_and_reported(logs, tmp_path, kind
         assert reported(result.problems, name, "not a regular file"), name
     copied = tmp_path / "site" / "runs" / RUN_ID / "artifacts"
     assert sorted(p.name for p in copied.rglob("*")) == ["ok.txt"]
+
+
+# --------------------------------------------------------------------- unreadable files, very long paths
+
+
+def build_as_nobody(logs: Path, site: Path) -> dict:
+    """Build in a forked child running as an unprivileged user (root reads mode-000 files); the result as JSON."""
+    vega_bundle()  # made once here: the child cannot write the cache
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            try:
+                result = build_site(logs, site)
+                report = {"problems": [str(p) for p in result.problems]}
+            except Exception as error:  # noqa: BLE001 - what the parent asserts on
+                report = {"error": f"{type(error).__name__}: {error}"}
+            os.write(write_end, json.dumps(report).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        output = pipe.read()
+    os.waitpid(pid, 0)
+    return json.loads(output)
+
+
+@pytest.fixture
+def shared_tmp():
+    """A folder an unprivileged user can use (pytest's tmp_path is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="flowsheet-audit-"))
+    yield folder
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o700)
+            path.rmdir()
+        else:
+            path.unlink()
+    folder.rmdir()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to an unprivileged user")
+def test_an_unreadable_artifact_or_notes_file_is_skipped_and_reported(shared_tmp):
+    logs = shared_tmp / "logs"
+    run = write_run(write_experiment(logs, "houses"), RUN_ID, [metric("loss", 0.5)])
+    write_artifact(run, "ok.txt", b"fine")
+    locked = [write_artifact(run, "locked.txt", b"secret"), write_artifact(run, "model.json", b"{}"),
+              logs / "houses-00000006" / "notes.md"]
+    locked[-1].write_text("notes")
+    for path in [shared_tmp, *shared_tmp.rglob("*")]:
+        os.chown(path, NOBODY, NOBODY)
+    for path in locked:
+        path.chmod(0)
+    report = build_as_nobody(logs, shared_tmp / "site")
+    assert "error" not in report, report["error"]
+    for name in ("locked.txt", "model.json", "notes.md"):
+        assert reported(report["problems"], name, "Permission denied"), (name, report)
+    copied = shared_tmp / "site" / "runs" / RUN_ID / "artifacts"
+    assert sorted(p.name for p in copied.iterdir()) == ["ok.txt"]
+
+
+def write_far_artifact(logs: Path) -> None:
+    """An artifact whose path is a little shorter than PATH_MAX: in a site with a longer folder name it is longer."""
+    deep = str(run_folder(logs) / "artifacts")
+    while len(deep) < os.pathconf("/", "PC_PATH_MAX") - 120:
+        deep += "/" + "d" * 50
+    os.makedirs(deep)
+    Path(deep, "far.txt").write_text("far away")
+
+
+def test_an_artifact_path_near_path_max_is_skipped_and_reported(logs, tmp_path):
+    write_far_artifact(logs)
+    site = tmp_path / ("site-" + "s" * 200)
+    result = build_site(logs, site)
+    assert reported(result.problems, "far.txt", "not copied")
+    assert (site / "runs" / RUN_ID / "artifacts" / "ok.txt").read_text() == "fine"
+    assert (site / "runs" / RUN_ID / "index.html").is_file()
+
+
+def test_serve_rebuilds_past_an_artifact_it_cannot_copy(logs, tmp_path):
+    write_far_artifact(logs)
+    site = tmp_path / ("site-" + "s" * 200)
+    rebuilder = Rebuilder(BuildConfig.from_options(logs, site, environ={}))
+    outcome = rebuilder.rebuild(full=True)
+    assert outcome.error is None and reported(outcome.problems, "far.txt", "not copied")
+    write_artifact(run_folder(logs), "new.txt", b"new")
+    assert rebuilder.rebuild().error is None
+    assert (site / "runs" / RUN_ID / "artifacts" / "new.txt").read_text() == "new"
