@@ -430,17 +430,26 @@ def lenient_loads(line: bytes) -> Any:
 
 
 def _plain_time(value: Any) -> int | None:
-    """Seconds or milliseconds since the epoch, or an ISO 8601 string, as integer ms."""
+    """Seconds or milliseconds since the epoch, or an ISO 8601 string, as integer ms; None when it is no time.
+
+    A time the model cannot hold raises `_Skip`: a date near year 1 or 9999 overflows when it is turned
+    into seconds (a date without a zone is local time), and the model keeps times as 64-bit integers."""
     if type(value) in (int, float) and math.isfinite(value):
         ms = int(round(value * 1000 if abs(value) < 1e11 else value))
-        return ms if -(1 << 63) <= ms < (1 << 63) else None  # the model keeps times as 64-bit integers
-    if isinstance(value, str):
+    elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return int(moment.timestamp() * 1000)
-    return None
+        try:
+            ms = int(moment.timestamp() * 1000)
+        except (OverflowError, ValueError, OSError):
+            raise _Skip(f"time {_short(value)} is out of range; the line is read without its time") from None
+    else:
+        return None
+    if not -(1 << 63) <= ms < (1 << 63):
+        raise _Skip(f"time {_short(value)} is out of range; the line is read without its time")
+    return ms
 
 
 def is_plain_record(record: Any) -> bool:
@@ -486,7 +495,10 @@ class PlainParser(Parser):
             stamp = None
             for name in TIME_FIELDS:
                 if name in record:
-                    stamp = _plain_time(record[name])
+                    try:
+                        stamp = _plain_time(record[name])
+                    except _Skip as reason:
+                        self.problem(self.lineno, str(reason))
                     break
             if stamp is not None:
                 self.first_time = stamp if self.first_time is None else self.first_time

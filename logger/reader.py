@@ -23,8 +23,9 @@ Deliberate choices where the format leaves room:
 - A run belongs to the experiment of the folder it lies in, whatever its start line says.
 - A param or tag value that is a JSON object or array (the logger never writes one) is kept as its
   compact JSON text, so the model holds scalars only.
-- Symlinked folders are not followed while looking for logs; symlinked artifacts are listed only if
-  they resolve inside the log directory.
+- Symlinked folders are not followed while looking for logs. Nothing is read from outside the log
+  directory (`logger.safepath`): a link out (the artifacts folder itself, a file or folder in it,
+  notes.md) is skipped and reported, and so are FIFOs, sockets and devices, which are never opened.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pathlib import Path
 from logger.model import Artifact, Experiment, LogData, Problem, Run
 from logger.parsing import (EXPERIMENT_FILE, ExperimentParser, Parser, PlainParser, RunParser,
                             is_plain_record, lenient_loads, plain_experiment_id, plain_run_id)
+from logger.safepath import RefusedPath, file_kind, open_inside, resolve_inside
 
 __all__ = ["Changes", "LogProblemWarning", "LogReader", "read_logs", "is_plain_record"]
 
@@ -74,8 +76,9 @@ class Changes:
 class _TrackedFile:
     """One file being followed: where the last complete line ended, and the parser of its lines."""
 
-    def __init__(self, path: Path, rel: str, role: str):
+    def __init__(self, path: Path, rel: str, role: str, log_dir: Path):
         self.path = path
+        self.log_dir = log_dir
         self.rel = rel
         self.role = role  # "run", "experiment" or "jsonl" (plain if its first line says so)
         self.parser: Parser | None = None
@@ -109,7 +112,7 @@ class _TrackedFile:
                 and (info.st_dev, info.st_ino) == self.identity):
             return False
         try:
-            with open(self.path, "rb") as file:
+            with open_inside(self.path, self.log_dir) as file:
                 return self._read(file)
         except OSError as error:
             problem = Problem(self.rel, None, f"cannot read: {error.strerror or error}")
@@ -158,11 +161,21 @@ class _TrackedFile:
         return whole or self.offset != start_offset
 
 
-def _list_artifacts(folder: Path, root_real: str) -> list[Artifact]:
-    """Files under a run's artifacts/ folder; symlinks only when they resolve inside the log dir."""
+def _list_artifacts(folder: Path, log_dir: Path, rel_folder: str) -> tuple[list[Artifact], list[Problem]]:
+    """Files under a run's artifacts/ folder, and what was skipped: links leading out of the log
+    directory (the folder itself included) and files that are not regular files."""
     found: list[Artifact] = []
-    stack = [(str(folder), "")]
-    visited: set[str] = set()  # real paths of symlinked folders followed, against loops
+    problems: list[Problem] = []
+    visited: set[Path] = set()  # real paths of symlinked folders followed, against loops
+    stack = []
+    try:
+        if os.path.islink(folder):
+            visited.add(resolve_inside(folder, log_dir))
+        stack.append((str(folder), ""))
+    except RefusedPath as error:
+        problems.append(Problem(rel_folder, None, f"skipped: {error.strerror}"))
+    except OSError:
+        pass  # a dangling link or a loop: nothing to list
     while stack:
         directory, prefix = stack.pop()
         try:
@@ -175,8 +188,9 @@ def _list_artifacts(folder: Path, root_real: str) -> list[Artifact]:
             rel = prefix + entry.name
             try:
                 if entry.is_symlink():
-                    target = os.path.realpath(entry.path)
-                    if not target.startswith(root_real + os.sep) or target in visited:
+                    # Only links can lead out: what lies in a folder already inside stays inside.
+                    target = resolve_inside(entry.path, log_dir)
+                    if target in visited:
                         continue
                     if entry.is_dir():
                         visited.add(target)
@@ -184,10 +198,15 @@ def _list_artifacts(folder: Path, root_real: str) -> list[Artifact]:
                     stack.append((entry.path, rel + "/"))
                 elif entry.is_file():
                     found.append(Artifact(rel, entry.stat().st_size))
+                else:
+                    problems.append(Problem(f"{rel_folder}/{rel}", None,
+                                            f"skipped: not a regular file ({file_kind(entry.stat().st_mode)})"))
+            except RefusedPath as error:
+                problems.append(Problem(f"{rel_folder}/{rel}", None, f"skipped: {error.strerror}"))
             except OSError:
                 continue
     found.sort(key=lambda artifact: artifact.path)
-    return found
+    return found, problems
 
 
 def _check_dir(path: Path) -> None:
@@ -235,7 +254,7 @@ class LogReader:
         for rel, role in found.items():
             tracked = self._files.get(rel)
             if tracked is None:
-                tracked = self._files[rel] = _TrackedFile(self.root / rel, rel, role)
+                tracked = self._files[rel] = _TrackedFile(self.root / rel, rel, role, self.root)
             if tracked.update():
                 changed_files.add(rel)
         changes = self._assemble(now, changed_files, notes, run_folders)
@@ -270,12 +289,11 @@ class LogReader:
                     if entry.is_dir(follow_symlinks=False):
                         if not (is_run and name == ARTIFACTS_DIR):
                             stack.append(prefix + name)
-                    elif entry.is_file(follow_symlinks=False):
-                        if name.endswith(".jsonl"):
-                            found[prefix + name] = ("run" if name == RUN_FILE else
-                                                    "experiment" if name == EXPERIMENT_FILE else "jsonl")
-                        elif name == NOTES_FILE:
-                            notes[rel_dir] = prefix + name
+                    elif name == NOTES_FILE:
+                        notes[rel_dir] = prefix + name  # whatever it is: reading it checks and reports
+                    elif entry.is_file(follow_symlinks=False) and name.endswith(".jsonl"):
+                        found[prefix + name] = ("run" if name == RUN_FILE else
+                                                "experiment" if name == EXPERIMENT_FILE else "jsonl")
                 except OSError:
                     continue
         return found, notes, run_folders
@@ -311,12 +329,11 @@ class LogReader:
             folder_ids[folder] = experiment.experiment_id
             if tracked is not None and tracked.rel in changed_files:
                 changed_experiments.add(experiment.experiment_id)
-            self._read_notes(folder, notes.get(folder), experiment, changed_experiments)
+            self._read_notes(folder, notes.get(folder), experiment, changed_experiments, problems)
 
         # Runs, logger's and plain, in path order so that the first of two same ids wins.
         runs: dict[str, Run] = {}
         changed_runs: set[str] = set()
-        root_real = os.path.realpath(self.root)
         now_ms = now * 1000.0
         window_ms = self.running_window * 1000.0
         for rel in sorted(self._files):
@@ -345,8 +362,9 @@ class LogReader:
                 else:
                     last = run.last_time if run.last_time is not None else tracked.mtime_ns // 1_000_000
                     run.status = "RUNNING" if last >= now_ms - window_ms else "UNFINISHED"
-                artifacts = _list_artifacts(self.root / folder / ARTIFACTS_DIR if folder
-                                            else self.root / ARTIFACTS_DIR, root_real)
+                rel_artifacts = f"{folder}/{ARTIFACTS_DIR}" if folder else ARTIFACTS_DIR
+                artifacts, skipped = _list_artifacts(self.root / rel_artifacts, self.root, rel_artifacts)
+                problems.extend(skipped)
             else:
                 experiment_id = folder_ids.get(folder)
                 if experiment_id is None:
@@ -392,7 +410,8 @@ class LogReader:
         return Changes(experiments=changed_experiments, runs=changed_runs, removed_runs=removed_runs,
                        removed_experiments=removed_experiments, problems=new_problems)
 
-    def _read_notes(self, folder: str, rel: str | None, experiment: Experiment, changed: set[str]) -> None:
+    def _read_notes(self, folder: str, rel: str | None, experiment: Experiment, changed: set[str],
+                    problems: list[Problem]) -> None:
         if rel is None:
             if self._notes.pop(folder, None) is not None:
                 changed.add(experiment.experiment_id)
@@ -403,12 +422,16 @@ class LogReader:
             info = os.stat(path)
             cached = self._notes.get(folder)
             if cached is None or cached[:2] != (info.st_mtime_ns, info.st_size):
-                text = path.read_bytes().decode("utf-8", errors="replace")
+                with open_inside(path, self.root) as file:
+                    text = file.read().decode("utf-8", errors="replace")
                 self._notes[folder] = (info.st_mtime_ns, info.st_size, text)
                 changed.add(experiment.experiment_id)
             experiment.notes = self._notes[folder][2]
-        except OSError:
+        except OSError as error:
+            if self._notes.pop(folder, None) is not None:
+                changed.add(experiment.experiment_id)
             experiment.notes = None
+            problems.append(Problem(rel, None, f"not read: {error.strerror or error}"))
 
 
 def read_logs(log_dir: str | os.PathLike, running_window: float = 600.0) -> LogData:

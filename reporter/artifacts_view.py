@@ -8,12 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from logger.model import Run
+from logger.safepath import open_regular, resolve_inside
 
 try:
     from logger.filter import param_text
@@ -55,13 +57,13 @@ class ArtifactNode:
     size: int = 0
 
 
-def artifact_views(run: Run, max_bytes: int) -> list[ArtifactView]:
-    """Every artifact of a run, in path order, with the preview its type allows."""
+def artifact_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView]:
+    """Every artifact of a run, in path order, with the preview its type allows; only `log_dir`'s files are read."""
     root = Path(run.path) / "artifacts"
     views = []
     previews = 0
     for artifact in sorted(run.artifacts, key=lambda a: a.path):
-        view = _view(root, artifact.path, artifact.size, max_bytes)
+        view = _view(root, artifact.path, artifact.size, max_bytes, log_dir)
         if view is None:
             continue
         if view.source is not None and previews < MAX_PREVIEWS and view.kind != "other":
@@ -70,14 +72,14 @@ def artifact_views(run: Run, max_bytes: int) -> list[ArtifactView]:
     return views
 
 
-def image_views(run: Run, max_bytes: int) -> list[ArtifactView]:
+def image_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView]:
     """The run's image artifacts, with the same checks and hrefs as `artifact_views` but no file reads (compare page)."""
     root = Path(run.path) / "artifacts"
     views = []
     for artifact in sorted(run.artifacts, key=lambda a: a.path):
         if PurePosixPath(artifact.path).suffix.lower() not in IMAGE_TYPES:
             continue
-        view = _view(root, artifact.path, artifact.size, max_bytes)
+        view = _view(root, artifact.path, artifact.size, max_bytes, log_dir)
         if view is not None and view.kind == "image":
             views.append(view)
     return views
@@ -108,7 +110,7 @@ def _finish(node: ArtifactNode) -> int:
     return node.size
 
 
-def _view(root: Path, path: str, logged_size: int, max_bytes: int) -> ArtifactView | None:
+def _view(root: Path, path: str, logged_size: int, max_bytes: int, log_dir: Path) -> ArtifactView | None:
     pure = PurePosixPath(path)
     if pure.is_absolute() or not pure.parts or any(p in ("", ".", "..") for p in pure.parts):
         return None  # a path that would leave the artifacts folder is not an artifact
@@ -119,13 +121,13 @@ def _view(root: Path, path: str, logged_size: int, max_bytes: int) -> ArtifactVi
     note = ""
     size = logged_size
     try:
-        resolved = source.resolve(strict=True)
-        if not resolved.is_file():
+        # Checked again here, not only by the reader: any folder on the way may have become a link since.
+        source = resolve_inside(source, log_dir)
+        info = source.stat()
+        if not stat.S_ISREG(info.st_mode):
             raise FileNotFoundError
-        # A symlink pointing out of the run's artifacts would publish files that were never logged.
-        resolved.relative_to(root.resolve())
-        size = resolved.stat().st_size
-    except (OSError, ValueError):
+        size = info.st_size
+    except OSError:
         source, note = None, "not found in the log directory"
     href = None
     if source is not None:
@@ -177,7 +179,7 @@ def _add_preview(view: ArtifactView) -> int:
 
 def _read_head(source: Path | None) -> tuple[str | None, bool]:
     try:
-        with open(source, "rb") as handle:
+        with open_regular(source) as handle:
             data = handle.read(TEXT_PREVIEW_BYTES + 1)
     except OSError:
         return None, False

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from logger.model import LogData, Problem
+from logger.safepath import open_regular
 
 from reporter import compare_data
 from reporter import pages as P
@@ -86,12 +87,13 @@ def build(config: BuildConfig, data: LogData | None = None, progress: Progress |
     plan = gather(data, config)
     writer = SiteWriter(config.out_dir, force=config.force)
     writer.open()
-    write_plan(plan, writer, make_environment(config.templates_dir), progress)
+    not_copied = write_plan(plan, writer, make_environment(config.templates_dir), progress)
     writer.close()
     stats = writer.stats
     return BuildResult(experiments=len(P.all_experiments(data)), runs=len(data.runs),
                        pages_written=stats.pages_written, files_written=stats.written,
-                       files_unchanged=stats.unchanged, files_removed=stats.removed, problems=list(data.problems),
+                       files_unchanged=stats.unchanged, files_removed=stats.removed,
+                       problems=list(data.problems) + not_copied,
                        seconds=time.perf_counter() - started, index_path=config.out_dir / "index.html",
                        redaction=redaction.message())
 
@@ -126,7 +128,7 @@ def plan_home(data: LogData, config: BuildConfig, static_names: frozenset[str],
         tables.table_rows(runs, P.run_href, experiments), tables.table_columns(runs),
         {eid: P.experiment_href(eid) for eid in experiments})
     summaries = [compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
-        run, P.run_dir(run.run_id), config.max_artifact_bytes)) for run in runs]
+        run, P.run_dir(run.run_id), config.max_artifact_bytes, config.log_dir)) for run in runs]
     plan.files["compare-data.js"] = compare_data.compare_data_js(compare_data.compare_payload(runs, summaries),
                                                                  chart_sections)
     return plan
@@ -154,7 +156,7 @@ def plan_run(data: LogData, run_id: str, config: BuildConfig, static_names: froz
     downloads=False leaves out the CSV, whose cost follows the whole history (serve puts it off).
     """
     run = data.runs[run_id]
-    artifacts = artifact_views(run, config.max_artifact_bytes) if run.artifacts else []
+    artifacts = artifact_views(run, config.max_artifact_bytes, config.log_dir) if run.artifacts else []
     folder = P.run_dir(run_id)
     plan = SitePlan(pages=[P.run_page(data, run, artifacts, config, static_names, index)])
     if run.metrics and downloads:
@@ -163,15 +165,15 @@ def plan_run(data: LogData, run_id: str, config: BuildConfig, static_names: froz
     return plan
 
 
-def write_plan(plan: SitePlan, writer: SiteWriter, env, progress: Progress | None = None) -> None:
+def write_plan(plan: SitePlan, writer: SiteWriter, env, progress: Progress | None = None) -> list[Problem]:
+    """Write the whole plan; returns the files that could not be copied (the rest of the site is written)."""
     total = len(plan.pages) + len(plan.files) + len(plan.copies)
     done = 0
     for relpath in sorted(plan.files):
         writer.write(relpath, file_content(plan.files[relpath]))
         done += 1
-    for relpath in sorted(plan.copies):
-        writer.copy(relpath, plan.copies[relpath])
-        done += 1
+    not_copied = copy_files(plan.copies, writer)
+    done += len(plan.copies)
     if progress:
         progress(done, total)
     for page in plan.pages:
@@ -181,6 +183,23 @@ def write_plan(plan: SitePlan, writer: SiteWriter, env, progress: Progress | Non
             progress(done, total)
     if progress:
         progress(total, total)
+    return not_copied
+
+
+def copy_files(copies: dict[str, Path], writer: SiteWriter) -> list[Problem]:
+    """Copy files (artifacts) into the site. One that cannot be read or written (unreadable, no longer a
+    regular file, a path too long for the site) is left out and reported: it must not fail the build."""
+    problems = []
+    for relpath in sorted(copies):
+        source = copies[relpath]
+        try:
+            # The copy reads by path: make sure first that it is a regular file (a FIFO would block it).
+            with open_regular(source):
+                pass
+            writer.copy(relpath, source)
+        except OSError as error:
+            problems.append(Problem(str(source), None, f"not copied into the site: {error.strerror or error}"))
+    return problems
 
 
 def file_content(content: str | bytes | Callable[[], str | bytes]) -> str | bytes:

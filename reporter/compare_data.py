@@ -10,6 +10,7 @@ the compare charts of `charts_experiment` (downsampled curves that filter on the
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Callable
 
 import orjson
@@ -69,9 +70,9 @@ def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable
     }
 
 
-def site_images(run: Run, run_folder: str, max_bytes: int) -> dict[str, str]:
+def site_images(run: Run, run_folder: str, max_bytes: int, log_dir: Path) -> dict[str, str]:
     """Image artifacts of `run` that the build copies, as artifact path -> href from the site root."""
-    return {view.path: f"{run_folder}/{view.href}" for view in image_views(run, max_bytes) if view.href}
+    return {view.path: f"{run_folder}/{view.href}" for view in image_views(run, max_bytes, log_dir) if view.href}
 
 
 def compare_payload(runs: list[Run], summaries: list[dict[str, Any]]) -> dict[str, Any]:

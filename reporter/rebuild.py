@@ -13,11 +13,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from logger.model import LogData
+from logger.model import LogData, Problem
 from logger.reader import Changes, LogReader
 
 from reporter import pages as P
-from reporter.build import SitePlan, file_content, gather, plan_experiment, plan_home, plan_run, static_sources
+from reporter.build import (SitePlan, copy_files, file_content, gather, plan_experiment, plan_home, plan_run,
+                            static_sources)
 from reporter.config import BuildConfig
 from reporter.render import make_environment, render_page
 from reporter.site import SiteWriter
@@ -103,7 +104,7 @@ class Outcome:
     seconds: float = 0.0
     error: str | None = None
     retry_in: float | None = None  # pages were put off: rebuild again (even with no change) in this many seconds
-    problems: list = field(default_factory=list)  # new reader problems
+    problems: list = field(default_factory=list)  # new reader problems, and files that could not be copied
 
 
 @dataclass
@@ -177,7 +178,7 @@ class Rebuilder:
             rendered = render_all(plan, self._env)
             writer = RecordingWriter(self.config.out_dir, force=self.config.force)
             writer.open()
-            write_rendered(plan, rendered, writer)
+            outcome.problems += write_rendered(plan, rendered, writer)
             writer.close(prune=scope.full)
         except Exception as exc:  # noqa: BLE001 - any failure is reported and the last good site kept
             self._failed = True
@@ -233,14 +234,14 @@ def render_all(plan: SitePlan, env) -> dict[str, str]:
     return {page.path: render_page(env, page.templates, page.context) for page in plan.pages}
 
 
-def write_rendered(plan: SitePlan, rendered: dict[str, str], writer: SiteWriter) -> None:
-    """Pages first (in plan order), then data files and copies; each file replaced atomically by the writer."""
+def write_rendered(plan: SitePlan, rendered: dict[str, str], writer: SiteWriter) -> list[Problem]:
+    """Pages first (in plan order), then data files and copies; each file replaced atomically by the writer.
+    Returns the files that could not be copied."""
     for page in plan.pages:
         writer.write(page.path, rendered[page.path], page=True)
     for relpath in sorted(plan.files):
         writer.write(relpath, file_content(plan.files[relpath]))
-    for relpath in sorted(plan.copies):
-        writer.copy(relpath, plan.copies[relpath])
+    return copy_files(plan.copies, writer)
 
 
 def describe_error(exc: BaseException) -> str:

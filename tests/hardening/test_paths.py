@@ -131,7 +131,7 @@ def test_the_site_copies_a_symlinked_artifact_only_if_it_stays_in_the_log_dir(lo
     build(BuildConfig.from_options(log_dir, site, environ={}))
     copied = tree(site / "runs" / run.info.run_id / "artifacts")
     files = [p for p in copied if "." in p.rpartition("/")[2]]
-    # The site is stricter than the reader: it copies only what resolves inside the run's own artifacts.
+    # The site checks again with the same rule when it copies: only what resolves inside the log directory.
     assert set(files) <= set(inside) and {"own.txt", "self-dir/own.txt"} <= set(files)
     for page in site.rglob("*"):
         if page.is_file():

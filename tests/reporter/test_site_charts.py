@@ -160,7 +160,8 @@ def test_images_too_large_or_missing_are_not_offered(tmp_path):
     run = Run(run_id="i" * 32, experiment_id="e", name="i", path=str(tmp_path),
               artifacts=[Artifact("small.png", 10), Artifact("big.png", 2000), Artifact("gone.png", 5),
                          Artifact("notes.txt", 3)])
-    assert compare_data.site_images(run, "runs/x", max_bytes=1000) == {"small.png": "runs/x/artifacts/small.png"}
+    images = compare_data.site_images(run, "runs/x", max_bytes=1000, log_dir=tmp_path)
+    assert images == {"small.png": "runs/x/artifacts/small.png"}
 
 
 def test_compare_points_shrink_as_the_site_grows():
