@@ -16,7 +16,9 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["RefusedPath", "file_kind", "open_inside", "open_regular", "resolve_inside"]
+__all__ = ["LEADS_OUTSIDE", "RefusedPath", "file_kind", "is_inside", "open_inside", "open_regular", "resolve_inside"]
+
+LEADS_OUTSIDE = "links out of the log directory"
 
 
 class RefusedPath(OSError):
@@ -28,22 +30,34 @@ def resolve_inside(path: str | os.PathLike, log_dir: str | os.PathLike) -> Path:
 
     Raises RefusedPath when it leads out, and OSError when it does not exist or cannot be resolved."""
     real = os.path.realpath(path, strict=True)
-    root = os.path.realpath(log_dir, strict=True)
-    if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
-        raise RefusedPath(errno.EACCES, "links out of the log directory", os.fspath(path))
+    if not is_inside(os.path.realpath(log_dir, strict=True), real):
+        raise RefusedPath(errno.EACCES, LEADS_OUTSIDE, os.fspath(path))
     return Path(real)
 
 
+def is_inside(root_real: str, path: str | os.PathLike) -> bool:
+    """True when `path`, every link in it followed, is `root_real` (already a realpath) or lies under it.
+
+    For checking many paths against one root (an MLflow store's folders) without resolving the root each time."""
+    real = os.path.realpath(path)
+    return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
 def open_regular(path: str | os.PathLike) -> BinaryIO:
-    """Open a regular file for reading; anything else is refused without being opened."""
+    """Open a regular file for reading (its `name` is `path`); anything else is refused without being opened."""
     _check_regular(os.stat(path).st_mode, path)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    file = open(path, "rb", opener=_open_without_waiting)  # noqa: SIM115 - the caller closes it
     try:
-        _check_regular(os.fstat(fd).st_mode, path)  # swapped for something else since the stat
+        _check_regular(os.fstat(file.fileno()).st_mode, path)  # swapped for something else since the stat
     except OSError:
-        os.close(fd)
+        file.close()
         raise
-    return os.fdopen(fd, "rb")
+    return file
+
+
+def _open_without_waiting(name: str, flags: int) -> int:
+    # Should the file be swapped for a FIFO after the check, opening it does not wait for a writer.
+    return os.open(name, flags | os.O_NONBLOCK)
 
 
 def open_inside(path: str | os.PathLike, log_dir: str | os.PathLike) -> BinaryIO:

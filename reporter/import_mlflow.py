@@ -12,7 +12,13 @@ Mapping (docs/FORMAT.md is the target format):
   time: MLflow does not record when they were logged), metric points and `artifact` lines, in time
   order, then an `end` line for FINISHED, FAILED and KILLED runs. Params and tags stay strings, as
   MLflow stored them; NaN and infinities travel as the format's strings.
-- Artifacts are hard-linked when the store and the log dir share a filesystem, else copied.
+- Artifacts are hard-linked when the store and the log dir share a filesystem, else copied. An
+  `artifact_uri` naming a folder outside the store is only followed into folders the user names
+  (`--allow-artifacts-outside PATH`); otherwise that is a problem and the run's own `artifacts/` is used.
+
+Nothing is read from outside the store (logger/mlflow_store.py reads every file through
+logger/safepath.py), and a run whose id is not a plain folder name is skipped by the reader, so every
+file written lies under `log_dir`.
 
 Idempotent and append-only: every line is built from MLflow's data alone (times included), so
 importing again builds the same bytes. A run file that exists already gets only the lines it does
@@ -35,13 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from logger import events
 from logger.artifacts import destination, place
 from logger.experiments import EXPERIMENT_FILE, experiment_id_for, find_by_name
-from logger.mlflow_store import DONE, META, artifact_folder, read_mlflow_store, store_root
+from logger.mlflow_files import MlflowFiles
+from logger.mlflow_store import DONE, read_store, store_root
 from logger.model import Experiment, Problem, Run
+from logger.safepath import open_inside
 
 RUN_FILE = "run.jsonl"
 ARTIFACTS_DIR = "artifacts"
@@ -162,7 +168,7 @@ def _read(path: Path) -> bytes:
 
 
 class _Importer:
-    def __init__(self, store: Path, log_dir: Path, link: bool):
+    def __init__(self, store: MlflowFiles, log_dir: Path, link: bool):
         self.store = store
         self.log_dir = log_dir
         self.link = link
@@ -170,7 +176,7 @@ class _Importer:
 
     def problem(self, file: str, reason: str) -> None:
         # Named relative to the store, like the store reader's own problems.
-        self.result.problems.append(Problem(Path(os.path.relpath(file, self.store)).as_posix(), None, reason))
+        self.result.problems.append(Problem(Path(os.path.relpath(file, self.store.root)).as_posix(), None, reason))
 
     def encode_checked(self, where: str, items: list[dict]) -> list[bytes]:
         lines = []
@@ -223,58 +229,69 @@ class _Importer:
     def copy_artifacts(self, run: Run, target_root: Path) -> None:
         if not run.artifacts:
             return
-        source_root = _run_artifact_folder(run)
+        source_root = self.store.artifact_folders[run.run_id]  # real path, checked when the store was read
         for artifact in run.artifacts:
-            source = source_root.joinpath(*artifact.path.split("/"))
             try:
-                target_root.mkdir(parents=True, exist_ok=True)
-                target = destination(target_root, artifact.path)
-                if _same_file(source, target):
-                    self.result.artifacts_unchanged += 1
-                    continue
-                if self.link:
-                    try:
-                        place(target, lambda temporary: os.link(source, temporary))
-                        self.result.artifacts_linked += 1
-                        continue
-                    except OSError:
-                        self.link = False  # another filesystem (or no hard links): copy from now on
-                place(target, lambda temporary: shutil.copyfile(source, temporary))
-                self.result.artifacts_copied += 1
+                # Opened through the same check as every read of the store: the file may have changed since.
+                with open_inside(os.path.join(source_root, *artifact.path.split("/")), source_root) as source:
+                    self.copy_artifact(source, target_root, artifact.path)
             except (OSError, ValueError) as error:
                 self.problem(f"{run.path}/{artifact.path}", f"artifact not imported: {getattr(error, 'strerror', None) or error}")
 
+    def copy_artifact(self, source, target_root: Path, relative: str) -> None:
+        target_root.mkdir(parents=True, exist_ok=True)
+        target = destination(target_root, relative)
+        if _same_file(source, target):
+            self.result.artifacts_unchanged += 1
+            return
+        if self.link:
+            try:
+                place(target, lambda temporary: _hard_link(source, temporary))
+                self.result.artifacts_linked += 1
+                return
+            except OSError:
+                self.link = False  # another filesystem (or no hard links): copy from now on
+        source.seek(0)
+        place(target, lambda temporary: _copy(source, temporary))
+        self.result.artifacts_copied += 1
 
-def _same_file(source: Path, target: Path) -> bool:
+
+def _hard_link(source, temporary: Path) -> None:
+    """Hard-link the file `source` is open on. OSError (then it is copied) when the name now leads elsewhere."""
+    os.link(source.name, temporary, follow_symlinks=False)
+    if not os.path.samestat(os.stat(temporary), os.fstat(source.fileno())):
+        raise OSError(f"{source.name} changed while it was imported")
+
+
+def _copy(source, temporary: Path) -> None:
+    with open(temporary, "wb") as target:
+        shutil.copyfileobj(source, target)
+
+
+def _same_file(source, target: Path) -> bool:
     """Already imported: the same inode (hard link), or a copy of the same size and content."""
     try:
-        a, b = source.stat(), target.stat()
+        a, b = os.fstat(source.fileno()), target.stat()
     except FileNotFoundError:
         return False
-    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
+    if os.path.samestat(a, b):
         return True
     if a.st_size != b.st_size:
         return False
-    with open(source, "rb") as one, open(target, "rb") as two:
+    with open(target, "rb") as two:
         while True:
-            x, y = one.read(1 << 20), two.read(1 << 20)
+            x, y = source.read(1 << 20), two.read(1 << 20)
             if x != y:
                 return False
             if not x:
                 return True
 
 
-def _run_artifact_folder(run: Run) -> Path:
-    folder = Path(run.path)
-    try:
-        meta = yaml.safe_load((folder / META).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        meta = None
-    return artifact_folder(folder, meta.get("artifact_uri") if isinstance(meta, dict) else None)
-
-
-def import_mlflow(mlruns_dir: str | os.PathLike, log_dir: str | os.PathLike, *, link: bool = True) -> ImportResult:
+def import_mlflow(mlruns_dir: str | os.PathLike, log_dir: str | os.PathLike, *, link: bool = True,
+                  allow_artifacts_outside=()) -> ImportResult:
     """Import every live experiment and run of an MLflow file store into `log_dir`. See the module doc.
+
+    `allow_artifacts_outside`: folders outside the store that runs' `artifact_uri` may name.
 
     Raises MlflowImportError (one-line message) when `mlruns_dir` is not a store or `log_dir` lies inside it.
     """
@@ -288,8 +305,9 @@ def import_mlflow(mlruns_dir: str | os.PathLike, log_dir: str | os.PathLike, *, 
     resolved_root, resolved_target = root.resolve(), target.resolve()
     if resolved_target == resolved_root or resolved_root in resolved_target.parents:
         raise MlflowImportError(f"{log_dir}: the log directory must not be inside the MLflow store {mlruns_dir}")
-    data = read_mlflow_store(root)
-    importer = _Importer(root, target, link)
+    store = MlflowFiles(root, allow_artifacts_outside)
+    data = read_store(store)
+    importer = _Importer(store, target, link)
     importer.result.problems.extend(data.problems)
     target.mkdir(parents=True, exist_ok=True)
     made: dict[str, tuple[str, Path]] = {}  # MLflow experiment id -> flowsheet id and folder
@@ -306,12 +324,13 @@ def import_mlflow(mlruns_dir: str | os.PathLike, log_dir: str | os.PathLike, *, 
 MAX_WARNINGS = 20
 
 
-def run_import(mlruns_dir: str, log_dir: str, *, link: bool = True, quiet: bool = False) -> int:
+def run_import(mlruns_dir: str, log_dir: str, *, link: bool = True, quiet: bool = False,
+               allow_artifacts_outside=()) -> int:
     """`reporter import-mlflow`: import, print warnings and one summary line; the exit code (0, 1 failed, 2 bad input)."""
     import click
 
     try:
-        result = import_mlflow(mlruns_dir, log_dir, link=link)
+        result = import_mlflow(mlruns_dir, log_dir, link=link, allow_artifacts_outside=allow_artifacts_outside)
     except MlflowImportError as error:
         click.echo(f"reporter import-mlflow: {error}", err=True)
         return 2

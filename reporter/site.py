@@ -203,9 +203,7 @@ def _make_real_folder(folder: Path) -> None:
         folder.mkdir()
         return
     except FileExistsError:
-        pass
-    except OSError as exc:
-        raise SiteError(f"cannot create folder {folder}: {exc.strerror or exc}") from None
+        pass  # other errors (a name too long, no room) stay OSErrors: the caller may skip that one file
     mode = os.lstat(folder).st_mode
     if stat.S_ISLNK(mode):
         raise SiteError(f"{folder} is a link; the site is never written through links. "

@@ -151,14 +151,14 @@ def test_artifacts_fall_back_to_run_folder_when_uri_is_from_another_machine(data
     assert {"plots/plot.png", "summary.txt", "report/tables/scores.csv"} <= {a.path for a in run.artifacts}
 
 
-def test_artifacts_follow_an_existing_artifact_uri(tmp_path):
+def test_artifacts_follow_an_existing_artifact_uri_the_caller_allows(tmp_path):
     store = copy_store(tmp_path)
     folder = run_folder(store, "with-artifacts")
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "deep").mkdir(parents=True)
     (elsewhere / "deep" / "x.bin").write_bytes(b"12345")
     replace_line(folder / "meta.yaml", "artifact_uri:", f"artifact_uri: {elsewhere.as_uri()}")
-    run = read_mlflow_store(store).runs[folder.name]
+    run = read_mlflow_store(store, allow_artifacts_outside=[elsewhere]).runs[folder.name]
     assert [(a.path, a.size) for a in run.artifacts] == [("deep/x.bin", 5)]
 
 
