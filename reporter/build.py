@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import time
@@ -67,13 +68,24 @@ def read_data(log_dir: Path) -> LogData:
     return read_logs(log_dir)
 
 
+class PublishableData(LogData):
+    """LogData that went through `publishable`: the only kind the planners below accept."""
+
+
 def publishable(data: LogData, config: BuildConfig):
     """The data as pages may show it: credentials masked, .flowsheetignore'd artifacts left out.
 
-    Every page, CSV and export is made from this, never from the reader's data directly."""
+    Every page, CSV and export is made from this, never from the reader's data directly: the planners
+    refuse anything else (`require_publishable`), so no build path can forget it."""
     from reporter.redact import Redaction, redact
 
-    return redact(data, Redaction(config.redact, config.redact_patterns), config.log_dir)
+    safe, report = redact(data, Redaction(config.redact, config.redact_patterns), config.log_dir)
+    return PublishableData(**{f.name: getattr(safe, f.name) for f in dataclasses.fields(LogData)}), report
+
+
+def require_publishable(data: LogData) -> None:
+    if not isinstance(data, PublishableData):
+        raise TypeError("pages are planned only from publishable(data, config), never from the reader's data")
 
 
 def build(config: BuildConfig, data: LogData | None = None, progress: Progress | None = None) -> BuildResult:
@@ -98,8 +110,9 @@ def build(config: BuildConfig, data: LogData | None = None, progress: Progress |
                        redaction=redaction.message())
 
 
-def gather(data: LogData, config: BuildConfig) -> SitePlan:
+def gather(data: PublishableData, config: BuildConfig) -> SitePlan:
     """Every page, data file and copied file of the site, from the model alone (plus artifact heads)."""
+    require_publishable(data)
     static = static_sources()
     static_names = frozenset(static)
     plan = SitePlan()
@@ -115,9 +128,10 @@ def gather(data: LogData, config: BuildConfig) -> SitePlan:
     return plan
 
 
-def plan_home(data: LogData, config: BuildConfig, static_names: frozenset[str],
+def plan_home(data: PublishableData, config: BuildConfig, static_names: frozenset[str],
               index: P.SiteIndex | None = None) -> SitePlan:
     """The home page, the compare page and the all-runs data they share, plus the compare page's data."""
+    require_publishable(data)
     index = index or P.site_index(data)
     experiments = index.experiments
     runs = P.sorted_runs(data.runs.values())
@@ -134,9 +148,10 @@ def plan_home(data: LogData, config: BuildConfig, static_names: frozenset[str],
     return plan
 
 
-def plan_experiment(data: LogData, experiment_id: str, config: BuildConfig, static_names: frozenset[str],
+def plan_experiment(data: PublishableData, experiment_id: str, config: BuildConfig, static_names: frozenset[str],
                     index: P.SiteIndex | None = None) -> SitePlan:
     """One experiment's page, its runs table data and its CSV."""
+    require_publishable(data)
     index = index or P.site_index(data)
     experiments = index.experiments
     folder = P.experiment_dir(experiment_id)
@@ -149,12 +164,13 @@ def plan_experiment(data: LogData, experiment_id: str, config: BuildConfig, stat
     return plan
 
 
-def plan_run(data: LogData, run_id: str, config: BuildConfig, static_names: frozenset[str],
+def plan_run(data: PublishableData, run_id: str, config: BuildConfig, static_names: frozenset[str],
              index: P.SiteIndex | None = None, downloads: bool = True) -> SitePlan:
     """One run's page, its metric history CSV and its artifacts (those under the size limit).
 
     downloads=False leaves out the CSV, whose cost follows the whole history (serve puts it off).
     """
+    require_publishable(data)
     run = data.runs[run_id]
     artifacts = artifact_views(run, config.max_artifact_bytes, config.log_dir) if run.artifacts else []
     folder = P.run_dir(run_id)

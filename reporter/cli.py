@@ -124,9 +124,17 @@ def import_mlflow(mlruns_dir, log_dir, copy, quiet, outside) -> None:
 @click.option("--templates", "templates_dir", default=None, help="Folder of templates that override the defaults.")
 @click.option("--title", default=None, help="The site's title (default: flowsheet).")
 @click.option("--force", is_flag=True, help="Write into an existing folder that `reporter build` did not make.")
-def serve(log_dir, out_dir, host, port, watch, poll, open_browser, templates_dir, title, force) -> None:
+@click.option("--max-artifact-mb", type=float, default=50, show_default=True,
+              help="Artifacts larger than this are listed but not copied.")
+@click.option("--request-timeout", type=click.FloatRange(0, min_open=True), default=20, show_default=True,
+              metavar="SECONDS", help="Close a connection that takes longer than this to send its request.")
+@redaction_options
+def serve(log_dir, out_dir, host, port, watch, poll, open_browser, templates_dir, title, force, max_artifact_mb,
+          request_timeout, redact, redact_patterns) -> None:
     """Build the site, serve it on http://HOST:PORT/ and rebuild it live as LOG_DIR grows."""
     from reporter.serve import run_serve
 
     sys.exit(run_serve(log_dir or default_log_dir(), out_dir, host=host, port=port, watch=watch, poll=poll,
-                       open_browser=open_browser, templates_dir=templates_dir, title=title, force=force))
+                       open_browser=open_browser, templates_dir=templates_dir, title=title, force=force,
+                       max_artifact_mb=max_artifact_mb, redact=redact, redact_patterns=redact_patterns,
+                       request_timeout=request_timeout))

@@ -5,7 +5,7 @@
     outcome = rebuilder.rebuild()               # later: reads appended bytes, renders the affected pages
 
 `scope_of` is the pure middle (changes + model -> a `Scope`); `Rebuilder` does the reading and writing
-with the same planners and writer as `reporter build`, so a served site is the built site.
+with the same `publishable` data, planners and writer as `reporter build`, so a served site is the built site.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from logger.model import LogData, Problem
 from logger.reader import Changes, LogReader
 
 from reporter import pages as P
-from reporter.build import (SitePlan, copy_files, file_content, gather, plan_experiment, plan_home, plan_run,
-                            static_sources)
+from reporter.build import (PublishableData, SitePlan, copy_files, file_content, gather, plan_experiment, plan_home,
+                            plan_run, publishable, static_sources)
 from reporter.config import BuildConfig
 from reporter.render import make_environment, render_page
 from reporter.site import SiteWriter
@@ -105,6 +105,7 @@ class Outcome:
     error: str | None = None
     retry_in: float | None = None  # pages were put off: rebuild again (even with no change) in this many seconds
     problems: list = field(default_factory=list)  # new reader problems, and files that could not be copied
+    redaction: str | None = None  # what was masked or left out, as `reporter build` warns
 
 
 @dataclass
@@ -159,14 +160,21 @@ class Rebuilder:
         started = time.perf_counter()
         now = time.monotonic() if now is None else now
         changes = self.reader.refresh()
-        data = self.reader.data
+        try:
+            # The reader's data goes no further: scopes and pages are made from what build would publish.
+            data, redaction = publishable(self.reader.data, self.config)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable .flowsheetignore: publish nothing new
+            self._failed = True
+            return Outcome(scope=FULL, problems=list(changes.problems), error=describe_error(exc),
+                           seconds=time.perf_counter() - started)
         retry_in = None
         if full or self._failed:
             scope = FULL
             self._pending = Scope()
         else:
             scope, retry_in = self._pace(scope_of(changes, data, self._facts, templates_changed), now)
-        outcome = Outcome(scope=scope, problems=list(changes.problems), retry_in=retry_in)
+        outcome = Outcome(scope=scope, problems=list(changes.problems), retry_in=retry_in,
+                          redaction=redaction.message())
         if not scope:
             return outcome
         try:
@@ -212,7 +220,7 @@ class Rebuilder:
         return Scope(home=pending.home, experiments=pending.experiments, runs=pending.runs,
                      metrics_only=scope.metrics_only), None
 
-    def _plan(self, scope: Scope, data: LogData) -> SitePlan:
+    def _plan(self, scope: Scope, data: PublishableData) -> SitePlan:
         if scope.full:
             return gather(data, self.config)
         static_names = frozenset(static_sources())

@@ -16,19 +16,23 @@ import json
 import queue
 import signal
 import socket
+import sys
 import threading
 from functools import partial
+from http import HTTPStatus
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import click
 
 from reporter.config import BuildConfig, ConfigError
+from reporter.serve_guard import HostRule, path_refusal
 
 EVENTS_PATH = "/__flowsheet__/events"
 SCRIPT_PATH = "/__flowsheet__/reload.js"
 SCRIPT_TAG = f'<script src="{SCRIPT_PATH}"></script>'.encode()
 KEEPALIVE_SECONDS = 20.0  # a comment line on idle streams, so a dead browser tab is noticed
+REQUEST_TIMEOUT_SECONDS = 20.0  # a connection silent this long while sending its request is closed
 MAX_WARNINGS = 20
 
 
@@ -78,9 +82,29 @@ class EventHub:
 
 
 class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves OUT_DIR; HTML gets the reload script; the event stream and the script live under /__flowsheet__/."""
+    """Serves OUT_DIR; HTML gets the reload script; the event stream and the script live under /__flowsheet__/.
 
-    hub: EventHub  # set on the subclass made by make_server
+    Every request, whatever its method, passes `refusal` first (see parse_request)."""
+
+    hub: EventHub  # these three are set on the subclass made by make_server
+    host_rule: HostRule
+    timeout = REQUEST_TIMEOUT_SECONDS  # socketserver sets it on each connection: reads and writes give up after it
+    error_content_type = "text/plain; charset=utf-8"
+    error_message_format = "%(code)d %(message)s: %(explain)s\n"
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False  # http.server already answered (a malformed or too long request line)
+        refused = self.refusal()
+        if refused is not None:
+            status, reason = refused
+            self.send_error(status, explain=reason)
+            return False
+        return True
+
+    def refusal(self) -> tuple[HTTPStatus, str] | None:
+        """Why this request gets no file: a foreign Host (DNS rebinding), or a path no file of the site can have."""
+        return self.host_rule.refusal(self.headers.get_all("Host", [])) or path_refusal(urlsplit(self.path).path)
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server naming
         path = urlsplit(self.path).path
@@ -88,8 +112,6 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
             return self._events()
         if path == SCRIPT_PATH:
             return self._send(200, RELOAD_JS.encode(), "text/javascript; charset=utf-8")
-        if any(part.startswith(".") for part in unquote(path).split("/")):
-            return self.send_error(404)  # the site's marker and the writer's temporary files
         # Every response is fresh (no-store below); a 304 from a 1-second Last-Modified could hide a rebuild.
         del self.headers["If-Modified-Since"]
         html = self._html_file(path)
@@ -166,11 +188,20 @@ class SiteServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = True  # server_close() waits for request threads (streams end through EventHub.close)
 
+    def handle_error(self, request, client_address) -> None:
+        """One line instead of socketserver's traceback; a client that hung up or went quiet is no error."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, (ConnectionError, TimeoutError)):
+            click.echo(f"reporter serve: could not answer a request: {type(exc).__name__}: {exc}", err=True)
 
-def make_server(host: str, port: int, out_dir: Path, hub: EventHub) -> SiteServer:
+
+def make_server(host: str, port: int, out_dir: Path, hub: EventHub,
+                request_timeout: float = REQUEST_TIMEOUT_SECONDS) -> SiteServer:
     """Bind (raises OSError, e.g. EADDRINUSE) a server for out_dir; port 0 picks a free port."""
-    handler = type("Handler", (SiteRequestHandler,), {"hub": hub})
-    return SiteServer((host, port), partial(handler, directory=str(out_dir)))
+    handler = type("Handler", (SiteRequestHandler,), {"hub": hub, "timeout": request_timeout})
+    server = SiteServer((host, port), partial(handler, directory=str(out_dir)))
+    handler.host_rule = HostRule(host, server.server_address[0])
+    return server
 
 
 def free_port_near(host: str, port: int, tries: int = 20) -> int | None:
@@ -194,13 +225,18 @@ def _family(host: str) -> int:
 
 def run_serve(log_dir: str, out_dir: str, *, host: str = "127.0.0.1", port: int = 8000, watch: bool = True,
               poll: bool = False, open_browser: bool = False, templates_dir: str | None = None,
-              title: str | None = None, force: bool = False) -> int:
-    """Build, serve until Ctrl-C (or SIGTERM), rebuild on changes; returns the exit code (0 on Ctrl-C)."""
+              title: str | None = None, force: bool = False, max_artifact_mb: float | None = None,
+              redact: bool = True, redact_patterns=(), request_timeout: float = REQUEST_TIMEOUT_SECONDS) -> int:
+    """Build, serve until Ctrl-C (or SIGTERM), rebuild on changes; returns the exit code (0 on Ctrl-C).
+
+    The site options mean what they mean for `reporter build`: the same pages, masked the same way."""
     from reporter.rebuild import Rebuilder
     from reporter.site import SiteError, SiteWriter
 
     try:
-        config = BuildConfig.from_options(log_dir, out_dir, title=title, templates_dir=templates_dir, force=force)
+        config = BuildConfig.from_options(log_dir, out_dir, title=title, templates_dir=templates_dir, force=force,
+                                          max_artifact_mb=max_artifact_mb, redact=redact,
+                                          redact_patterns=tuple(redact_patterns))
     except ConfigError as exc:
         click.echo(f"reporter serve: {exc}", err=True)
         return 2
@@ -211,7 +247,7 @@ def run_serve(log_dir: str, out_dir: str, *, host: str = "127.0.0.1", port: int 
         return 1
     hub = EventHub()
     try:
-        server = make_server(host, port, config.out_dir, hub)
+        server = make_server(host, port, config.out_dir, hub, request_timeout)
     except OSError as exc:
         click.echo(f"reporter serve: {_bind_error(exc, host, port)}", err=True)
         return 1
@@ -222,6 +258,8 @@ def run_serve(log_dir: str, out_dir: str, *, host: str = "127.0.0.1", port: int 
     try:
         first = rebuilder.rebuild(full=True)
         _warn(first.problems)
+        if first.redaction:
+            click.echo(f"warning: {first.redaction}", err=True)
         _report(first, hub, first_build=True)
         if watch:
             watcher = start_watching(rebuilder, hub, poll=poll)
@@ -255,6 +293,7 @@ def run_serve(log_dir: str, out_dir: str, *, host: str = "127.0.0.1", port: int 
 
 def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = True):
     """Watch the config's logs and templates; each settled batch of changes rebuilds, reports and notifies."""
+    from reporter.redact import IGNORE_FILE
     from reporter.render import default_templates_dir
     from reporter.watch import FLUSH, Watcher
 
@@ -262,9 +301,12 @@ def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = 
     roots = {"logs": config.log_dir, "templates": default_templates_dir()}
     if config.templates_dir is not None:
         roots["user-templates"] = config.templates_dir
+    # What may be published changed: only a full rebuild removes the files it now leaves out.
+    rules = {"publish-rules": config.log_dir / IGNORE_FILE}
 
     def on_batch(kinds: set[str]) -> float | None:
-        outcome = rebuilder.rebuild(templates_changed=bool(kinds - {"logs", FLUSH}))
+        outcome = rebuilder.rebuild(full=bool(kinds & set(rules)),
+                                    templates_changed=bool(kinds - {"logs", FLUSH, *rules}))
         if report:
             _warn(outcome.problems)
         _report(outcome, hub, quiet=not report)
@@ -273,7 +315,7 @@ def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = 
     def on_error(exc: BaseException) -> None:
         click.echo(f"reporter serve: rebuild crashed: {type(exc).__name__}: {exc}", err=True)
 
-    watcher = Watcher(roots, on_batch, ignore=[config.out_dir], poll=poll, on_error=on_error)
+    watcher = Watcher(roots, on_batch, ignore=[config.out_dir], files=rules, poll=poll, on_error=on_error)
     watcher.start()
     return watcher
 

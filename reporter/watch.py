@@ -26,13 +26,14 @@ FLUSH = "flush"  # the item of a batch that `on_batch` asked for, rather than a 
 
 
 def classify(event_type: str, is_directory: bool, paths: Iterable[str | bytes | None],
-             roots: dict[str, Path], ignore: Iterable[Path] = ()) -> str | None:
+             roots: dict[str, Path], ignore: Iterable[Path] = (), files: dict[str, Path] | None = None) -> str | None:
     """The root name ("logs", "templates", ...) an event concerns, or None when it does not matter.
 
     Ignored: opened / closed-without-writing events, a folder's own "modified" (its files report
     themselves), paths under an ignored folder (the site being written), and hidden or backup files
     (the logger's `.x.tmp`, editors' `.swp` and `x~`), which the reader skips too. A move counts when
-    either end counts. When roots nest, the longest matching root wins.
+    either end counts. When roots nest, the longest matching root wins. `files` names single files
+    (such as the hidden .flowsheetignore) that count under their own name before any root.
     """
     if event_type in IGNORED_EVENT_TYPES or (is_directory and event_type == "modified"):
         return None
@@ -44,6 +45,9 @@ def classify(event_type: str, is_directory: bool, paths: Iterable[str | bytes | 
         path = Path(os.fsdecode(raw))
         if any(_is_within(path, folder) for folder in ignore):
             continue
+        for name, file in (files or {}).items():
+            if path == Path(file):
+                return name
         for name, root in ordered:
             root = Path(root)
             if not _is_within(path, root):
@@ -137,10 +141,12 @@ class Watcher:
     """
 
     def __init__(self, roots: dict[str, Path], on_batch: Callable[[set[str]], float | None], *,
-                 ignore: Iterable[Path] = (), poll: bool = False, quiet: float = QUIET_SECONDS,
-                 max_delay: float = MAX_DELAY_SECONDS, on_error: Callable[[BaseException], None] | None = None):
+                 ignore: Iterable[Path] = (), files: dict[str, Path] | None = None, poll: bool = False,
+                 quiet: float = QUIET_SECONDS, max_delay: float = MAX_DELAY_SECONDS,
+                 on_error: Callable[[BaseException], None] | None = None):
         self.roots = {name: Path(root) for name, root in roots.items()}
         self.ignore = [Path(p) for p in ignore]
+        self.files = {name: Path(file) for name, file in (files or {}).items()}  # inside a root
         self.on_batch = on_batch
         self.on_error = on_error
         self.poll = poll
@@ -162,7 +168,8 @@ class Watcher:
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event) -> None:
                 paths = (event.src_path, getattr(event, "dest_path", None))
-                name = classify(event.event_type, event.is_directory, paths, watcher.roots, watcher.ignore)
+                name = classify(event.event_type, event.is_directory, paths, watcher.roots, watcher.ignore,
+                                watcher.files)
                 if name is not None:
                     watcher.debouncer.add(name)
 

@@ -55,6 +55,16 @@ def test_classify_a_move_counts_when_either_end_counts_and_nested_roots_prefer_t
     assert classify("modified", False, [b"/w/e/r/run.jsonl"], nested) == "logs"
 
 
+def test_classify_names_a_watched_hidden_file_on_its_own():
+    files = {"publish-rules": Path("/data/runs/.flowsheetignore")}
+    assert classify("modified", False, ["/data/runs/.flowsheetignore"], ROOTS, files=files) == "publish-rules"
+    # an editor saves by renaming a temporary file over it
+    assert classify("moved", False, ["/data/runs/.flowsheetignore.swp", "/data/runs/.flowsheetignore"], ROOTS,
+                    files=files) == "publish-rules"
+    assert classify("modified", False, ["/data/runs/exp/.flowsheetignore"], ROOTS, files=files) is None
+    assert classify("modified", False, ["/data/runs/.flowsheetignore"], ROOTS) is None
+
+
 # ------------------------------------------------------------------------------------------ debouncer
 
 
@@ -250,6 +260,20 @@ def test_rebuilder_writes_only_the_affected_files_and_keeps_the_site_on_a_templa
     recovered = rebuilder.rebuild()  # after a failure the next rebuild renders everything
     assert recovered.error is None and recovered.scope.full
     assert "0.0625" in run_page.read_text()
+
+
+def test_rebuilder_publishes_what_build_publishes_on_every_rebuild(logs, tmp_path):
+    (logs / ".flowsheetignore").write_text("*.ckpt\n", encoding="utf-8")
+    rebuilder = Rebuilder(BuildConfig.from_options(logs, tmp_path / "site"))
+    first = rebuilder.rebuild(full=True)
+    assert first.error is None
+    run_file = logs / "houses-00000006" / ("b" * 32) / "run.jsonl"
+    append(run_file, tag("db_password", "swordfish"), metric("loss", 0.375, 1))
+    outcome = rebuilder.rebuild()
+    assert outcome.error is None and not outcome.scope.full
+    run_page = (tmp_path / "site" / "runs" / ("b" * 32) / "index.html").read_text()
+    assert "0.375" in run_page and "swordfish" not in run_page and "[redacted]" in run_page
+    assert "db_password" in outcome.redaction
 
 
 def test_debouncer_schedule_fires_a_batch_later_without_any_event():
