@@ -2,14 +2,19 @@
 
 The result is marked safe for Jinja only because nh3 has cleaned it: no script, no event handler,
 no `javascript:` link, and no image that would make the page load something from another host.
+
+Rendering stays linear in the size of the input, whatever it holds: cmark-gfm (C, CommonMark with
+GitHub's tables and strikethrough) parses in linear time, and the HTML it passes on is capped in
+nesting depth before nh3 sees it, because an HTML5 tree builder costs the square of the depth.
 """
 
 from __future__ import annotations
 
 import re
 
-import markdown
+import cmarkgfm
 import nh3
+from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
 _TAGS = {
@@ -26,7 +31,8 @@ _ATTRIBUTES = {
     "abbr": {"title"},
 }
 _CODE_CLASS = re.compile(r"^(language-[A-Za-z0-9_+#.-]{1,40}\s*)+$")
-
+_EXTENSIONS = ["table", "strikethrough"]
+_OPTIONS = Options.CMARK_OPT_UNSAFE  # raw HTML goes through, to nh3: one sanitiser for everything
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     if tag == "img" and attribute == "src":
@@ -39,6 +45,96 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# ---- nesting cap: raw HTML and Markdown quotes/lists can nest without limit ----
+
+MAX_DEPTH = 64
+_VOID = frozenset("area base br col embed hr img input keygen link meta param source track wbr".split())
+_TAG_NAME = re.compile(r"(/?)([A-Za-z][^\t\n\f\r />]*)")
+_TAG_STOP = re.compile(r"[>=]")
+_VALUE_QUOTE = re.compile(r"[\t\n\f\r ]*([\"'])")
+
+
+def _tag_end(html: str, pos: int) -> int:
+    """Index just past the `>` that closes a tag whose attributes start at `pos`; -1 if none does.
+
+    A quoted attribute value may hold `>`; a tag left open runs to the end (as in HTML5, it is dropped).
+    """
+    while True:
+        stop = _TAG_STOP.search(html, pos)
+        if stop is None:
+            return -1
+        if stop[0] == ">":
+            return stop.end()
+        quote = _VALUE_QUOTE.match(html, stop.end())
+        if quote is None:
+            pos = stop.end()
+            continue
+        close = html.find(quote[1], quote.end())
+        if close < 0:
+            return -1
+        pos = close + 1
+
+
+def _comment_end(html: str, start: int) -> int:
+    """`<!--` at start: index past its end (`<!-->` and `<!--->` are whole comments), or the end of the text."""
+    for empty in ("<!-->", "<!--->"):
+        if html.startswith(empty, start):
+            return start + len(empty)
+    close = html.find("-->", start + 4)
+    return len(html) if close < 0 else close + 3
+
+
+def cap_nesting(html: str, max_depth: int = MAX_DEPTH) -> str:
+    """The same HTML with no element nested deeper than max_depth, written so a parser cannot read it otherwise.
+
+    One pass, in linear time. What this pass reads as markup is what the output holds as markup: text
+    `<` becomes `&lt;`, comments and other `<!`/`<?` constructs are dropped, `>` inside attribute values
+    becomes `&gt;`, and every end tag closes what it matches here. Start tags past the depth are dropped
+    (their text stays); nh3 then sees at most as many open elements as counted here.
+    """
+    out, stack, pos = [], [], 0
+    while True:
+        lt = html.find("<", pos)
+        if lt < 0:
+            out.append(html[pos:])
+            return "".join(out)
+        out.append(html[pos:lt])
+        tag = _TAG_NAME.match(html, lt + 1)
+        if tag is None:
+            if html.startswith("<!--", lt):
+                pos = _comment_end(html, lt)
+            elif html.startswith(("<!", "<?", "</"), lt):
+                end = html.find(">", lt)
+                pos = len(html) if end < 0 else end + 1
+            else:
+                out.append("&lt;")
+                pos = lt + 1
+            continue
+        end = _tag_end(html, tag.end())
+        if end < 0:
+            return "".join(out)
+        name = tag[2].lower()
+        if tag[1]:
+            out.append(_close(stack, name))
+        elif name in _VOID or len(stack) < max_depth:
+            out.append(html[lt:end - 1].replace(">", "&gt;") + ">")
+            if name not in _VOID:
+                stack.append(name)
+        pos = end
+
+
+def _close(stack: list[str], name: str) -> str:
+    """End tags for everything open down to the innermost `name`; nothing if `name` is not open."""
+    if name not in stack:
+        return ""
+    closed = []
+    while True:
+        top = stack.pop()
+        closed.append(f"</{top}>")
+        if top == name:
+            return "".join(closed)
+
+
 _HEADING = re.compile(r"<(/?)h([1-6])>")
 
 
@@ -49,8 +145,9 @@ def render_markdown(text: str | None, shift_headings: int = 0) -> Markup:
     """
     if text is None or not str(text).strip():
         return Markup("")
-    html = markdown.markdown(str(text), extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
-    cleaned = nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, attribute_filter=_keep_attribute,
+    source = str(text).encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot reach C
+    html = cmarkgfm.markdown_to_html_with_extensions(source, options=_OPTIONS, extensions=_EXTENSIONS).rstrip("\n")
+    cleaned = nh3.clean(cap_nesting(html), tags=_TAGS, attributes=_ATTRIBUTES, attribute_filter=_keep_attribute,
                         url_schemes={"http", "https", "mailto"}, clean_content_tags={"script", "style"},
                         link_rel="noopener noreferrer nofollow")
     if shift_headings:
