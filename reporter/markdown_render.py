@@ -1,7 +1,7 @@
 """Markdown from the logs (descriptions, notes.md, .md artifacts) to sanitised HTML.
 
 The result is marked safe for Jinja only because nh3 has cleaned it: no script, no event handler,
-no `javascript:` link, and no image that would make the page load something from another host.
+no `javascript:` link, and no image that would make the page load something from off the site.
 
 Rendering stays linear in the size of the input, whatever it holds: cmark-gfm (C, CommonMark with
 GitHub's tables and strikethrough) parses in linear time, and the HTML it passes on is capped in
@@ -22,6 +22,7 @@ _TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span",
     "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
 }
+# Nothing here loads anything but `img src` (checked below): no srcset, style, background or poster.
 _ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
@@ -34,12 +35,39 @@ _CODE_CLASS = re.compile(r"^(language-[A-Za-z0-9_+#.-]{1,40}\s*)+$")
 _EXTENSIONS = ["table", "strikethrough"]
 _OPTIONS = Options.CMARK_OPT_UNSAFE  # raw HTML goes through, to nh3: one sanitiser for everything
 
+# Every page that shows Markdown sits two folders below the site root (runs/<id>/, experiments/<id>/),
+# so a relative path may climb at most two levels before it leaves the site.
+PAGE_DEPTH = 2
+_URL_EDGE = "".join(map(chr, range(0x21)))  # browsers strip C0 controls and spaces around a URL
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")  # ... and drop tabs and newlines anywhere in it
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def stays_on_site(src: str) -> bool:
+    """True if a browser reads `src` as a relative path that cannot leave the site.
+
+    Read the way a browser's URL parser does: edges stripped, tabs and newlines dropped, `\\` taken
+    as `/`. Refused: any scheme (`http:`, `data:`, ...), a leading `/` (protocol-relative `//host`,
+    and `/x`, which leaves a site served under a prefix) and climbing above the site root with `..`.
+    """
+    path = _TAB_OR_NEWLINE.sub("", src.strip(_URL_EDGE)).replace("\\", "/")
+    if path.startswith("/") or _SCHEME.match(path):
+        return False
+    depth = PAGE_DEPTH
+    for segment in re.split(r"[?#]", path, maxsplit=1)[0].split("/"):
+        segment = segment.lower().replace("%2e", ".")  # browsers read %2e in a dot segment as a dot
+        if segment == "..":
+            depth -= 1
+        elif segment not in ("", "."):
+            depth += 1
+        if depth < 0:
+            return False
+    return True
+
+
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
-    if tag == "img" and attribute == "src":
-        # Only images that ship with the site: a remote URL would be a request to another host.
-        lowered = value.strip().lower()
-        if lowered.startswith("//") or re.match(r"^[a-z][a-z0-9+.-]*:", lowered):
-            return None
+    if tag == "img" and attribute == "src" and not stays_on_site(value):
+        return None
     if tag == "code" and attribute == "class" and not _CODE_CLASS.match(value):
         return None
     return value

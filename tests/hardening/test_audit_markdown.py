@@ -1,4 +1,4 @@
-"""Markdown from the logs (notes.md, descriptions, .md artifacts): linear to render.
+"""Markdown from the logs (notes.md, descriptions, .md artifacts): linear to render, and no request off the site.
 
 Work is counted, never timed: Python profiler events (the Python side of the renderer) and, where
 valgrind is installed, the instructions executed (the C and Rust side too). Liveness runs in a child
@@ -13,12 +13,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from site_logs import T0, experiment, run
 
 from benchmarks.bench_markdown import PATHOLOGICAL, hostile_markdown
 from reporter.markdown_render import render_markdown
+
+from browser.conftest import chromium  # noqa: F401  (the module-scoped Chromium of the browser tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 LINEAR_ENOUGH = 8  # 4x the input may cost at most 8x the work: linear is 4, quadratic 16
@@ -112,3 +116,97 @@ def test_ordinary_notes_render_as_before():
 
 def test_lone_surrogates_do_not_break_rendering():
     assert "ok" in str(render_markdown("ok \ud800"))
+
+
+# Each of these would make a browser load something: from another host, another scheme, or the server root.
+OFF_SITE_SRCS = [
+    "/\\host/x.png", "\\\\host/x.png", "\\/host/x.png", " //host/x.png", "\t//host/x.png", "\n//host/x.png",
+    "\x01//host/x.png", "//host/x.png", "http:host/x.png", "HTTPS://host/x.png", "/./host/x.png", "/x.png",
+    "&#47;&#47;host/x.png", "&#x2F;&#x2F;host/x.png", "&bsol;&bsol;host/x.png", "&Tab;//host/x.png",
+    "data:image/png;base64,AAAA", "javascript:alert(1)", "file:///etc/hosts", "ftp://host/x.png",
+    "../../../x.png", "a/../../../../x.png", "%2e%2e/%2E%2E/.%2e/x.png",
+]
+ON_SITE_SRCS = ["pic.png", "artifacts/plot.png", "./pic.png", "%2F%2Fhost/x.png", "../../runs/r/artifacts/p.png",
+                "a%3Ab.png"]
+OTHER_LOADERS = [
+    '<img src="pic.png" srcset="//host/2x.png 2x">',
+    '<picture><source srcset="//host/s.png"><img src="pic.png"></picture>',
+    '<video poster="//host/poster.png"></video>',
+    '<table background="//host/bg.png"><tr><td background="//host/td.png">x</td></tr></table>',
+    '<p style="background: url(//host/css.png)">styled</p>',
+    '<div style="background-image:url(&quot;//host/q.png&quot;)">styled</div>',
+    '<body background="//host/body.png"></body>',
+    '<input type="image" src="//host/in.png">',
+    '<link rel="stylesheet" href="//host/s.css">',
+    '<object data="//host/o.swf"></object><embed src="//host/e.swf"><iframe src="//host/f.html"></iframe>',
+    '<svg><image href="//host/svg.png"/></svg>',
+]
+
+
+def img_markdown(src: str) -> str:
+    return f'<img src="{src}">\n\n![md]({src.replace(" ", "%20")})\n'
+
+
+@pytest.mark.parametrize("src", OFF_SITE_SRCS)
+def test_off_site_image_sources_are_dropped(src):
+    page = BeautifulSoup(str(render_markdown(f'<img src="{src}">')), "html.parser")
+    assert page.img.get("src") is None, page
+
+
+@pytest.mark.parametrize("src", ["//host/x.png", "http:host/x.png", "/x.png", "../../../x.png", "&#47;&#47;host/x.png"])
+def test_off_site_markdown_images_are_dropped(src):
+    page = BeautifulSoup(str(render_markdown(f"![md]({src})")), "html.parser")
+    assert page.img.get("src") is None, page
+
+
+@pytest.mark.parametrize("src", ON_SITE_SRCS)
+def test_relative_image_sources_stay(src):
+    page = BeautifulSoup(str(render_markdown(f'<img src="{src}">')), "html.parser")
+    assert page.img["src"] == src
+
+
+@pytest.mark.parametrize("html", OTHER_LOADERS)
+def test_no_other_attribute_loads_anything(html):
+    cleaned = str(render_markdown(html))
+    assert "host" not in cleaned and "style" not in cleaned.replace(">styled<", ""), cleaned
+
+
+def every_trick() -> str:
+    return "# Images\n\n" + "".join(img_markdown(src) for src in OFF_SITE_SRCS + ON_SITE_SRCS) + \
+        "\n\n".join(OTHER_LOADERS) + "\n"
+
+
+@pytest.mark.browser
+def test_notes_make_no_request_off_the_site(tmp_path, chromium):  # noqa: F811
+    from reporter.build import build
+    from reporter.config import BuildConfig
+
+    logs = tmp_path / "logs"
+    folder = experiment(logs, "imgs-00000001", "images", {"mlflow.note.content": every_trick()})
+    (folder / "notes.md").write_text(every_trick(), encoding="utf-8")
+    run(folder, "a" * 32, "r", T0, description=every_trick(), artifacts={"notes.md": every_trick().encode()})
+    site = tmp_path / "site"
+    build(BuildConfig.from_options(logs, site, environ={}))
+    inside, outside = [], []
+    prefix = site.as_uri() + "/"
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(prefix) or urlsplit(url).scheme in ("data", "blob", "about"):
+            inside.append(url)
+            request_route.continue_()
+        else:
+            outside.append(url)
+            request_route.abort()
+
+    context = chromium.new_context()
+    context.route("**/*", route)
+    try:
+        page = context.new_page()
+        for rel in ("experiments/imgs-00000001/index.html", f"runs/{'a' * 32}/index.html"):
+            page.goto((site / rel).as_uri(), wait_until="load")
+            page.wait_for_timeout(300)
+    finally:
+        context.close()
+    assert outside == []
+    assert any(url.endswith("/pic.png") for url in inside)  # the images that are allowed do load
