@@ -190,3 +190,50 @@ def test_a_forked_child_takes_the_file_lock_for_itself(tmp_path):
         print("after", b'"child"' in path.read_bytes())
     """, cwd=tmp_path)
     assert done.stdout.split("\n")[:2] == ["while locked False", "after True"]
+
+
+# --- 15. run ids are names, not patterns --------------------------------------------------------
+
+
+@pytest.fixture
+def two_runs(log_dir):
+    runs = []
+    for name in ("first", "second"):
+        with logger.start_run(run_name=name) as run:
+            logger.log_metric("loss", 1.0)
+        runs.append(run)
+    return runs
+
+
+def contents(runs) -> list[bytes]:
+    return [(run.folder / "run.jsonl").read_bytes() for run in runs]
+
+
+@pytest.mark.parametrize("run_id", ["*", "?" * 32, "[a-f]*", "[0-9a-f]*", "*[!x]"])
+def test_a_run_id_with_pattern_characters_is_looked_up_literally(two_runs, run_id):
+    before = contents(two_runs)
+    with pytest.raises(ValueError, match=f"no run with id {re.escape(repr(run_id))}"):
+        logger.start_run(run_id=run_id)
+    assert logger.active_run() is None
+    assert contents(two_runs) == before
+
+
+def test_a_run_id_from_the_environment_is_looked_up_literally(two_runs, monkeypatch):
+    before = contents(two_runs)
+    monkeypatch.setenv("FLOWSHEET_RUN_ID", "*")
+    with pytest.raises(ValueError, match=r"no run with id '\*'"):
+        logger.start_run()
+    assert contents(two_runs) == before
+
+
+@pytest.mark.parametrize("run_id", ["..", ".", "../runs", "a/b", "a\\b", "x\n", "x\0", "\x1b[2J"])
+def test_a_run_id_that_cannot_name_a_run_is_refused(two_runs, run_id):
+    before = contents(two_runs)
+    with pytest.raises(ValueError, match=f"{re.escape(repr(run_id))} is not a valid run id"):
+        logger.start_run(run_id=run_id)
+    assert contents(two_runs) == before
+
+
+def test_the_exact_run_id_still_resumes(two_runs):
+    with logger.start_run(run_id=two_runs[1].info.run_id) as run:
+        assert run.info.run_name == "second"
