@@ -204,7 +204,7 @@ def _find_run_folder(run_id: str) -> Path:
 
 def _check_run_id(run_id) -> None:
     if not isinstance(run_id, str):
-        raise ValueError(f"{run_id!r} is not a valid run id: it must be a string")
+        raise TypeError(f"{run_id!r} is not a valid run id: it must be a string")
     if not run_id or run_id.startswith(".") or "/" in run_id or "\\" in run_id or not run_id.isprintable():
         raise ValueError(f"{run_id!r} is not a valid run id: it must be one folder name, not empty, hidden "
                          "or holding a path separator or control character")

@@ -90,7 +90,7 @@ def small_disk(tmp_path):
     disk.mkdir()
     try:
         mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, check=False)
     except FileNotFoundError:
         pytest.skip("no mount command here")
     if mounted.returncode != 0:
@@ -98,7 +98,7 @@ def small_disk(tmp_path):
     try:
         yield disk
     finally:
-        if subprocess.run(["umount", str(disk)], capture_output=True).returncode != 0:
+        if subprocess.run(["umount", str(disk)], capture_output=True, check=False).returncode != 0:
             subprocess.run(["umount", "-l", str(disk)], check=True)
 
 
@@ -237,3 +237,8 @@ def test_a_run_id_that_cannot_name_a_run_is_refused(two_runs, run_id):
 def test_the_exact_run_id_still_resumes(two_runs):
     with logger.start_run(run_id=two_runs[1].info.run_id) as run:
         assert run.info.run_name == "second"
+
+
+def test_a_run_id_that_is_not_a_string_is_refused(two_runs):
+    with pytest.raises(TypeError, match="123 is not a valid run id: it must be a string"):
+        logger.start_run(run_id=123)
