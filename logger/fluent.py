@@ -192,12 +192,22 @@ def _run_for_logging(run_id: str | None = None) -> Run:
 
 
 def _find_run_folder(run_id: str) -> Path:
+    """The folder of run `run_id`, matched exactly: an id is a folder name, never a pattern."""
+    _check_run_id(run_id)
     log_dir = get_log_dir()
-    if isinstance(run_id, str) and run_id and "/" not in run_id and "\\" not in run_id and not run_id.startswith("."):
-        for folder in sorted(log_dir.glob(f"*/{run_id}")):
-            if (folder / RUN_FILE).is_file():
-                return folder
+    for experiment in experiments._experiment_folders(log_dir):
+        folder = experiment / run_id
+        if (folder / RUN_FILE).is_file():
+            return folder
     raise ValueError(f"no run with id {run_id!r} in {log_dir}")
+
+
+def _check_run_id(run_id) -> None:
+    if not isinstance(run_id, str):
+        raise TypeError(f"{run_id!r} is not a valid run id: it must be a string")
+    if not run_id or run_id.startswith(".") or "/" in run_id or "\\" in run_id or not run_id.isprintable():
+        raise ValueError(f"{run_id!r} is not a valid run id: it must be one folder name, not empty, hidden "
+                         "or holding a path separator or control character")
 
 
 def _register(run: Run) -> None:

@@ -4,8 +4,14 @@ Logging calls put a finished line on a queue (`pending.append`, a thread-safe C 
 path holds no lock) and drain it themselves once it holds a few thousand lines, which keeps the
 memory small and warm. A per-process flusher thread drains the rest a few times a second;
 `flush()` drains at once. Each drain is one flock-guarded write of whole lines to a file opened with
-O_APPEND, so lines from several threads or processes never interleave. An error met by the
-background flush is kept and raised by the next logging call, never dropped.
+O_APPEND, so lines from several threads or processes never interleave.
+
+A write that fails part way (a full disk) is cut back to its last whole line while the lock is still
+held, so the file never ends in a torn line of ours for another writer to append to. What was not
+written is then either written exactly once or reported as not written, never both: the background
+flush keeps it and hands its error to the next logging call, which tries once more; if that fails it
+raises, saying how many events were not written, and drops them (writing them later would put an
+event whose call raised into the file).
 """
 
 from __future__ import annotations
@@ -23,13 +29,12 @@ FLUSH_LINES = 128  # orjson leaves each line 4 KiB of memory: few queued lines k
 class EventWriter:
     def __init__(self, path: str | os.PathLike):
         self.path = os.fspath(path)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = _open_for_append(self.path)
         self._lock = threading.Lock()  # one drain at a time
         self.pending: collections.deque[bytes] = collections.deque()
         self.error: OSError | None = None  # met by the background flush, for the next call to raise
-        self._unwritten = b""  # what a failed write left over, written first next time
-        self._resuming_partial = False  # that leftover starts mid-line: no fresh line before it
-        self._checked_tail = False  # whether a torn line left by a crash was looked for
+        self._unwritten = b""  # whole lines the background flush could not write, tried once more
+        self._reopen = False  # set in a forked child: its own open file, so its own lock
         _flusher.add(self)
 
     def write(self, data: bytes) -> None:
@@ -39,10 +44,14 @@ class EventWriter:
             self.flush()
 
     def flush(self) -> None:
-        # A kept background error is retried here, so it is raised again unless the disk recovered.
+        # What a background flush kept is tried once more here: written, or raised about and dropped.
         with self._lock:
             self.error = None
-            self._drain()
+            try:
+                self._drain()
+            except OSError:
+                self._unwritten = b""
+                raise
 
     def close(self) -> None:
         try:
@@ -64,35 +73,57 @@ class EventWriter:
                 self.error = error
 
     def _drain(self) -> None:
-        pending = self.pending
-        chunks = [pending.popleft() for _ in range(len(pending))]
-        if (not chunks and not self._unwritten) or self._fd < 0:
+        if self._fd < 0 or not (self.pending or self._unwritten):
             return
-        data = self._unwritten + b"".join(chunks)
+        if self._reopen:  # before taking anything off the queue: a failure here loses nothing
+            fd = _open_for_append(self.path)
+            os.close(self._fd)
+            self._fd, self._reopen = fd, False
+        pending = self.pending
+        data = self._unwritten + b"".join([pending.popleft() for _ in range(len(pending))])
         self._unwritten = b""
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
-            if not self._checked_tail and not self._resuming_partial and not _ends_with_newline(self._fd):
-                # A crashed writer left a torn line: start on a fresh line so nothing more is lost.
-                # (Whole-line writes under the lock cannot tear later, so once per open is enough.)
-                data = b"\n" + data
-            self._checked_tail = True
-            view = memoryview(data)
+            _append_lines(self._fd, data)
+        except _NotWritten as failed:
+            self._unwritten = failed.lines  # flush() drops them once it has raised about them
+            count, error = failed.lines.count(b"\n"), failed.error
+            raise OSError(error.errno, f"flowsheet could not write to {self.path}: {error.strerror}; "
+                                       f"the last {count} {'event' if count == 1 else 'events'} logged "
+                                       f"{'was' if count == 1 else 'were'} not written") from error
+
+
+class _NotWritten(Exception):
+    def __init__(self, error: OSError, lines: bytes):
+        self.error, self.lines = error, lines
+
+
+def _open_for_append(path: str) -> int:
+    return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+
+
+def _append_lines(fd: int, lines: bytes) -> None:
+    """Append whole lines under the file lock. If the write fails part way, the file is cut back to the
+    last whole line before the lock is let go, and _NotWritten carries the lines that are not in it."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        size = os.fstat(fd).st_size
+        # A writer killed mid-line (or a cut that failed) left a torn line: close it, so that ours
+        # stay whole; the reader skips the torn one and reports it.
+        opening = b"" if size == 0 or os.pread(fd, 1, size - 1) == b"\n" else b"\n"
+        data = opening + lines
+        view, written = memoryview(data), 0
+        try:
+            while written < len(data):
+                written += os.write(fd, view[written:])
+        except OSError as error:
+            whole = data.rfind(b"\n", 0, written) + 1
             try:
-                while view:
-                    view = view[os.write(self._fd, view):]
-            except OSError as error:
-                raise OSError(error.errno, f"flowsheet could not write to {self.path}: {error.strerror}") from error
-            finally:
-                self._unwritten = bytes(view)  # kept for the next try: nothing is dropped
-                self._resuming_partial = 0 < len(view) < len(data)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-
-def _ends_with_newline(fd: int) -> bool:
-    size = os.fstat(fd).st_size
-    return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+                os.ftruncate(fd, size + whole)
+            except OSError:
+                pass  # the torn piece stays; the next append closes it as above
+            raise _NotWritten(error, lines[max(0, whole - len(opening)):]) from error
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 class _Flusher:
@@ -130,6 +161,7 @@ class _Flusher:
             writer._lock = threading.Lock()
             writer.pending.clear()
             writer._unwritten = b""
+            writer._reopen = True
         self._lock = threading.Lock()
         self._thread = None
 

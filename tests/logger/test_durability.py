@@ -96,6 +96,7 @@ def test_a_file_size_limit_raises_and_keeps_what_was_written(tmp_path):
         os._exit(0)
     """, cwd=tmp_path)
     assert "flush raised EFBIG" in done.stdout and "could not write to" in done.stdout
+    assert "events logged were not written" in done.stdout
     assert "log_metric raised EFBIG" in done.stdout
     [folder] = run_folders(tmp_path / "runs")
     lines = (folder / "run.jsonl").read_bytes().split(b"\n")
