@@ -46,7 +46,7 @@ def run_export(log_dir: str, out_file: str, *, experiment=None, run_ids=(), titl
     import tempfile
     from pathlib import Path
 
-    from reporter.build import read_data
+    from reporter.build import BuildError, read_data
     from reporter.export import DEFAULT_MAX_IMAGE_MB, ExportError, export, select
 
     try:
@@ -61,6 +61,9 @@ def run_export(log_dir: str, out_file: str, *, experiment=None, run_ids=(), titl
     limit = DEFAULT_MAX_IMAGE_MB if max_image_mb is None else max_image_mb
     try:
         result = export(config, data, Path(out_file).absolute(), max_image_mb=limit, title=title)
+    except BuildError as exc:
+        click.echo(f"reporter export: {exc}", err=True)
+        return 1
     except OSError as exc:
         click.echo(f"reporter export: {exc.filename or ''}: {exc.strerror or exc}", err=True)
         return 1

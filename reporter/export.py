@@ -17,7 +17,7 @@ from pathlib import Path
 
 from logger.model import LogData
 
-from reporter.build import build
+from reporter.build import build, publishable
 from reporter.config import BuildConfig
 
 DEFAULT_MAX_IMAGE_MB = 5.0
@@ -68,6 +68,8 @@ def select(data: LogData, experiment: str | None, run_ids: list[str]) -> LogData
 def export(config: BuildConfig, data: LogData, out_file: Path, max_image_mb: float = DEFAULT_MAX_IMAGE_MB,
            title: str | None = None) -> ExportResult:
     """Build the selection's site in a temporary folder, then fold its pages into one file."""
+    # The file's title, run count and selection show names and ids too: take them from what may be published.
+    data, _ = publishable(data, config)
     with tempfile.TemporaryDirectory(prefix="flowsheet-export-") as folder:
         site = Path(folder) / "site"
         site_config = BuildConfig(**{**config.__dict__, "out_dir": site, "force": False, "quiet": True})

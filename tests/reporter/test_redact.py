@@ -110,3 +110,90 @@ def test_exports_are_redacted_too(tmp_path):
     assert result.exit_code == 0, result.output
     text = (tmp_path / "report.html").read_text()
     assert "key-that-must-not-leak" not in text and "[redacted]" in text
+
+
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAsecretbody\nmoresecret==\n-----END RSA PRIVATE KEY-----"
+
+
+@pytest.mark.parametrize("logged, published", [
+    (f"key: {PEM}\nnext line", f"key: {MASK}\nnext line"),
+    ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\ncut", MASK),  # cut short: masked to the end
+    ("git clone https://ana:hunter2@github.com/x/y.git", f"git clone https://{MASK}@github.com/x/y.git"),
+    ("ssh://git:p@ss@host/x", f"ssh://{MASK}@host/x"),
+    ("Authorization: Bearer abc123def456", f"Authorization: Bearer {MASK}"),
+    ("curl -H 'Authorization: basic dXNlcjpwYXNzd29yZA=='", f"curl -H 'Authorization: basic {MASK}'"),
+    ('{"db_password":"hunter2","lr":0.1}', '{"db_password" ' + MASK),  # JSON text of a nested value
+    ("param 'api_key' logged again with another value ('x'); keeping the first ('y')", f"param 'api_key' {MASK}"),
+])
+def test_secret_forms_in_any_text(logged, published):
+    run = Run(run_id="r1", experiment_id="e1", name=logged, path="r1", params={"cmd": logged})
+    safe, _ = redact(LogData(runs={"r1": run}), Redaction())
+    assert safe.runs["r1"].name == published and safe.runs["r1"].params["cmd"] == published
+
+
+@pytest.mark.parametrize("text", ["Basic configuration", "the bearer of bad news", "see https://example.com/a@b",
+                                  "mail ana@example.com", "uses 512 max_tokens", "lr=0.1 --epochs 3"])
+def test_ordinary_text_is_left_alone(text):
+    run = Run(run_id="r1", experiment_id="e1", name=text, path="r1")
+    safe, report = redact(LogData(runs={"r1": run}), Redaction())
+    assert safe.runs["r1"].name == text and report.message() is None
+
+
+TOKEN = "ghp_" + "A" * 36
+
+
+def test_every_text_field_of_the_model_is_masked_even_ones_added_later():
+    """The walk finds fields at run time: every str field (and the strings in every map and list) is masked."""
+    import dataclasses
+
+    from logger.model import MetricHistory, Problem
+
+    def filled(cls, **fixed):
+        values = {f.name: f"x {TOKEN}" for f in dataclasses.fields(cls) if f.init and f.type in ("str", "str | None")}
+        return cls(**{**values, **fixed})
+
+    run = filled(Run, path="r1", params={TOKEN: TOKEN}, tags={"t": [TOKEN]}, system={"env": {"x": TOKEN}},
+                 metrics={TOKEN: MetricHistory(TOKEN)}, artifacts=[Artifact("ok.txt", 1)])
+    data = LogData(experiments={"e": filled(Experiment, path="e")}, runs={run.run_id: run},
+                   problems=[filled(Problem, line=3)])
+    safe, _ = redact(data, Redaction())
+    assert TOKEN[4:] not in repr(safe)
+    assert TOKEN[4:] in repr(data)  # the reader's data is untouched
+
+
+def test_masked_ids_and_keys_stay_unique_and_links_follow():
+    parent_id, other_id = "ghp_" + "P" * 36, "ghp_" + "O" * 36
+    runs = {rid: Run(run_id=rid, experiment_id="e1", name="n", path=rid) for rid in (parent_id, other_id)}
+    runs["child"] = Run(run_id="child", experiment_id="e1", name="c", path="c", parent_run_id=parent_id,
+                        params={parent_id: 1, other_id: 2})
+    safe, _ = redact(LogData(runs=runs), Redaction())
+    assert len(safe.runs) == 3 and all(rid == run.run_id for rid, run in safe.runs.items())
+    child = safe.runs["child"]
+    assert child.parent_run_id in safe.runs and child.parent_run_id.startswith(MASK)
+    assert sorted(child.params.values()) == [1, 2] and all(k.startswith(MASK) for k in child.params)
+
+
+def test_metric_histories_are_shared_not_copied():
+    from logger.model import MetricHistory
+
+    history = MetricHistory("loss")
+    history.append(0.5, 0, 1)
+    run = Run(run_id="r1", experiment_id="e1", name="n", path="r1", params={"token": "x"}, metrics={"loss": history})
+    safe, _ = redact(LogData(runs={"r1": run}), Redaction())
+    assert safe.runs["r1"].params["token"] == MASK and safe.runs["r1"].metrics["loss"] is history
+
+
+def test_an_artifact_named_with_a_secret_is_left_out():
+    run = Run(run_id="r1", experiment_id="e1", name="n", path="r1",
+              artifacts=[Artifact(f"keys/{TOKEN}.txt", 1), Artifact("plot.png", 2)])
+    safe, report = redact(LogData(runs={"r1": run}), Redaction())
+    assert [a.path for a in safe.runs["r1"].artifacts] == ["plot.png"]
+    assert "left out 1 artifact(s) whose names" in report.message()
+
+
+def test_clean_names_are_left_exactly_as_logged():
+    """Equal keys of different runs are different string objects: none may be taken for a masked one."""
+    runs = {rid: Run(run_id=rid, experiment_id="e1", name="n", path=rid, params={"".join(["l", "r"]): 0.1})
+            for rid in ("r1", "r2")}
+    safe, report = redact(LogData(runs=runs), Redaction())
+    assert [list(run.params) for run in safe.runs.values()] == [["lr"], ["lr"]] and report.message() is None
