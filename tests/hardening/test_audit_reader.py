@@ -14,7 +14,6 @@ from pathlib import Path
 
 from hardening.knobs import BUILD_EXAMPLES, EXAMPLES, settings
 from hypothesis import example, given
-from hypothesis import settings as with_settings
 from hypothesis import strategies as st
 
 from logger.reader import read_logs
@@ -102,7 +101,7 @@ def test_serve_keeps_rebuilding_after_a_line_with_the_year_one(tmp_path):
 
 
 @given(run=run_lines, experiment=experiment_lines, plain=plain_lines)
-@with_settings(settings(EXAMPLES), derandomize=True)
+@settings(EXAMPLES)
 def test_no_value_or_byte_makes_the_reader_raise(tmp_path_factory, run, experiment, plain):
     root = tmp_path_factory.mktemp("logs")
     write_logs(root, run, experiment, plain)
@@ -115,7 +114,7 @@ def test_no_value_or_byte_makes_the_reader_raise(tmp_path_factory, run, experime
 @example(run=[b'{"v":1,"kind":"metric","t":-9223372036854775808,"key":"x","value":1e308,"step":0}'],
          experiment=[b'{"v":1,"kind":"experiment","t":9223372036854775807,"name":"e","experiment_id":null}'],
          plain=[b'{"time": "0001-01-01", "loss": 1}', b'{"timestamp": "9999-12-31T23:59:59-14:00"}'])
-@with_settings(settings(BUILD_EXAMPLES), derandomize=True)
+@settings(BUILD_EXAMPLES)
 def test_no_value_or_byte_makes_the_build_raise(tmp_path_factory, run, experiment, plain):
     root = tmp_path_factory.mktemp("tree")
     write_logs(root / "logs", run, experiment, plain)
