@@ -5,6 +5,7 @@ This runs in the gathering step (it reads the head of files); the templates only
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -22,14 +23,26 @@ try:
 except ImportError:  # pragma: no cover - the filter module is written alongside
     param_text = str
 
-IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
+RASTER_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
+IMAGE_TYPES = RASTER_TYPES | {".svg"}
 TEXT_TYPES = {".txt", ".log", ".json", ".yaml", ".yml", ".toml", ".py", ".cfg", ".ini", ".sh", ".jsonl", ".xml"}
 TABLE_TYPES = {".csv", ".tsv"}
 MARKDOWN_TYPES = {".md", ".markdown"}
-HTML_TYPES = {".html", ".htm"}
+HTML_TYPES = {".html", ".htm", ".shtml", ".shtm", ".xhtml", ".xht"}
+# A copy keeps its name only with one of these extensions: GitHub Pages, Python's http.server and Chromium
+# over file:// all open such a file as an image, text, data or a download. Any other name (HTML, SVG, every
+# XML type, which a server's type table may give to dozens of extensions, or an unknown one) could be opened
+# as a document running its script with the site's origin, so its copy gets DOWNLOAD_SUFFIX.
+INERT_TYPES = RASTER_TYPES | TABLE_TYPES | MARKDOWN_TYPES | {
+    ".txt", ".log", ".json", ".jsonl", ".yaml", ".yml", ".toml", ".py", ".cfg", ".ini", ".sh", ".pdf",
+    ".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".npy", ".npz", ".h5", ".hdf5", ".onnx",
+    ".safetensors", ".parquet", ".zip", ".tar"}
+DOWNLOAD_SUFFIX = ".download"  # no type table knows it: served as application/octet-stream, text/plain on file://
 TEXT_PREVIEW_BYTES = 64 * 1024
 TABLE_PREVIEW_ROWS = 20
 MAX_PREVIEWS = 100  # per run: a run with thousands of files keeps a page of sane size
+INLINE_PREVIEW_BYTES = 1024 * 1024  # HTML and SVG are shown from inside the page (srcdoc, data: URI) up to this
+INLINE_BUDGET_BYTES = 8 * 1024 * 1024  # and up to this much per run page
 
 
 @dataclass
@@ -38,7 +51,7 @@ class ArtifactView:
     name: str
     size: int
     kind: str  # image, text, table, markdown, html, model, other
-    href: str | None  # relative to the run page; None when not copied
+    href: str | None  # of the copy (see site_name_for_artifact), relative to the run page; None when not copied
     source: Path | None  # the file in the log directory, None when missing or unsafe
     note: str = ""
     text: str | None = None
@@ -46,6 +59,17 @@ class ArtifactView:
     rows: list[list[str]] | None = None
     markdown: str | None = None
     model: dict[str, Any] | None = None
+    image_src: str | None = None  # what an <img> shows: the copy of a raster image, a data: URI of an SVG
+    srcdoc: str | None = None  # an HTML file, for a sandboxed iframe
+    preview_note: str = ""  # why a preview is missing
+
+
+@dataclass
+class _PreviewBudget:
+    """What a run page may still hold: previews in all, and bytes of HTML and SVG inlined into it."""
+
+    count: int = MAX_PREVIEWS
+    inline_bytes: int = INLINE_BUDGET_BYTES
 
 
 @dataclass
@@ -61,28 +85,45 @@ def artifact_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView
     """Every artifact of a run, in path order, with the preview its type allows; only `log_dir`'s files are read."""
     root = Path(run.path) / "artifacts"
     views = []
-    previews = 0
+    budget = _PreviewBudget()
     for artifact in sorted(run.artifacts, key=lambda a: a.path):
         view = _view(root, artifact.path, artifact.size, max_bytes, log_dir)
         if view is None:
             continue
-        if view.source is not None and previews < MAX_PREVIEWS and view.kind != "other":
-            previews += _add_preview(view)
+        if view.source is not None and budget.count > 0 and view.kind != "other":
+            budget.count -= _add_preview(view, budget)
         views.append(view)
     return views
 
 
 def image_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView]:
-    """The run's image artifacts, with the same checks and hrefs as `artifact_views` but no file reads (compare page)."""
+    """The run's raster images, with the same checks and hrefs as `artifact_views` but no file reads (compare page).
+
+    SVG is left out: its copy is a download (site_name_for_artifact), and inlining every run's SVGs into
+    the compare data, which holds the whole site, would have no bound."""
     root = Path(run.path) / "artifacts"
     views = []
     for artifact in sorted(run.artifacts, key=lambda a: a.path):
-        if PurePosixPath(artifact.path).suffix.lower() not in IMAGE_TYPES:
+        if PurePosixPath(artifact.path).suffix.lower() not in RASTER_TYPES:
             continue
         view = _view(root, artifact.path, artifact.size, max_bytes, log_dir)
         if view is not None and view.kind == "image":
             views.append(view)
     return views
+
+
+def site_name_for_artifact(path: str) -> str:
+    """Where the site keeps its copy of the artifact at `path`, relative to the run's artifacts folder.
+
+    The one rule for every copied artifact: a name without an INERT_TYPES extension gets DOWNLOAD_SUFFIX,
+    so that no copy is a document a browser runs. A folder whose name ends in the suffix gets it once more,
+    and so does a file already ending in it: no two artifacts (a file "x", a folder "x.download") share a name.
+    """
+    *folders, name = PurePosixPath(path).parts
+    folders = [f + DOWNLOAD_SUFFIX if f.endswith(DOWNLOAD_SUFFIX) else f for f in folders]
+    if PurePosixPath(name).suffix.lower() not in INERT_TYPES:
+        name += DOWNLOAD_SUFFIX
+    return "/".join([*folders, name])
 
 
 def artifact_tree(views: list[ArtifactView]) -> list[ArtifactNode]:
@@ -134,7 +175,7 @@ def _view(root: Path, path: str, logged_size: int, max_bytes: int, log_dir: Path
         if size > max_bytes:
             note = f"not copied: larger than {max_bytes // (1024 * 1024)} MB (--max-artifact-mb)"
         else:
-            href = "artifacts/" + "/".join(quote(part, safe="") for part in pure.parts)
+            href = "artifacts/" + "/".join(quote(part, safe="") for part in site_name_for_artifact(path).split("/"))
     return ArtifactView(path=path, name=name, size=size, kind=kind, href=href, source=source, note=note)
 
 
@@ -154,10 +195,13 @@ def _kind(name: str, suffix: str) -> str:
     return "other"
 
 
-def _add_preview(view: ArtifactView) -> int:
+def _add_preview(view: ArtifactView, budget: _PreviewBudget) -> int:
     """Fill the preview fields; returns 1 when a preview was added."""
+    if view.href is not None and view.kind == "image" and PurePosixPath(view.name).suffix.lower() in RASTER_TYPES:
+        view.image_src = view.href
+        return 1
     if view.kind in ("image", "html"):
-        return int(view.href is not None)
+        return _add_inline_preview(view, budget) if view.href is not None else 0
     head, truncated = _read_head(view.source)
     if head is None:
         view.kind = "other"
@@ -177,11 +221,37 @@ def _add_preview(view: ArtifactView) -> int:
     return 1
 
 
-def _read_head(source: Path | None) -> tuple[str | None, bool]:
+def _add_inline_preview(view: ArtifactView, budget: _PreviewBudget) -> int:
+    """HTML into a sandboxed srcdoc iframe, SVG into an <img> as a data: URI: neither runs the file's script."""
+    if view.size > INLINE_PREVIEW_BYTES:
+        view.preview_note = "too large to preview: download it to open it"
+        return 0
+    if view.size > budget.inline_bytes:
+        view.preview_note = "not previewed: this page holds enough previews already; download it to open it"
+        return 0
+    data = _read_bytes(view.source, INLINE_PREVIEW_BYTES)
+    if data is None or len(data) > INLINE_PREVIEW_BYTES:
+        return 0
+    budget.inline_bytes -= len(data)
+    if view.kind == "html":
+        view.srcdoc = data.decode("utf-8", errors="replace")
+    else:
+        view.image_src = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
+    return 1
+
+
+def _read_bytes(source: Path | None, limit: int) -> bytes | None:
+    """Up to limit + 1 bytes of a file (one more tells that it is longer); None when it cannot be read."""
     try:
         with open_regular(source) as handle:
-            data = handle.read(TEXT_PREVIEW_BYTES + 1)
+            return handle.read(limit + 1)
     except OSError:
+        return None
+
+
+def _read_head(source: Path | None) -> tuple[str | None, bool]:
+    data = _read_bytes(source, TEXT_PREVIEW_BYTES)
+    if data is None:
         return None, False
     if b"\0" in data:
         return None, False  # binary: no preview

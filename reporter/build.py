@@ -16,7 +16,7 @@ from logger.safepath import open_regular
 from reporter import compare_data
 from reporter import pages as P
 from reporter import tables
-from reporter.artifacts_view import ArtifactView, artifact_views
+from reporter.artifacts_view import ArtifactView, artifact_views, site_name_for_artifact
 from reporter.config import BuildConfig
 from reporter.render import make_environment, render_page
 from reporter.site import SiteWriter
@@ -268,8 +268,9 @@ def _cache_dir() -> Path:
 
 
 def _artifact_copies(folder: str, artifacts: list[ArtifactView]) -> dict[str, Path]:
+    """Site path -> source of every artifact copied; the name is the one the page links to, never an active type."""
     copies = {}
     for view in artifacts:
         if view.href is not None and view.source is not None:
-            copies[f"{folder}/artifacts/{view.path}"] = view.source
+            copies[f"{folder}/artifacts/{site_name_for_artifact(view.path)}"] = view.source
     return copies

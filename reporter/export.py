@@ -17,11 +17,11 @@ from pathlib import Path
 
 from logger.model import LogData
 
+from reporter.artifacts_view import RASTER_TYPES
 from reporter.build import build, publishable
 from reporter.config import BuildConfig
 
 DEFAULT_MAX_IMAGE_MB = 5.0
-IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
 
 _STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
 _SCRIPT = re.compile(r'<script src="([^"]+)"></script>')
@@ -171,11 +171,12 @@ def _csv_data_uri(path: Path, original: str) -> str:
 
 
 def _inline_images(site: Path, max_bytes: float) -> tuple[dict[str, str], int]:
-    """Root-relative paths of the site's image artifacts, mapped to data: URIs (small enough ones only)."""
+    """Root-relative paths of the site's raster image artifacts (the compare view's), mapped to data: URIs
+    (small enough ones only). SVG is not among them: the compare view shows no SVG (see image_views)."""
     images, left_out = {}, 0
     runs = site / "runs"
     for path in sorted(runs.glob("*/artifacts/**/*")) if runs.is_dir() else []:
-        if not path.is_file() or path.suffix.lower() not in IMAGE_TYPES:
+        if not path.is_file() or path.suffix.lower() not in RASTER_TYPES:
             continue
         if path.stat().st_size > max_bytes:
             left_out += 1
