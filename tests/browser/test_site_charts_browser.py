@@ -110,7 +110,7 @@ def test_compare_table_differences_best_values_and_images(site, open_page):
         img.scroll_into_view_if_needed()
     page.wait_for_function("() => [...document.querySelectorAll('#compare-images img')]"
                            ".every(i => i.complete && i.naturalWidth > 0)")
-    assert images.locator("img").count() == 2
+    assert images.locator("img").count() == 1
 
 
 def test_compare_charts_draw_only_the_selected_runs(site, open_page):
