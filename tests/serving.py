@@ -1,10 +1,13 @@
 """Driving a real `reporter serve` process in tests: start it on a free port, read its event stream.
 
-Used by tests/reporter/test_serve.py and tests/browser/test_serve_browser.py.
+Used by tests/reporter/test_serve.py and tests/browser/test_serve_browser.py; `static_server` serves a
+built site as a plain web server would (tests/browser).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import queue
 import signal
@@ -14,6 +17,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.helpers import clean_env, run_python
@@ -150,3 +155,23 @@ def serve_one_run(tmp: Path, experiment_id: str, run_id: str, events: list[dict]
     server.wait_ready()
     server.logs, server.templates = logs, templates
     return server
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def static_server(folder: Path) -> Iterator[str]:
+    """Python's plain HTTP server over folder on 127.0.0.1 (types by extension, as GitHub Pages picks them);
+    yields its base URL, without a trailing slash."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

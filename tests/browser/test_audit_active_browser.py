@@ -7,15 +7,12 @@ and open an alert. The HTTP server is Python's, which picks a type by extension 
 
 from __future__ import annotations
 
-import functools
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from logwriting import artifact, end, write_artifact, write_experiment, write_run
 
 from reporter.build import build
 from reporter.config import BuildConfig
+from tests.serving import static_server
 
 pytestmark = pytest.mark.browser
 
@@ -35,11 +32,6 @@ ARTIFACTS = {
 }
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("active")
@@ -49,13 +41,8 @@ def site(tmp_path_factory):
     write_run(exp, RUN, [*(artifact(name, len(data)) for name, data in ARTIFACTS.items()), end()], name="r")
     out = root / "site"
     build(BuildConfig.from_options(root / "logs", out, environ={}))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"file": (out / RUN_PAGE).as_uri(), "http": f"http://127.0.0.1:{server.server_address[1]}/{RUN_PAGE}"}
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with static_server(out) as base:
+        yield {"file": (out / RUN_PAGE).as_uri(), "http": f"{base}/{RUN_PAGE}"}
 
 
 def untouched(page) -> bool:

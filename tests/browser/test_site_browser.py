@@ -5,29 +5,22 @@ One module-scoped pair of sites (the fixture logs and the hostile logs), one bro
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from benchmarks.bench_table import big_experiment_runs, write_experiment_page
 from site_logs import HOUSES, LASSO1, LASSO2, RIDGE, write_hostile_logs, write_site_logs
 
+from benchmarks.bench_table import big_experiment_runs, write_experiment_page
 from reporter.build import build
 from reporter.config import BuildConfig
+from tests.serving import static_server
 
 pytestmark = pytest.mark.browser
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "filter_cases.json"
 PREFIX = "/some-repo/"
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +30,8 @@ def sites(tmp_path_factory):
     web = root / "web"
     build(BuildConfig.from_options(write_site_logs(root / "logs"), web / "some-repo", environ={}))
     build(BuildConfig.from_options(write_hostile_logs(root / "hostile"), web / "hostile-repo", environ={}))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(web)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"web": web, "http": f"http://127.0.0.1:{server.server_address[1]}"}
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with static_server(web) as base:
+        yield {"web": web, "http": base}
 
 
 def url_of(sites, how: str, site: str, relpath: str) -> str:

@@ -84,7 +84,7 @@ def active_site(tmp_path):
     for run_id in ("x.svg", "index.html"):
         write_run(exp, run_id, [end()], name=run_id)
     out = tmp_path / "site"
-    config, pages = build_site(logs, out)
+    _, pages = build_site(logs, out)
     return out, pages
 
 
@@ -110,7 +110,7 @@ def test_links_download_the_original_name_from_an_inert_copy(active_site):
     page = soup(run_dir / "index.html")
     links = {a["download"]: a["href"] for a in page.select(".artifact-head a[href]")}
     assert set(links) == {PurePosixPath(name).name for name in ACTIVE_ARTIFACTS} | {"plot.png"}
-    for name, href in links.items():
+    for href in links.values():
         assert not is_active(href), href
         assert (run_dir / unquote(href)).is_file(), href
     assert links["plot.png"] == "artifacts/plot.png"  # inert names keep their name
