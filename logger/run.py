@@ -130,12 +130,11 @@ class Run:
         if kind is not int and (kind is not float or value - value != 0.0):  # NaN, ±Inf and non-floats
             value = events.metric_value(value)
         pending = self._pending
-        pending.append(_dumps(
-            {"v": 1, "kind": "metric", "t": int(_time() * 1000) if timestamp is None else int(timestamp),
-             "key": key, "value": value, "step": 0 if step is None else int(step)},
-            option=_NEWLINE))
+        line = _dumps({"v": 1, "kind": "metric", "t": int(_time() * 1000) if timestamp is None else int(timestamp),
+                       "key": key, "value": value, "step": 0 if step is None else int(step)}, option=_NEWLINE)
+        pending.append(line)
         if len(pending) >= _FLUSH_LINES or self._writer.error is not None:
-            self._writer.flush()
+            self._writer.flush(own=line)
 
     def log_metrics(self, metrics: dict, step: int | None = None, timestamp: int | None = None) -> None:
         self._check_open()

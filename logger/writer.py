@@ -8,10 +8,11 @@ O_APPEND, so lines from several threads or processes never interleave.
 
 A write that fails part way (a full disk) is cut back to its last whole line while the lock is still
 held, so the file never ends in a torn line of ours for another writer to append to. What was not
-written is then either written exactly once or reported as not written, never both: the background
-flush keeps it and hands its error to the next logging call, which tries once more; if that fails it
-raises, saying how many events were not written, and drops them (writing them later would put an
-event whose call raised into the file).
+written is then either written exactly once or reported as not written, never both: the lines of the
+logging call that raises are dropped (the caller sees the error and may log again: writing them later
+would duplicate the event), while the lines of earlier calls, which returned normally, are kept and
+written by the next drain once there is room. The background flush raises nothing: it keeps its
+error for the next logging call, which tries again and raises if the disk is still full.
 """
 
 from __future__ import annotations
@@ -33,29 +34,34 @@ class EventWriter:
         self._lock = threading.Lock()  # one drain at a time
         self.pending: collections.deque[bytes] = collections.deque()
         self.error: OSError | None = None  # met by the background flush, for the next call to raise
-        self._unwritten = b""  # whole lines the background flush could not write, tried once more
+        self._unwritten = b""  # whole lines of calls that returned normally, not written yet (a full disk)
         self._reopen = False  # set in a forked child: its own open file, so its own lock
         _flusher.add(self)
 
     def write(self, data: bytes) -> None:
-        """Queue whole lines; the caller's hot loops do the same inline (see Run.log_metric)."""
+        """Queue the whole lines of one call; the caller's hot loops do the same inline (see Run.log_metric)."""
         self.pending.append(data)
         if len(self.pending) >= FLUSH_LINES or self.error is not None:
-            self.flush()
+            self.flush(own=data)
 
-    def flush(self) -> None:
-        # What a background flush kept is tried once more here: written, or raised about and dropped.
+    def flush(self, own: bytes = b"", final: bool = False) -> None:
+        """Drain now. `own`: the lines of the logging call that asks, if any; they are dropped when the
+        drain fails (the call raises), while the lines of earlier calls are kept for the next drain,
+        unless this is the `final` drain (closing), after which none comes."""
         with self._lock:
             self.error = None
             try:
                 self._drain()
-            except OSError:
-                self._unwritten = b""
-                raise
+            except _NotWritten as failed:
+                kept, dropped = _without(failed.lines, own)
+                if final:
+                    kept, dropped = b"", dropped + kept.count(b"\n")
+                self._unwritten = kept
+                raise failed.report(self.path, dropped, kept.count(b"\n")) from failed.error
 
     def close(self) -> None:
         try:
-            self.flush()
+            self.flush(final=True)
         finally:
             _flusher.discard(self)
             if self._fd >= 0:
@@ -69,8 +75,9 @@ class EventWriter:
         with self._lock:
             try:
                 self._drain()
-            except OSError as error:
-                self.error = error
+            except _NotWritten as failed:
+                self._unwritten = failed.lines  # every line here is of a call that returned normally
+                self.error = failed.error
 
     def _drain(self) -> None:
         if self._fd < 0 or not (self.pending or self._unwritten):
@@ -82,19 +89,34 @@ class EventWriter:
         pending = self.pending
         data = self._unwritten + b"".join([pending.popleft() for _ in range(len(pending))])
         self._unwritten = b""
-        try:
-            _append_lines(self._fd, data)
-        except _NotWritten as failed:
-            self._unwritten = failed.lines  # flush() drops them once it has raised about them
-            count, error = failed.lines.count(b"\n"), failed.error
-            raise OSError(error.errno, f"flowsheet could not write to {self.path}: {error.strerror}; "
-                                       f"the last {count} {'event' if count == 1 else 'events'} logged "
-                                       f"{'was' if count == 1 else 'were'} not written") from error
+        _append_lines(self._fd, data)
+
+
+def _without(lines: bytes, own: bytes) -> tuple[bytes, int]:
+    """`lines` less the call's own (the last copy: other threads may have queued after it), and how
+    many events that took out; none when its lines were written before the failure."""
+    at = lines.rfind(own) if own else -1
+    if at < 0 or (at > 0 and lines[at - 1:at] != b"\n"):
+        return lines, 0
+    return lines[:at] + lines[at + len(own):], own.count(b"\n")
 
 
 class _NotWritten(Exception):
     def __init__(self, error: OSError, lines: bytes):
         self.error, self.lines = error, lines
+
+    def report(self, path: str, dropped: int, kept: int) -> OSError:
+        """The error a logging call raises: what was lost (its own events) and what waits for room."""
+        said = f"flowsheet could not write to {path}: {self.error.strerror}"
+        if dropped:
+            said += f"; {_events(dropped)} logged {'was' if dropped == 1 else 'were'} not written (this call's)"
+        if kept:
+            said += f"; {_events(kept)} logged before are kept and written once there is room (flush() to retry)"
+        return OSError(self.error.errno, said)
+
+
+def _events(count: int) -> str:
+    return f"{count} event" if count == 1 else f"{count} events"
 
 
 def _open_for_append(path: str) -> int:
