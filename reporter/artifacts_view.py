@@ -41,6 +41,10 @@ DOWNLOAD_SUFFIX = ".download"  # no type table knows it: served as application/o
 TEXT_PREVIEW_BYTES = 64 * 1024
 TABLE_PREVIEW_ROWS = 20
 MAX_PREVIEWS = 100  # per run: a run with thousands of files keeps a page of sane size
+# Put first in a previewed HTML file: its images, styles and fonts load from inside it or not at all,
+# so a preview makes no request off the site (the sandbox already stops its scripts and forms).
+FRAME_POLICY = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+                'img-src data:; style-src \'unsafe-inline\'; font-src data:">')
 INLINE_PREVIEW_BYTES = 1024 * 1024  # HTML and SVG are shown from inside the page (srcdoc, data: URI) up to this
 INLINE_BUDGET_BYTES = 8 * 1024 * 1024  # and up to this much per run page
 
@@ -234,7 +238,7 @@ def _add_inline_preview(view: ArtifactView, budget: _PreviewBudget) -> int:
         return 0
     budget.inline_bytes -= len(data)
     if view.kind == "html":
-        view.srcdoc = data.decode("utf-8", errors="replace")
+        view.srcdoc = FRAME_POLICY + data.decode("utf-8", errors="replace")
     else:
         view.image_src = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
     return 1

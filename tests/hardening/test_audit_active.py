@@ -20,6 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 from logwriting import artifact, end, write_artifact, write_experiment, write_run
 
+from reporter.artifacts_view import FRAME_POLICY
 from reporter.build import build, gather, publishable, read_data
 from reporter.config import BuildConfig
 from reporter.export import export
@@ -124,7 +125,10 @@ def test_html_is_shown_in_a_sandboxed_srcdoc_frame_and_svg_as_an_image(active_si
     assert len(frames) == 7  # .html .HTM .shtml .Shtm .xhtml .xht, and the nested .html
     for frame in frames:
         assert frame.has_attr("sandbox") and not frame["sandbox"], frame  # nothing allowed: no script, no origin
-        assert not frame.has_attr("src") and frame["srcdoc"] in (SCRIPT_HTML.decode(), SCRIPT_XML.decode())
+        # The file as logged, after a policy that keeps its images and styles from loading off the site.
+        assert frame["srcdoc"].startswith(FRAME_POLICY)
+        assert not frame.has_attr("src") and frame["srcdoc"][len(FRAME_POLICY):] in (SCRIPT_HTML.decode(),
+                                                                                       SCRIPT_XML.decode())
     assert "<script>" not in html.split("<main", 1)[1].split("</main>")[0]  # the srcdoc is attribute-escaped
     for name in ("x.svg", "y.Svg", "pic.svg"):
         image = artifact_block(page, name).find("img")

@@ -177,6 +177,33 @@ def every_trick() -> str:
 
 
 @pytest.mark.browser
+class counting_server:  # noqa: N801 - used like a function
+    """An HTTP server on 127.0.0.1 that answers 404 to everything and records the paths asked for."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                hits.append(self.path)
+                self.send_response(404)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def test_notes_make_no_request_off_the_site(tmp_path, chromium):  # noqa: F811
     from reporter.build import build
     from reporter.config import BuildConfig
@@ -184,7 +211,13 @@ def test_notes_make_no_request_off_the_site(tmp_path, chromium):  # noqa: F811
     logs = tmp_path / "logs"
     folder = experiment(logs, "imgs-00000001", "images", {"mlflow.note.content": every_trick()})
     (folder / "notes.md").write_text(every_trick(), encoding="utf-8")
-    run(folder, "a" * 32, "r", T0, description=every_trick(), artifacts={"notes.md": every_trick().encode()})
+    # An HTML artifact is previewed in a sandboxed frame: what it links to must not load either. Requests
+    # of such a frame escape Playwright's routing, so they go to a server here that counts them.
+    elsewhere = counting_server()
+    page_html = (f'<link rel="stylesheet" href="{elsewhere.url}/s.css"><img src="{elsewhere.url}/x.png">'
+                 f'<p style="background:url({elsewhere.url}/b.png)">report</p>').encode()
+    run(folder, "a" * 32, "r", T0, description=every_trick(),
+        artifacts={"notes.md": every_trick().encode(), "report.html": page_html})
     site = tmp_path / "site"
     build(BuildConfig.from_options(logs, site, environ={}))
     inside, outside = [], []
@@ -205,8 +238,11 @@ def test_notes_make_no_request_off_the_site(tmp_path, chromium):  # noqa: F811
         page = context.new_page()
         for rel in ("experiments/imgs-00000001/index.html", f"runs/{'a' * 32}/index.html"):
             page.goto((site / rel).as_uri(), wait_until="load")
+            for frame in page.locator("iframe").all():  # lazy frames load once scrolled to
+                frame.scroll_into_view_if_needed()
             page.wait_for_timeout(300)
     finally:
         context.close()
-    assert outside == []
+    elsewhere.close()
+    assert outside == [] and elsewhere.hits == []
     assert any(url.endswith("/pic.png") for url in inside)  # the images that are allowed do load
