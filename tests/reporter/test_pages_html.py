@@ -11,6 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 from site_logs import CNN, HOUSES, LASSO1, LASSO2, RIDGE, SWEEP, write_hostile_logs, write_site_logs
 
+from reporter.artifacts_view import FRAME_POLICY
 from reporter.build import build
 from reporter.config import BuildConfig
 from reporter.markdown_render import render_markdown
@@ -86,7 +87,8 @@ def test_run_page_shows_everything_about_the_run(site):
     assert image["src"] == "artifacts/plots/curve.png" and image["alt"] == "plots/curve.png"
     frame = page.find("iframe")
     assert frame.has_attr("sandbox") and not frame["sandbox"] and not frame.has_attr("src")
-    assert frame["srcdoc"] == "<p>an html artifact</p>\n"  # shown from inside the page; the copy is a download
+    # Shown from inside the page, behind a policy that loads nothing off the site; the copy is a download.
+    assert frame["srcdoc"] == FRAME_POLICY + "<p>an html artifact</p>\n"
     assert page.find("a", string="page.html")["href"] == "artifacts/page.html.download"
     assert page.find("table", class_="csv").thead.get_text(" ", strip=True) == "x y"
     assert page.find("div", class_="markdown").find("strong").get_text() == "good"  # report.md rendered
