@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-peers samples clean screenshots
+.PHONY: demo test lint bench bench-peers samples clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# ruff (pyflakes, pycodestyle, import order, bugbear) over the repository, mypy over the two packages.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 demo: $(STAMP)
 	$(BIN)/python -m reporter build sample_runs -o site

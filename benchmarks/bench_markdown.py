@@ -79,7 +79,7 @@ def hostile_markdown(name: str, size: int) -> str:
 
 
 def run(scale: float = 1.0) -> dict:
-    from reporter.markdown_render import render_markdown
+    from reporter.site.markdown import render_markdown
 
     sizes = [max(1_000, int(size * scale)) for size in SIZES]
     repeats = 3 if scale >= 1 else 1

@@ -19,7 +19,7 @@ METRICS, POINTS = 20, 100_000
 
 def run(scale: float = 1.0) -> dict:
     import logger
-    from reporter.build import build
+    from reporter.site.build import build
     from reporter.config import BuildConfig
 
     points = max(100, int(POINTS * scale))

@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 
 from benchmarks.common import table
-from reporter.rebuild import SUMMARY_INTERVAL
+from reporter.live.rebuild import SUMMARY_INTERVAL
 
 RUNS = 1000
 POINTS = 1_000_000
@@ -102,8 +102,8 @@ def _wait_for_text(page: Path, text: bytes, deadline: float) -> bool:
 def measure(folder: Path, run_file: Path, appends: int, burst_seconds: float = 0.0) -> dict:
     """Serve-style watching of `folder`; returns latencies (ms) of `appends` appends and the burst's rebuilds."""
     from reporter.config import BuildConfig
-    from reporter.rebuild import Rebuilder
-    from reporter.serve import EventHub, start_watching
+    from reporter.live.rebuild import Rebuilder
+    from reporter.live.server import EventHub, start_watching
 
     out_dir = folder.parent / (folder.name + "-site")
     config = BuildConfig.from_options(folder, out_dir)

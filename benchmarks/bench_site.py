@@ -5,7 +5,7 @@ At scale 1 (sizes below):
 - workload 5: `reporter build` of one run of 10 metrics x 10,000 steps, and of workload 3's log;
 - workload 6: `reporter build` of 10,000 runs (10 params, 5 metrics x 10 steps each) and of 10 runs of
   10 metrics x 100,000 steps (1,000,000 points a run); then the incremental rebuild that `reporter serve`
-  does after one appended line (`reporter.rebuild.Rebuilder`).
+  does after one appended line (`reporter.live.rebuild.Rebuilder`).
 
 Each build runs as `python -m reporter build` in a child process, so its time is what a user waits for
 (start-up included) and its peak RSS is its own (`os.wait4`). Below scale 0.1 everything runs in this
@@ -130,7 +130,7 @@ def incremental(log_dir: str, out_dir: str, appends: int = 3, built: bool = True
     the logs (as serve has after its first build) instead of building everything once more.
     """
     from reporter.config import BuildConfig
-    from reporter.rebuild import Rebuilder, link_facts
+    from reporter.live.rebuild import Rebuilder, link_facts
 
     config = BuildConfig.from_options(log_dir, out_dir, quiet=True, force=True)
     rebuilder = Rebuilder(config)
@@ -196,7 +196,7 @@ def build_site(log_dir: Path, out_dir: Path, children: bool, cap: float = CAP_BU
         except (ChildTimeout, ChildFailed) as exc:
             return Measure(error=str(exc))
         return Measure(child.seconds, child.peak_rss_mb, {})
-    from reporter.build_cli import run_build
+    from reporter.commands.build import run_build
 
     measure = in_process(lambda: run_build(str(log_dir), str(out_dir), quiet=True))
     if measure.error is None and measure.result != 0:

@@ -16,9 +16,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from logger.reader import read_logs
-from reporter import pages as P
-from reporter.build import build
-from reporter.charts import finite, lower_is_better, pick_primary_metric
+from reporter.site import pages as P
+from reporter.site.build import build
+from reporter.charts.common import finite, lower_is_better, pick_primary_metric
 from reporter.config import BuildConfig
 
 ROOT = Path(__file__).resolve().parents[1]

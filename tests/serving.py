@@ -143,14 +143,14 @@ def serve_one_run(tmp: Path, experiment_id: str, run_id: str, events: list[dict]
     test can break and mend it; `server.logs` and `server.templates` say where they are."""
     import shutil
 
-    from reporter.render import default_templates_dir
+    from reporter.assets import templates_dir
     from tests.logwriting import write_experiment, write_run
 
     logs = tmp / "runs"
     write_run(write_experiment(logs, "live", experiment_id=experiment_id), run_id, events, name="training")
     templates = tmp / "templates"
     templates.mkdir()
-    shutil.copy(default_templates_dir() / "run.html", templates / "run.html")
+    shutil.copy(templates_dir() / "run.html", templates / "run.html")
     server = Server(tmp, logs, "--templates", str(templates))
     server.wait_ready()
     server.logs, server.templates = logs, templates

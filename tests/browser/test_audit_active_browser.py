@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from logwriting import artifact, end, write_artifact, write_experiment, write_run
 
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
 from tests.serving import static_server
 

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from logger.model import MetricHistory, Run
-from reporter.charts import chart_script_tag
-from reporter.charts_experiment import compare_specs, experiment_specs
-from reporter.charts_run import run_chart_sections
+from reporter.charts.common import chart_script_tag
+from reporter.charts.experiment import compare_specs, experiment_specs
+from reporter.charts.run import run_chart_sections
 
 pytestmark = pytest.mark.browser
 

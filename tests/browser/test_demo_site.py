@@ -5,7 +5,7 @@ import subprocess
 import pytest
 from helpers import ROOT
 
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from site_logs import CNN, HOUSES, LASSO1, LASSO2, MNIST, RIDGE, write_site_logs
 
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
 
 pytestmark = pytest.mark.browser

@@ -20,10 +20,10 @@ import pytest
 from bs4 import BeautifulSoup
 from logwriting import artifact, end, write_artifact, write_experiment, write_run
 
-from reporter.artifacts_view import FRAME_POLICY
-from reporter.build import build, gather, publishable, read_data
+from reporter.site.artifacts import FRAME_POLICY
+from reporter.site.build import build, gather, publishable, read_data
 from reporter.config import BuildConfig
-from reporter.export import export
+from reporter.site.export import export
 
 RUN = "a" * 32
 SCRIPT_HTML = b'<html><body><p>report</p><script>document.title="PWNED";window.top.pwned=1</script></body></html>'
@@ -98,7 +98,7 @@ def test_no_active_file_outside_flowsheets_own_pages(active_site):
     copied = {p.relative_to(out / f"runs/{RUN}/artifacts").as_posix(): p.read_bytes()
               for p in (out / f"runs/{RUN}/artifacts").rglob("*") if p.is_file()}
     assert len(copied) == len(ACTIVE_ARTIFACTS) + 1
-    from reporter.artifacts_view import site_name_for_artifact
+    from reporter.site.artifacts import site_name_for_artifact
     for name, data in ACTIVE_ARTIFACTS.items():
         assert copied[site_name_for_artifact(name)] == data, name
     # The ids "x.svg" and "index.html" are folders, each holding a page flowsheet made.
@@ -156,7 +156,7 @@ def test_download_names_never_collide(tmp_path):
     logs = write_logs(tmp_path / "logs", artifacts)
     build_site(logs, tmp_path / "site")
     root = tmp_path / f"site/runs/{RUN}/artifacts"
-    from reporter.artifacts_view import site_name_for_artifact
+    from reporter.site.artifacts import site_name_for_artifact
     copies = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     assert sorted(copies.values()) == sorted(artifacts.values())
     assert {site_name_for_artifact(name): data for name, data in artifacts.items()} == copies

@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup
 from site_logs import T0, experiment, run
 
 from benchmarks.bench_markdown import PATHOLOGICAL, hostile_markdown
-from reporter.markdown_render import render_markdown
+from reporter.site.markdown import render_markdown
 
 from browser.conftest import chromium  # noqa: F401  (the module-scoped Chromium of the browser tests)
 
@@ -54,7 +54,7 @@ def test_hostile_markdown_python_work_grows_linearly(name):
 CALLGRIND_CHILD = """
 import os, sys
 from benchmarks.bench_markdown import PATHOLOGICAL, hostile_markdown
-from reporter.markdown_render import render_markdown
+from reporter.site.markdown import render_markdown
 render_markdown("warm *up*")
 for name in PATHOLOGICAL:
     for size in (4000, 16000):
@@ -82,7 +82,7 @@ def test_hostile_markdown_instructions_grow_linearly(tmp_path):
 LIVENESS_CHILD = """
 import sys
 from benchmarks.bench_markdown import hostile_markdown
-from reporter.markdown_render import render_markdown
+from reporter.site.markdown import render_markdown
 render_markdown(hostile_markdown(sys.argv[1], 1_000_000))
 """
 
@@ -205,7 +205,7 @@ class counting_server:  # noqa: N801 - used like a function
 
 
 def test_notes_make_no_request_off_the_site(tmp_path, chromium):  # noqa: F811
-    from reporter.build import build
+    from reporter.site.build import build
     from reporter.config import BuildConfig
 
     logs = tmp_path / "logs"

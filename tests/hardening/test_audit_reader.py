@@ -17,9 +17,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from logger.reader import read_logs
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
-from reporter.rebuild import Rebuilder
+from reporter.live.rebuild import Rebuilder
 
 RUN_ID = "0123456789abcdef0123456789abcdef"
 EXPERIMENT = "exp-00000000"

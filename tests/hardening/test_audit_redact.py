@@ -20,10 +20,10 @@ from logwriting import (append, artifact, end, event, metric, param, start, tag,
                         write_plain)
 
 from logger.reader import read_logs
-from reporter.build import BuildError, build
+from reporter.site.build import BuildError, build
 from reporter.cli import main
 from reporter.config import BuildConfig
-from reporter.redact import IGNORE_FILE, Redaction, redact
+from reporter.site.redact import IGNORE_FILE, Redaction, redact
 
 
 def _token(code: str) -> tuple[str, list[str]]:

@@ -194,7 +194,7 @@ def test_serve_no_redact_publishes_values_as_logged(tmp_path):
 
 
 def test_pages_cannot_be_planned_from_the_readers_data(tmp_path):
-    from reporter.build import gather, plan_home, plan_run, publishable, read_data
+    from reporter.site.build import gather, plan_home, plan_run, publishable, read_data
     from reporter.config import BuildConfig
 
     logs, _ = served_logs(tmp_path, [param("password", "hunter2"), metric("loss", 1.0, 0)], ignore="")
@@ -209,7 +209,7 @@ def test_pages_cannot_be_planned_from_the_readers_data(tmp_path):
 
 
 def test_listening_on_every_interface_accepts_ip_addresses_and_this_machines_name_only():
-    from reporter.serve_guard import HostRule
+    from reporter.live.guard import HostRule
 
     rule = HostRule("0.0.0.0", "0.0.0.0")
     assert rule.allows("192.168.1.20:8000") and rule.allows("[fe80::1]:8000") and rule.allows("localhost")

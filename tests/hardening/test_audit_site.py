@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from logwriting import artifact, end, write_artifact, write_experiment, write_run
 
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
-from reporter.site import MARKER, SiteError, SiteWriter
+from reporter.site.writer import MARKER, SiteError, SiteWriter
 
 RUN = "a" * 32
 GONE = "b" * 32

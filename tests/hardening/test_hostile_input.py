@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from logger.experiments import experiment_id_for
 from logger.reader import LogReader, read_logs
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
 
 RUN_ID = "0123456789abcdef0123456789abcdef"
@@ -325,7 +325,7 @@ def test_names_that_collide_after_slugging_get_their_own_experiments(log_dir, tm
 
 def test_site_folders_of_distinct_ids_never_collide(tmp_path):
     """An id chosen to equal another id's folder name must not overwrite that run's page."""
-    from reporter.pages import site_id
+    from reporter.site.urls import site_id
 
     logs = tmp_path / "logs"
     spaced = "run one"

@@ -19,7 +19,7 @@ from ondisk import events_of
 import logger
 from logger import artifacts
 from logger.reader import read_logs
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
 
 ESCAPES = ["..", "../x", "a/../../x", "a/b/../../../x", "..\\x", "a\\..\\..\\x", "sub/..\\..\\x", "/x", "/etc/passwd",

@@ -19,7 +19,7 @@ from site_logs import write_site_logs
 
 import logger
 from logger.reader import read_logs
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
 
 

@@ -18,7 +18,7 @@ import pytest
 from site_logs import T0, experiment, run
 
 from logger.reader import read_logs
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
 
 from browser.conftest import chromium  # noqa: F401  (the module-scoped Chromium of the browser tests)
@@ -96,7 +96,7 @@ def xss_site(tmp_path_factory):
     build(BuildConfig.from_options(logs, site, environ={}))
     export_file = None
     try:
-        from reporter.export import export
+        from reporter.site.export import export
     except ImportError:  # the single-file export is another issue's: checked when it exists
         export = None
     if export is not None:

@@ -10,9 +10,9 @@ import pytest
 from site_logs import LASSO1, RIDGE, write_site_logs
 
 from logger.model import Problem
-from reporter.build import BuildError, build, read_data
+from reporter.site.build import BuildError, build, read_data
 from reporter.config import BuildConfig, ConfigError
-from reporter.site import MARKER, SiteError
+from reporter.site.writer import MARKER, SiteError
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_template_override_can_extend_the_default(logs, tmp_path):
 
 
 def test_writer_refuses_paths_outside_the_site_and_partial_writes_keep_the_rest(tmp_path):
-    from reporter.site import SiteWriter
+    from reporter.site.writer import SiteWriter
 
     writer = SiteWriter(tmp_path / "site")
     writer.open()

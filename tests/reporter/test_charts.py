@@ -13,14 +13,14 @@ import pytest
 from altair.utils.schemapi import validate_jsonschema
 
 from logger.model import MetricHistory, Run
-from reporter.charts import (
+from reporter.charts.common import (
     chart_script_tag,
     group_metric_keys,
     lower_is_better,
     pick_primary_metric,
     spec_json,
 )
-from reporter.charts_experiment import (
+from reporter.charts.experiment import (
     best_runs,
     compare_sections,
     differing_params,
@@ -31,7 +31,7 @@ from reporter.charts_experiment import (
     runs_frame,
     scatter_spec,
 )
-from reporter.charts_run import metric_spec, run_chart_sections
+from reporter.charts.run import metric_spec, run_chart_sections
 
 T0 = 1_700_000_000_000
 SCHEMA = alt.vegalite.v5.schema.core.load_schema()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from reporter.downsample import MAX_POINTS, bucket_edges, downsample, round_sig
+from reporter.charts.downsample import MAX_POINTS, bucket_edges, downsample, round_sig
 
 
 def series(n: int):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from site_logs import write_site_logs
 
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
-from reporter.site import MARKER
+from reporter.site.writer import MARKER
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "site"
 SKIPPED = ("static/", MARKER)

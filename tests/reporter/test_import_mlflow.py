@@ -15,7 +15,7 @@ from logger import experiments
 from logger.mlflow_store import read_mlflow_store
 from logger.reader import read_logs
 from reporter.cli import main
-from reporter.import_mlflow import import_mlflow, missing_lines, run_events
+from reporter.importers.mlflow import import_mlflow, missing_lines, run_events
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "mlruns"
 NOW = 4_000_000_000  # seconds: long after the fixture, so both readers call the RUNNING run UNFINISHED

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from mlflow_fixture import (FIXTURE, STATUS, artifact_files, experiments, key_files, latest_point, live_runs,
                             metric_files, metric_points, run_name)
 
-from reporter.build import build
+from reporter.site.build import build
 from reporter.cli import main
 from reporter.config import BuildConfig
 

@@ -11,11 +11,11 @@ import pytest
 from bs4 import BeautifulSoup
 from site_logs import CNN, HOUSES, LASSO1, LASSO2, RIDGE, SWEEP, write_hostile_logs, write_site_logs
 
-from reporter.artifacts_view import FRAME_POLICY
-from reporter.build import build
 from reporter.config import BuildConfig
-from reporter.markdown_render import render_markdown
-from reporter.pages import site_id
+from reporter.site.artifacts import FRAME_POLICY
+from reporter.site.build import build
+from reporter.site.markdown import render_markdown
+from reporter.site.urls import site_id
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from reporter.cli import main
-from reporter.publish import pages_url
+from reporter.site.publish import pages_url
 
 import logger
 

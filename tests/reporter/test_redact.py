@@ -1,7 +1,7 @@
 import pytest
 
 from logger.model import Artifact, Experiment, LogData, Run
-from reporter.redact import MASK, Redaction, redact
+from reporter.site.redact import MASK, Redaction, redact
 
 
 def sample(tmp_path=None):

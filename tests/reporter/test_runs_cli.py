@@ -93,7 +93,7 @@ def test_table_shows_the_sort_metric_before_params(tmp_path, monkeypatch):
     import io
 
     import logger
-    from reporter.runs_view import show_runs
+    from reporter.commands.runs import show_runs
 
     monkeypatch.setenv("COLUMNS", "400")
     logger.set_log_dir(tmp_path)

@@ -156,7 +156,7 @@ def test_a_foreign_output_folder_is_refused(tmp_path):
 
 
 def test_inject_script_goes_before_the_last_body_end_or_at_the_end():
-    from reporter.serve import SCRIPT_TAG, inject_script
+    from reporter.live.server import SCRIPT_TAG, inject_script
 
     page = b"<html><body><p>&lt;/body&gt; in text</p></BODY></html>"
     out = inject_script(page)
@@ -165,7 +165,7 @@ def test_inject_script_goes_before_the_last_body_end_or_at_the_end():
 
 
 def test_event_hub_tells_newcomers_about_a_failure_until_it_is_fixed_and_close_ends_every_stream():
-    from reporter.serve import EventHub
+    from reporter.live.server import EventHub
 
     hub = EventHub()
     early = hub.subscribe()

@@ -11,10 +11,10 @@ from bs4 import BeautifulSoup
 from site_logs import CNN, HOUSES, LASSO1, LASSO2, MNIST, RIDGE, SWEEP, write_site_logs
 
 from logger.model import Artifact, MetricHistory, Run
-from reporter import compare_data
-from reporter.build import build
+from reporter.site import compare as compare_data
+from reporter.site.build import build
 from reporter.config import BuildConfig
-from reporter.pages import run_href
+from reporter.site.pages import run_href
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_run_page_has_a_chart_per_curve_with_controls_and_scripts(site):
 
 
 def test_run_page_groups_charts_by_prefix(tmp_path):
-    from reporter.pages import _curve_sections
+    from reporter.site.pages import _curve_sections
 
     run = Run(run_id="r" * 32, experiment_id="e", name="r", path=str(tmp_path), start_time=0)
     for key in ("train/loss", "val/loss", "lr", "val/acc", "once"):
@@ -177,8 +177,8 @@ def test_run_page_with_20_metrics_of_100k_points_stays_under_3_mb(tmp_path):
     import numpy as np
 
     from logger.model import LogData
-    from reporter import pages as P
-    from reporter.render import make_environment, render_page
+    from reporter.site import pages as P
+    from reporter.site.render import make_environment, render_page
 
     run = Run(run_id="b" * 32, experiment_id="e", name="big", path=str(tmp_path), start_time=0)
     steps = np.arange(100_000, dtype=np.int64)
@@ -194,6 +194,6 @@ def test_run_page_with_20_metrics_of_100k_points_stays_under_3_mb(tmp_path):
 
 
 def test_false_positives_and_negatives_are_lower_is_better():
-    from reporter.charts import lower_is_better
+    from reporter.charts.common import lower_is_better
 
     assert lower_is_better("false_negatives") and lower_is_better("val/false_pos") and not lower_is_better("true_positives")

@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from reporter.build import build
+from reporter.site.build import build
 from reporter.config import BuildConfig
 
 ROOT_PATH = "/some-repo/"

@@ -10,8 +10,8 @@ import pytest
 
 from logger.reader import LogReader
 from reporter.config import BuildConfig
-from reporter.rebuild import FULL, Rebuilder, Scope, link_facts, scope_of
-from reporter.watch import Debouncer, Watcher, classify
+from reporter.live.rebuild import FULL, Rebuilder, Scope, link_facts, scope_of
+from reporter.live.watch import Debouncer, Watcher, classify
 from tests.logwriting import append, end, metric, tag, write_experiment, write_run
 
 ROOTS = {"logs": Path("/data/runs"), "templates": Path("/code/templates")}

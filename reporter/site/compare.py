@@ -17,14 +17,24 @@ import orjson
 
 from logger.events import encode_non_finite
 from logger.model import Experiment, Run
-
-from reporter.artifacts_view import image_views
-from reporter.charts import lower_is_better, pick_primary_metric
-from reporter.charts_experiment import curve_keys, metric_keys, overlay_spec, parallel_spec, scatter_spec
-from reporter.charts_run import ChartBlock, ChartSection
-from reporter.pages import site_id
-from reporter.render import format_duration, format_time
-from reporter.tables import duration_ms, param_text, source_text
+from reporter.charts.common import lower_is_better, pick_primary_metric
+from reporter.charts.experiment import (
+    curve_keys,
+    metric_keys,
+    overlay_spec,
+    parallel_spec,
+    scatter_spec,
+)
+from reporter.charts.common import ChartBlock, ChartSection
+from reporter.site.artifacts import image_views
+from reporter.site.text import (
+    duration_ms,
+    format_duration,
+    format_time,
+    param_text,
+    source_text,
+)
+from reporter.site.urls import site_id
 
 HIDDEN_TAGS = ("mlflow.note.content",)  # shown as the run's description, not as a row of the table
 COMPARE_POINT_BUDGET = 200_000  # curve points across all runs and keys: keeps compare-data.js (and memory) small

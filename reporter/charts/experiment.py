@@ -15,9 +15,9 @@ import altair as alt
 import pandas as pd
 
 from logger.model import Run
-from reporter.charts import CHART_HEIGHT, finite, left_out_note, lower_is_better, pick_primary_metric
-from reporter.charts_run import ChartBlock, ChartSection
-from reporter.downsample import downsample, round_sig
+from reporter.charts.common import (CHART_HEIGHT, ChartBlock, ChartSection, finite, left_out_note, lower_is_better,
+                                    pick_primary_metric)
+from reporter.charts.downsample import downsample, round_sig
 
 OVERLAY_RUNS = 10
 OVERLAY_POINTS = 200  # per run: overlays compare shapes, the run page has the detail

@@ -10,11 +10,9 @@ a file it uses changed. The reload script is added to HTML responses here, never
 
 from __future__ import annotations
 
-import errno
 import http.server
 import json
 import queue
-import signal
 import socket
 import sys
 import threading
@@ -25,15 +23,14 @@ from urllib.parse import urlsplit
 
 import click
 
-from reporter.config import BuildConfig, ConfigError
-from reporter.serve_guard import HostRule, path_refusal
+from reporter.terminal import warn
+from reporter.live.guard import HostRule, path_refusal
 
 EVENTS_PATH = "/__flowsheet__/events"
 SCRIPT_PATH = "/__flowsheet__/reload.js"
 SCRIPT_TAG = f'<script src="{SCRIPT_PATH}"></script>'.encode()
 KEEPALIVE_SECONDS = 20.0  # a comment line on idle streams, so a dead browser tab is noticed
 REQUEST_TIMEOUT_SECONDS = 20.0  # a connection silent this long while sending its request is closed
-MAX_WARNINGS = 20
 
 
 class EventHub:
@@ -223,82 +220,14 @@ def _family(host: str) -> int:
 # ------------------------------------------------------------------------------------ the command
 
 
-def run_serve(log_dir: str, out_dir: str, *, host: str = "127.0.0.1", port: int = 8000, watch: bool = True,
-              poll: bool = False, open_browser: bool = False, templates_dir: str | None = None,
-              title: str | None = None, force: bool = False, max_artifact_mb: float | None = None,
-              redact: bool = True, redact_patterns=(), request_timeout: float = REQUEST_TIMEOUT_SECONDS) -> int:
-    """Build, serve until Ctrl-C (or SIGTERM), rebuild on changes; returns the exit code (0 on Ctrl-C).
-
-    The site options mean what they mean for `reporter build`: the same pages, masked the same way."""
-    from reporter.rebuild import Rebuilder
-    from reporter.site import SiteError, SiteWriter
-
-    try:
-        config = BuildConfig.from_options(log_dir, out_dir, title=title, templates_dir=templates_dir, force=force,
-                                          max_artifact_mb=max_artifact_mb, redact=redact,
-                                          redact_patterns=tuple(redact_patterns))
-    except ConfigError as exc:
-        click.echo(f"reporter serve: {exc}", err=True)
-        return 2
-    try:
-        SiteWriter(config.out_dir, force=config.force).open()  # the foreign-folder check, before binding
-    except SiteError as exc:
-        click.echo(f"reporter serve: {exc}", err=True)
-        return 1
-    hub = EventHub()
-    try:
-        server = make_server(host, port, config.out_dir, hub, request_timeout)
-    except OSError as exc:
-        click.echo(f"reporter serve: {_bind_error(exc, host, port)}", err=True)
-        return 1
-
-    rebuilder = Rebuilder(config)
-    watcher = None
-    previous_sigterm = signal.getsignal(signal.SIGTERM)
-    try:
-        first = rebuilder.rebuild(full=True)
-        _warn(first.problems)
-        if first.redaction:
-            click.echo(f"warning: {first.redaction}", err=True)
-        _report(first, hub, first_build=True)
-        if watch:
-            watcher = start_watching(rebuilder, hub, poll=poll)
-            watcher.debouncer.add("logs")  # catch what was appended during the first build
-        bound_host, bound_port = server.server_address[:2]
-        url = f"http://{_url_host(bound_host)}:{bound_port}/"
-        watching = f"; watching {config.log_dir}" + (" (polling)" if poll else "") if watch else ""
-        click.echo(f"Serving {config.out_dir} at {url}{watching}. Press Ctrl-C to stop.")
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            click.echo(f"note: listening on {host}: other machines on the network can read this site", err=True)
-        if open_browser:
-            import webbrowser
-            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        # Stop in order: no new rebuilds, the running one finished (its temp files renamed or removed),
-        # every event stream ended, then the request threads joined and the socket closed.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if watcher is not None:
-            watcher.stop()
-        hub.close()
-        server.server_close()
-        signal.signal(signal.SIGTERM, previous_sigterm)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    click.echo("Stopped.")
-    return 0
-
-
 def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = True):
     """Watch the config's logs and templates; each settled batch of changes rebuilds, reports and notifies."""
-    from reporter.redact import IGNORE_FILE
-    from reporter.render import default_templates_dir
-    from reporter.watch import FLUSH, Watcher
+    from reporter.site.redact import IGNORE_FILE
+    from reporter.assets import templates_dir
+    from reporter.live.watch import FLUSH, Watcher
 
     config = rebuilder.config
-    roots = {"logs": config.log_dir, "templates": default_templates_dir()}
+    roots = {"logs": config.log_dir, "templates": templates_dir()}
     if config.templates_dir is not None:
         roots["user-templates"] = config.templates_dir
     # What may be published changed: only a full rebuild removes the files it now leaves out.
@@ -308,8 +237,8 @@ def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = 
         outcome = rebuilder.rebuild(full=bool(kinds & set(rules)),
                                     templates_changed=bool(kinds - {"logs", FLUSH, *rules}))
         if report:
-            _warn(outcome.problems)
-        _report(outcome, hub, quiet=not report)
+            warn(outcome.problems)
+        report_rebuild(outcome, hub, quiet=not report)
         return outcome.retry_in
 
     def on_error(exc: BaseException) -> None:
@@ -320,27 +249,7 @@ def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = 
     return watcher
 
 
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-def _bind_error(exc: OSError, host: str, port: int) -> str:
-    if exc.errno == errno.EADDRINUSE:
-        other = free_port_near(host, port)
-        hint = f"; try --port {other}" if other else "; choose another --port"
-        return f"port {port} on {host} is already in use{hint}"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"not allowed to use port {port} on {host} (ports below 1024 need privileges); try --port 8000"
-    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
-        return f"cannot listen on host {host!r}: {exc.strerror or exc}"
-    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
-def _report(outcome, hub: EventHub, first_build: bool = False, quiet: bool = False) -> None:
+def report_rebuild(outcome, hub: EventHub, first_build: bool = False, quiet: bool = False) -> None:
     """One terminal line per rebuild that did something, and the matching event for open pages."""
     echo = (lambda *args, **kwargs: None) if quiet else click.echo
     if outcome.error:
@@ -362,13 +271,6 @@ def _report(outcome, hub: EventHub, first_build: bool = False, quiet: bool = Fal
                    + (f": {shown}" if shown else ""))
     if outcome.changed:
         hub.publish("reload", {"paths": outcome.changed})
-
-
-def _warn(problems) -> None:
-    for problem in problems[:MAX_WARNINGS]:
-        click.echo(f"warning: {problem}", err=True)
-    if len(problems) > MAX_WARNINGS:
-        click.echo(f"warning: ... and {len(problems) - MAX_WARNINGS} more", err=True)
 
 
 # The script every served page gets. It keeps the scroll position across its own reloads (the URL,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import orjson
 from markupsafe import Markup, escape
@@ -117,3 +118,17 @@ def left_out_note(count: int, what: str = "without a value") -> str:
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
+
+@dataclass(frozen=True)
+class ChartBlock:
+    """One chart of a page: where charts.js finds it (`spec_id`) and what it shows."""
+
+    spec_id: str
+    title: str
+    spec: dict
+
+
+@dataclass(frozen=True)
+class ChartSection:
+    name: str  # "" for metrics without a prefix
+    charts: list[ChartBlock]

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from logger.model import LogData, Problem, Run
-
-from reporter.build import BuildError
+from reporter.errors import BuildError
 
 MASK = "[redacted]"
 IGNORE_FILE = ".flowsheetignore"

@@ -319,28 +319,3 @@ def import_mlflow(mlruns_dir: str | os.PathLike, log_dir: str | os.PathLike, *, 
     return importer.result
 
 
-# ---------------------------------------------------------------- the command's terminal side
-
-MAX_WARNINGS = 20
-
-
-def run_import(mlruns_dir: str, log_dir: str, *, link: bool = True, quiet: bool = False,
-               allow_artifacts_outside=()) -> int:
-    """`reporter import-mlflow`: import, print warnings and one summary line; the exit code (0, 1 failed, 2 bad input)."""
-    import click
-
-    try:
-        result = import_mlflow(mlruns_dir, log_dir, link=link, allow_artifacts_outside=allow_artifacts_outside)
-    except MlflowImportError as error:
-        click.echo(f"reporter import-mlflow: {error}", err=True)
-        return 2
-    except OSError as error:
-        click.echo(f"reporter import-mlflow: {error.filename or ''}: {error.strerror or error}", err=True)
-        return 1
-    if not quiet:
-        for problem in result.problems[:MAX_WARNINGS]:
-            click.echo(f"warning: {problem}", err=True)
-        if len(result.problems) > MAX_WARNINGS:
-            click.echo(f"warning: ... and {len(result.problems) - MAX_WARNINGS} more", err=True)
-        click.echo(f"Imported into {result.log_dir}: {result.summary()}")
-    return 0

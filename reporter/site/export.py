@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logger.model import LogData
-
-from reporter.artifacts_view import RASTER_TYPES
-from reporter.build import build, publishable
 from reporter.config import BuildConfig
+from reporter.site.artifacts import RASTER_TYPES
+from reporter.site.build import build, publishable
 
 DEFAULT_MAX_IMAGE_MB = 5.0
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from logger.model import LogData, Problem
 from logger.reader import Changes, LogReader
 
-from reporter import pages as P
-from reporter.build import (PublishableData, SitePlan, copy_files, file_content, gather, plan_experiment, plan_home,
+from reporter.site import pages as P
+from reporter.site.build import (PublishableData, SitePlan, copy_files, file_content, gather, plan_experiment, plan_home,
                             plan_run, publishable, static_sources)
 from reporter.config import BuildConfig
-from reporter.render import make_environment, render_page
-from reporter.site import SiteWriter
+from reporter.site.render import make_environment, render_page
+from reporter.site.writer import SiteWriter
 
 # What other pages show of a run: a parent page lists its children's names and statuses, a child page
 # names its parent. When these stay the same, an appended metric touches only the run's own page.

@@ -7,9 +7,26 @@ import shutil
 import sys
 from datetime import datetime, timezone
 
+import click
+
+from reporter.options import default_log_dir, log_dir_argument
+
 TABLE_PARAMS = 4  # at most this many param and metric columns by default (the most common keys)
 TABLE_METRICS = 5
 CELL_WIDTH = 22
+
+
+@click.command()
+@log_dir_argument
+@click.option("--experiment", "experiments", multiple=True, help="Only runs of this experiment (repeatable).")
+@click.option("--filter", "filter_string", default="", help="A search_runs filter, e.g. \"metrics.f1 > 0.8\".")
+@click.option("--order-by", "order_by", multiple=True, help="e.g. \"metrics.f1 DESC\" (repeatable).")
+@click.option("--columns", default=None, help="Comma-separated columns to show.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def runs(log_dir, experiments, filter_string, order_by, columns, fmt) -> None:
+    """List runs as a table, CSV or JSON."""
+    sys.exit(show_runs(log_dir or default_log_dir(), experiments=list(experiments), filter_string=filter_string,
+                       order_by=list(order_by), columns=columns, fmt=fmt))
 
 
 def show_runs(log_dir, experiments=(), filter_string: str = "", order_by=(), columns: str | None = None,

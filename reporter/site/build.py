@@ -12,23 +12,19 @@ from typing import Callable
 
 from logger.model import LogData, Problem
 from logger.safepath import open_regular
-
-from reporter import compare_data
-from reporter import pages as P
-from reporter import tables
-from reporter.artifacts_view import ArtifactView, artifact_views, site_name_for_artifact
+from reporter.assets import STATIC_DIR
 from reporter.config import BuildConfig
-from reporter.render import make_environment, render_page
-from reporter.site import SiteWriter
+from reporter.errors import BuildError
+from reporter.site import compare as compare_data
+from reporter.site import pages as P
+from reporter.site import tables
+from reporter.site.artifacts import ArtifactView, artifact_views, site_name_for_artifact
+from reporter.site.render import make_environment, render_page
+from reporter.site.writer import SiteWriter
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 VEGA_BUNDLE = "vega-bundle.js"
 
 Progress = Callable[[int, int], None]  # (done, total)
-
-
-class BuildError(Exception):
-    """The build stopped; the message is one line for the user."""
 
 
 @dataclass
@@ -77,7 +73,7 @@ def publishable(data: LogData, config: BuildConfig):
 
     Every page, CSV and export is made from this, never from the reader's data directly: the planners
     refuse anything else (`require_publishable`), so no build path can forget it."""
-    from reporter.redact import Redaction, redact
+    from reporter.site.redact import Redaction, redact
 
     safe, report = redact(data, Redaction(config.redact, config.redact_patterns), config.log_dir)
     return PublishableData(**{f.name: getattr(safe, f.name) for f in dataclasses.fields(LogData)}), report

@@ -8,26 +8,29 @@ Every page context has `root` (the way back to the site root, "" or "../../") an
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from logger.model import Experiment, LogData, Run, RUN_STATUSES
-
-from reporter.artifacts_view import ArtifactView, artifact_tree
-from reporter.charts import chart_script_tag
-from reporter.charts_experiment import experiment_sections
-from reporter.charts_run import ChartSection, run_chart_sections
+from logger.model import RUN_STATUSES, Experiment, LogData, Run
+from reporter.charts.common import chart_script_tag
+from reporter.charts.experiment import experiment_sections
+from reporter.charts.common import ChartSection
+from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
-from reporter.render import format_time
-from reporter.tables import duration_ms, param_text, source_text
+from reporter.site.artifacts import ArtifactView, artifact_tree
+from reporter.site.text import duration_ms, format_time, param_text, source_text
+from reporter.site.urls import (
+    experiment_dir,
+    experiment_href,
+    run_dir,
+    run_href,
+    site_id,
+)
 
 RECENT_RUNS = 20
 MAX_CHART_RUNS = 1000  # runs drawn in an experiment's charts (the newest); the table has them all
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$")
-_MADE_ID = re.compile(r"-[0-9a-f]{32}$")
+
 
 
 @dataclass
@@ -35,32 +38,6 @@ class Page:
     path: str  # relative to the site root
     templates: tuple[str, ...]  # the first that exists is used (per-object names first)
     context: dict[str, Any] = field(default_factory=dict)
-
-
-def site_id(value: str) -> str:
-    """A folder name for an id: the id itself when it is a plain name, else a slug plus a hash."""
-    # An id that looks like a made folder name is made into one too, so that no id can be chosen to land
-    # in another's folder; the 128-bit hash keeps apart ids crafted to share a slug.
-    if _SAFE_ID.match(value) and not value.endswith(".") and not _MADE_ID.search(value):
-        return value
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", value).strip("-")[:40] or "id"
-    return f"{slug}-{hashlib.sha256(value.encode('utf-8')).hexdigest()[:32]}"
-
-
-def run_dir(run_id: str) -> str:
-    return f"runs/{site_id(run_id)}"
-
-
-def experiment_dir(experiment_id: str) -> str:
-    return f"experiments/{site_id(experiment_id)}"
-
-
-def run_href(run_id: str) -> str:
-    return f"{run_dir(run_id)}/index.html"
-
-
-def experiment_href(experiment_id: str) -> str:
-    return f"{experiment_dir(experiment_id)}/index.html"
 
 
 def all_experiments(data: LogData) -> dict[str, Experiment]:

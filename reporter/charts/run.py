@@ -15,35 +15,19 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
 
 from logger.model import Run
-from reporter.charts import CHART_HEIGHT, group_metric_keys, plural
-from reporter.downsample import MAX_POINTS, Series, downsample, round_sig
+from reporter.charts.common import CHART_HEIGHT, ChartBlock, ChartSection, group_metric_keys, plural
+from reporter.charts.downsample import MAX_POINTS, Series, downsample, round_sig
 
 DATA_NAME = "points"
 X_MODES = ("step", "rel", "wall")
 
 # Relative time is shown in the largest unit that keeps numbers readable.
 _TIME_UNITS = ((3 * 86400_000, 86400_000, "days"), (3 * 3600_000, 3600_000, "hours"), (3 * 60_000, 60_000, "minutes"))
-
-
-@dataclass(frozen=True)
-class ChartBlock:
-    """One chart of a page: where charts.js finds it (`spec_id`) and what it shows."""
-
-    spec_id: str
-    title: str
-    spec: dict
-
-
-@dataclass(frozen=True)
-class ChartSection:
-    name: str  # "" for metrics without a prefix
-    charts: list[ChartBlock]
 
 
 def series_rows(series: Series, origin: int) -> list[dict]:

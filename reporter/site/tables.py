@@ -12,13 +12,7 @@ from typing import Any, Iterable
 
 from logger.events import encode_non_finite
 from logger.model import Experiment, Run
-
-from reporter.render import format_time
-
-try:
-    from logger.filter import param_text
-except ImportError:  # pragma: no cover - the filter module is written alongside
-    param_text = str
+from reporter.site.text import duration_ms, format_time, param_text, source_text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,27 +42,6 @@ def _text(value: Any) -> str | None:
 
 def _number(value: float) -> float | str:
     return encode_non_finite(value)
-
-
-def duration_ms(run: Run) -> int | None:
-    if run.start_time is None:
-        return None
-    end = run.end_time if run.end_time is not None else (run.last_time if run.status == "RUNNING" else None)
-    return None if end is None else max(0, end - run.start_time)
-
-
-def source_text(run: Run) -> str:
-    """What the source/git column says: commit and branch when known, else the entry point."""
-    system = run.system or {}
-    commit = system.get("git_commit")
-    if commit:
-        text = str(commit)[:8]
-        if system.get("git_branch"):
-            text += f" ({system['git_branch']})"
-        if system.get("git_dirty"):
-            text += " dirty"
-        return text
-    return str(system.get("entry_point") or run.tags.get("mlflow.source.name") or "")
 
 
 def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]) -> list[dict[str, Any]]:

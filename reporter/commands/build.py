@@ -1,0 +1,79 @@
+"""`reporter build`: options to a BuildConfig, then the build, with progress, warnings and a summary.
+
+Errors are one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reporter.terminal import progress_bar, warn
+from reporter.config import BuildConfig, ConfigError
+from reporter.options import log_dir_argument, out_dir_options, quiet_option, site_config, site_options
+
+
+@click.command()
+@log_dir_argument
+@out_dir_options
+@site_options
+@click.option("--strict", is_flag=True, help="Fail when the reader reports problems in the logs.")
+@quiet_option
+def build(log_dir, out_dir, force, strict, quiet, **site) -> None:
+    """Build the static site from LOG_DIR (default: $FLOWSHEET_DIR or ./runs)."""
+    try:
+        config = site_config(log_dir, out_dir, site, strict=strict, quiet=quiet, force=force)
+    except ConfigError as exc:
+        click.echo(f"reporter build: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(build_site(config))
+
+
+def run_build(log_dir: str, out_dir: str, **options) -> int:
+    """`reporter build` from Python (benchmarks, publish): options as the command takes them; the exit code."""
+    try:
+        config = site_config(log_dir, out_dir, options, **{k: options[k] for k in ("strict", "quiet", "force")
+                                                           if k in options})
+    except ConfigError as exc:
+        click.echo(f"reporter build: {exc}", err=True)
+        return 2
+    return build_site(config)
+
+
+def build_site(config: BuildConfig) -> int:
+    """Build and report; returns the exit code (0 ok, 1 build failed)."""
+    from jinja2 import TemplateError
+
+    from reporter.site.build import BuildError, build, read_data
+    from reporter.site.writer import SiteError
+
+    quiet = config.quiet
+    try:
+        data = read_data(config.log_dir)
+        if not quiet:
+            warn(data.problems, "error" if config.strict else "warning")
+        progress = progress_bar() if not quiet and sys.stderr.isatty() else None
+        try:
+            result = build(config, data=data, progress=progress)
+        finally:
+            if progress:
+                click.echo("", err=True)
+    except (BuildError, SiteError) as exc:
+        click.echo(f"reporter build: {exc}", err=True)
+        return 1
+    except TemplateError as exc:
+        where = f" ({exc.filename}:{exc.lineno})" if getattr(exc, "filename", None) else ""
+        click.echo(f"reporter build: template error{where}: {exc}", err=True)
+        return 1
+    except OSError as exc:
+        click.echo(f"reporter build: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+        return 1
+    if result.redaction and not quiet:
+        click.echo(f"warning: {result.redaction}", err=True)
+    if not quiet:
+        click.echo(f"{result.experiments} experiment(s), {result.runs} run(s); {result.pages_written} page(s) written, "
+                   f"{result.files_unchanged} file(s) unchanged, {result.files_removed} removed; "
+                   f"{len(result.problems)} problem(s); {result.seconds:.1f} s")
+        click.echo(f"Open {config.out_dir.joinpath('index.html').as_uri()}")
+    return 0

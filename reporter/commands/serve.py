@@ -1,0 +1,118 @@
+"""`reporter serve`: build, serve on localhost, and rebuild live while runs log (reporter/live does the work)."""
+
+from __future__ import annotations
+
+import errno
+import signal
+import socket
+import sys
+import threading
+
+import click
+
+from reporter.terminal import warn
+from reporter.config import ConfigError
+from reporter.live.server import (REQUEST_TIMEOUT_SECONDS, EventHub, free_port_near, make_server, report_rebuild,
+                                  start_watching)
+from reporter.options import log_dir_argument, out_dir_options, site_config, site_options
+
+
+@click.command()
+@log_dir_argument
+@out_dir_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free port).")
+@click.option("--watch/--no-watch", default=True, show_default=True, help="Rebuild when the logs or templates change.")
+@click.option("--poll", is_flag=True, help="Poll for changes (network file systems, containers) instead of inotify.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a web browser.")
+@click.option("--request-timeout", type=click.FloatRange(0, min_open=True), default=REQUEST_TIMEOUT_SECONDS,
+              show_default=True, metavar="SECONDS", help="Close a connection that takes longer than this to send its request.")
+@site_options
+def serve(log_dir, out_dir, **options) -> None:
+    """Build the site, serve it on http://HOST:PORT/ and rebuild it live as LOG_DIR grows."""
+    sys.exit(run_serve(log_dir, out_dir, **options))
+
+
+def run_serve(log_dir: str | None, out_dir: str, *, host: str = "127.0.0.1", port: int = 8000, watch: bool = True,
+              poll: bool = False, open_browser: bool = False, force: bool = False,
+              request_timeout: float = REQUEST_TIMEOUT_SECONDS, **site) -> int:
+    """Build, serve until Ctrl-C (or SIGTERM), rebuild on changes; returns the exit code (0 on Ctrl-C).
+
+    The site options mean what they mean for `reporter build`: the same pages, masked the same way."""
+    from reporter.live.rebuild import Rebuilder
+    from reporter.site.writer import SiteError, SiteWriter
+
+    try:
+        config = site_config(log_dir, out_dir, site, force=force)
+    except ConfigError as exc:
+        click.echo(f"reporter serve: {exc}", err=True)
+        return 2
+    try:
+        SiteWriter(config.out_dir, force=config.force).open()  # the foreign-folder check, before binding
+    except SiteError as exc:
+        click.echo(f"reporter serve: {exc}", err=True)
+        return 1
+    hub = EventHub()
+    try:
+        server = make_server(host, port, config.out_dir, hub, request_timeout)
+    except OSError as exc:
+        click.echo(f"reporter serve: {_bind_error(exc, host, port)}", err=True)
+        return 1
+
+    rebuilder = Rebuilder(config)
+    watcher = None
+    previous_sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        first = rebuilder.rebuild(full=True)
+        warn(first.problems)
+        if first.redaction:
+            click.echo(f"warning: {first.redaction}", err=True)
+        report_rebuild(first, hub, first_build=True)
+        if watch:
+            watcher = start_watching(rebuilder, hub, poll=poll)
+            watcher.debouncer.add("logs")  # catch what was appended during the first build
+        bound_host, bound_port = server.server_address[:2]
+        url = f"http://{_url_host(bound_host)}:{bound_port}/"
+        watching = f"; watching {config.log_dir}" + (" (polling)" if poll else "") if watch else ""
+        click.echo(f"Serving {config.out_dir} at {url}{watching}. Press Ctrl-C to stop.")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            click.echo(f"note: listening on {host}: other machines on the network can read this site", err=True)
+        if open_browser:
+            import webbrowser
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # Stop in order: no new rebuilds, the running one finished (its temp files renamed or removed),
+        # every event stream ended, then the request threads joined and the socket closed.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if watcher is not None:
+            watcher.stop()
+        hub.close()
+        server.server_close()
+        signal.signal(signal.SIGTERM, previous_sigterm)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    click.echo("Stopped.")
+    return 0
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _bind_error(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        other = free_port_near(host, port)
+        hint = f"; try --port {other}" if other else "; choose another --port"
+        return f"port {port} on {host} is already in use{hint}"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"not allowed to use port {port} on {host} (ports below 1024 need privileges); try --port 8000"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on host {host!r}: {exc.strerror or exc}"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

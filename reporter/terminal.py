@@ -1,0 +1,23 @@
+"""What every command prints the same way: warnings about the logs, and a progress bar."""
+
+from __future__ import annotations
+
+import click
+
+MAX_WARNINGS = 20
+
+
+def warn(problems, label: str = "warning") -> None:
+    """The first problems, one line each on stderr, and how many more there were."""
+    for problem in problems[:MAX_WARNINGS]:
+        click.echo(f"{label}: {problem}", err=True)
+    if len(problems) > MAX_WARNINGS:
+        click.echo(f"{label}: ... and {len(problems) - MAX_WARNINGS} more", err=True)
+
+
+def progress_bar():
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", err=True, nl=False)
+    return show
