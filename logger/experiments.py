@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 
 from logger import events
+from logger.format import EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG
 from logger.model import Experiment
 
-EXPERIMENT_FILE = "experiment.jsonl"
 DEFAULT_EXPERIMENT = "Default"
 
 
@@ -85,7 +85,7 @@ def list_all(log_dir: Path) -> list[Experiment]:
 def create(log_dir: Path, name: str, artifact_location: str | None = None, tags: dict | None = None) -> Experiment:
     """Create experiment `name`; FileExistsError if it exists (one winner among racing processes)."""
     check_name(name)
-    tag_events = [events.event("experiment_tag", key=events.check_key(k, "tag key"), value=events.plain_value(v, "tag"))
+    tag_events = [events.event(EXPERIMENT_TAG, key=events.check_key(k, "tag key"), value=events.plain_value(v, "tag"))
                   for k, v in (tags or {}).items()]
     if find_by_name(log_dir, name) is not None:
         raise FileExistsError(f"experiment {name!r} already exists in {log_dir}")
@@ -95,7 +95,7 @@ def create(log_dir: Path, name: str, artifact_location: str | None = None, tags:
     # O_EXCL makes exactly one of several racing processes the creator.
     fd = os.open(folder / EXPERIMENT_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
     try:
-        first = events.event("experiment", experiment_id=experiment_id, name=name, artifact_location=artifact_location)
+        first = events.event(EXPERIMENT, experiment_id=experiment_id, name=name, artifact_location=artifact_location)
         os.write(fd, b"".join(events.encode(e) for e in [first, *tag_events]))
     finally:
         os.close(fd)

@@ -21,11 +21,11 @@ from urllib.parse import unquote, urlparse
 
 import yaml
 
+from logger.format import ARTIFACTS_DIR, MLFLOW_META_FILE
 from logger.model import Artifact, MetricHistory, Problem
 from logger.safepath import LEADS_OUTSIDE, is_inside, open_inside
 
-META = "meta.yaml"
-ARTIFACTS_DIR = "artifacts"
+META = MLFLOW_META_FILE
 MAX_ID_BYTES = 200  # MLflow's ids are 32 hex digits or up to 19 decimal ones; the site adds to the name
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 OUTSIDE_ARTIFACTS = ("artifact_uri names a folder outside the store: its artifacts are not read "

@@ -38,27 +38,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from logger.format import (END_STATUSES, EXPERIMENT_FILE, MLFLOW_STORE_DIR, NOTE_TAG, PARENT_TAG,
+                            RUN_NAME_TAG, SYSTEM_TAGS)
 from logger.mlflow_files import META, MlflowFiles, entries, id_problem
 from logger.model import Experiment, LogData, Run
 
-TRASH = ".trash"
 # MLflow's RunStatus codes (mlflow/entities/run_status.py); SCHEDULED means "not started yet".
 STATUS_CODES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
-DONE = ("FINISHED", "FAILED", "KILLED")
 # Folders MLflow keeps beside runs and experiments that are neither: not reported as problems.
 NOT_RUNS = {"tags", "datasets", "models", "traces", "outputs", "inputs"}
 NOT_EXPERIMENTS = {"models"}  # the file-based model registry lives in mlruns/models/
-# MLflow's system tags -> the `Run.system` keys of docs/FORMAT.md.
-SYSTEM_TAGS = {
-    "mlflow.user": "user",
-    "mlflow.source.name": "entry_point",
-    "mlflow.source.git.commit": "git_commit",
-    "mlflow.source.git.branch": "git_branch",
-    "mlflow.project.entryPoint": "command",
-}
-RUN_NAME_TAG = "mlflow.runName"
-NOTE_TAG = "mlflow.note.content"
-PARENT_TAG = "mlflow.parentRunId"
 
 
 # ---------------------------------------------------------------- recognising a store
@@ -75,8 +64,8 @@ def store_root(path: str | os.PathLike) -> Path | None:
     if _is_store(folder):
         return folder
     # A project folder holding mlruns/, unless it is a flowsheet log dir of its own.
-    if _is_store(folder / "mlruns") and not _has_flowsheet_experiments(folder):
-        return folder / "mlruns"
+    if _is_store(folder / MLFLOW_STORE_DIR) and not _has_flowsheet_experiments(folder):
+        return folder / MLFLOW_STORE_DIR
     return None
 
 
@@ -87,14 +76,14 @@ def _is_store(folder: Path) -> bool:
         return not _has_flowsheet_experiments(folder)
     found = False
     for entry in _subfolders(folder):
-        if (Path(entry.path) / "experiment.jsonl").exists():
+        if (Path(entry.path) / EXPERIMENT_FILE).exists():
             return False  # flowsheet's own format wins
         found = found or (Path(entry.path) / META).is_file()
     return found
 
 
 def _has_flowsheet_experiments(folder: Path) -> bool:
-    return any((Path(entry.path) / "experiment.jsonl").exists() for entry in _subfolders(folder))
+    return any((Path(entry.path) / EXPERIMENT_FILE).exists() for entry in _subfolders(folder))
 
 
 def _subfolders(folder: Path) -> list[os.DirEntry]:
@@ -202,7 +191,7 @@ def _read_run(store: MlflowFiles, folder: Path, experiment_id: str) -> Run | Non
         status = "UNFINISHED"
     run.status = status
     run.start_time = _int_or_none(meta.get("start_time"))
-    run.end_time = _int_or_none(meta.get("end_time")) if status in DONE else None
+    run.end_time = _int_or_none(meta.get("end_time")) if status in END_STATUSES else None
     run.params = store.key_files(folder / "params", "param")
     run.tags = store.key_files(folder / "tags", "tag")
     for key, path in store.files_under(folder / "metrics"):

@@ -10,6 +10,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from logger.format import NOTE_TAG
+
 RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "UNFINISHED")
 
 
@@ -91,7 +93,7 @@ class Experiment:
 
     @property
     def description(self) -> str | None:
-        value = self.tags.get("mlflow.note.content")
+        value = self.tags.get(NOTE_TAG)
         return None if value is None else str(value)
 
 

@@ -17,20 +17,16 @@ from typing import Any
 
 import orjson
 
+from logger.format import (ARTIFACT, END, END_STATUSES, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG, LOG_SUFFIX,
+                            MAX_KEY_LENGTH, MAX_VALUE_LENGTH, METRIC, NON_FINITE, NOTE_TAG, PARAM, PARENT_TAG, RESUME,
+                            RUN_NAME_TAG, START, TAG)
 from logger.model import Experiment, MetricHistory, Problem, Run
 
-EXPERIMENT_FILE = "experiment.jsonl"
-END_STATUSES = ("FINISHED", "FAILED", "KILLED")
-MAX_KEY_LENGTH = 250
-MAX_VALUE_LENGTH = 6000
 STEP_FIELDS = ("step", "global_step", "iteration", "iter", "epoch")
 TIME_FIELDS = ("timestamp", "time")
-RUN_NAME_TAG = "mlflow.runName"
-NOTE_TAG = "mlflow.note.content"
-PARENT_TAG = "mlflow.parentRunId"
 GROUP = 256
 
-_SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_SPECIAL = NON_FINITE
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 NO_TIME = -(1 << 63)
 _TYPE_WORDS = {int: "an integer", str: "a string", dict: "an object", float: "a number", bool: "a boolean"}
@@ -110,7 +106,7 @@ def _explain(line: bytes, error: Exception) -> str:
         return "no 'kind' field"
     if not isinstance(record["kind"], str):
         return "'kind' is not a string"
-    if record["kind"] == "metric":
+    if record["kind"] == METRIC:
         try:
             _check_key(record)
             _need(record, "t", int)
@@ -157,8 +153,8 @@ class RunParser(Parser):
         self.started = False
         self.named_by_tag = False
         self.start_experiment_id: str | None = None
-        self.handlers = {"param": self._on_param, "tag": self._on_tag, "start": self._on_start,
-                         "end": self._on_end, "resume": self._on_resume, "artifact": self._on_artifact}
+        self.handlers = {PARAM: self._on_param, TAG: self._on_tag, START: self._on_start,
+                         END: self._on_end, RESUME: self._on_resume, ARTIFACT: self._on_artifact}
 
     def feed(self, lines: list[bytes]) -> None:
         run = self.run
@@ -177,7 +173,7 @@ class RunParser(Parser):
             for record in records:
                 lineno += 1
                 try:
-                    if record["kind"] == "metric":
+                    if record["kind"] == METRIC:
                         add = get(record["key"])
                         if add is None:
                             add = self._new_metric(record)
@@ -224,7 +220,7 @@ class RunParser(Parser):
             except Exception:
                 continue  # the main loop reports it
             self.decided = True
-            if kind != "start":
+            if kind != START:
                 self.problem(self.lineno + index + 1, "the run has no start line before this one: "
                              "its id and experiment come from the folder names")
             return  # the main loop reads every line, including this one
@@ -240,7 +236,7 @@ class RunParser(Parser):
         if isinstance(error, _Skip):
             raise error
         record = orjson.loads(line)
-        if type(record) is not dict or record.get("kind") != "metric":
+        if type(record) is not dict or record.get("kind") != METRIC:
             raise error
         key = _check_key(record)
         history = self.run.metrics.get(key)
@@ -366,11 +362,11 @@ class ExperimentParser(Parser):
             try:
                 record = orjson.loads(line)
                 kind = record["kind"]
-                if kind == "experiment_tag":
+                if kind == EXPERIMENT_TAG:
                     key = _check_key(record)
                     _need(record, "t", int)
                     experiment.tags[key] = _check_value(record)
-                elif kind == "experiment":
+                elif kind == EXPERIMENT:
                     t = _need(record, "t", int)
                     experiment_id = _need(record, "experiment_id", str, nullable=True)
                     name = _need(record, "name", str)
@@ -463,7 +459,7 @@ class PlainParser(Parser):
 
     def __init__(self, rel: str, path: Path, run_id: str):
         super().__init__(rel)
-        self.run = Run(run_id=run_id, experiment_id="", name=path.name[: -len(".jsonl")] or path.name,
+        self.run = Run(run_id=run_id, experiment_id="", name=path.name[: -len(LOG_SUFFIX)] or path.name,
                        path=str(path), status="FINISHED", source="plain")
         self.first_time: int | None = None
         self.last_point_time: int | None = None

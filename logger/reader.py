@@ -35,8 +35,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from logger.format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, NOTES_FILE, RUN_FILE
 from logger.model import Artifact, Experiment, LogData, Problem, Run
-from logger.parsing import (EXPERIMENT_FILE, ExperimentParser, Parser, PlainParser, RunParser,
+from logger.parsing import (ExperimentParser, Parser, PlainParser, RunParser,
                             is_plain_record, lenient_loads, plain_experiment_id, plain_run_id)
 from logger.safepath import RefusedPath, file_kind, open_inside, resolve_inside
 
@@ -44,9 +45,6 @@ __all__ = ["Changes", "LogProblemWarning", "LogReader", "read_logs", "is_plain_r
 
 CHUNK = 1 << 20
 TAIL = 64  # bytes before the offset remembered to notice a file rewritten in place
-RUN_FILE = "run.jsonl"
-NOTES_FILE = "notes.md"
-ARTIFACTS_DIR = "artifacts"
 PLAIN_EXPERIMENT = "plain"
 
 
@@ -291,7 +289,7 @@ class LogReader:
                             stack.append(prefix + name)
                     elif name == NOTES_FILE:
                         notes[rel_dir] = prefix + name  # whatever it is: reading it checks and reports
-                    elif entry.is_file(follow_symlinks=False) and name.endswith(".jsonl"):
+                    elif entry.is_file(follow_symlinks=False) and name.endswith(LOG_SUFFIX):
                         found[prefix + name] = ("run" if name == RUN_FILE else
                                                 "experiment" if name == EXPERIMENT_FILE else "jsonl")
                 except OSError:

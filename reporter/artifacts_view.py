@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from logger.format import ARTIFACTS_DIR
 from logger.model import Run
 from logger.safepath import open_regular, resolve_inside
 
@@ -87,7 +88,7 @@ class ArtifactNode:
 
 def artifact_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView]:
     """Every artifact of a run, in path order, with the preview its type allows; only `log_dir`'s files are read."""
-    root = Path(run.path) / "artifacts"
+    root = Path(run.path) / ARTIFACTS_DIR
     views = []
     budget = _PreviewBudget()
     for artifact in sorted(run.artifacts, key=lambda a: a.path):
@@ -105,7 +106,7 @@ def image_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView]:
 
     SVG is left out: its copy is a download (site_name_for_artifact), and inlining every run's SVGs into
     the compare data, which holds the whole site, would have no bound."""
-    root = Path(run.path) / "artifacts"
+    root = Path(run.path) / ARTIFACTS_DIR
     views = []
     for artifact in sorted(run.artifacts, key=lambda a: a.path):
         if PurePosixPath(artifact.path).suffix.lower() not in RASTER_TYPES:
