@@ -7,11 +7,10 @@ import os
 import re
 from pathlib import Path
 
-import orjson
-
 from logger import events
 from logger.format import EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG
 from logger.model import Experiment
+from logger.parsing import ExperimentParser, parse_file
 
 DEFAULT_EXPERIMENT = "Default"
 
@@ -29,31 +28,15 @@ def check_name(name) -> str:
 
 
 def read_experiment(folder: Path) -> Experiment | None:
-    """The experiment a folder holds, from its experiment.jsonl; None if there is none yet."""
+    """The experiment a folder holds, from its experiment.jsonl; None if there is none yet.
+
+    Read by the reader's own parser (logger/parsing.py): a line the reader skips is skipped here too."""
     try:
         data = (folder / EXPERIMENT_FILE).read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return None
-    experiment = None
-    for line in data.split(b"\n"):
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue  # torn or damaged lines are the reader's to report
-        if not isinstance(record, dict):
-            continue
-        kind = record.get("kind")
-        if kind == "experiment" and experiment is None:
-            experiment = Experiment(
-                experiment_id=str(record.get("experiment_id") or folder.name),
-                name=str(record.get("name") or folder.name),
-                path=str(folder),
-                artifact_location=record.get("artifact_location"),
-                created=record.get("t"),
-            )
-        elif kind == "experiment_tag" and experiment is not None and isinstance(record.get("key"), str):
-            experiment.tags[record["key"]] = record.get("value")
-    return experiment
+    parser = parse_file(ExperimentParser(EXPERIMENT_FILE, folder), data)
+    return parser.experiment if parser.seen else None
 
 
 def find_by_name(log_dir: Path, name: str) -> Experiment | None:

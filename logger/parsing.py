@@ -386,6 +386,13 @@ class ExperimentParser(Parser):
                     self.problem(self.lineno, _explain(line, error))
 
 
+def parse_file(parser: Parser, data: bytes) -> Parser:
+    """Feed a whole file to `parser`: how the logger reads a run or experiment file back (resume, find an
+    experiment) with exactly the reader's rules. A torn last line is skipped like any bad line."""
+    parser.feed(data.split(b"\n"))
+    return parser
+
+
 _UNPARSED = object()  # stands for a line orjson refused; subscripting it fails into the slow path
 
 

@@ -105,7 +105,7 @@ class Run:
         """Reopen a run to append to it; its params stay immutable across the two sessions."""
         from logger.system import system_info
 
-        state = _replay(folder / RUN_FILE)
+        state = _replay(folder)
         system = system_info()
         info = RunInfo(state["run_id"] or folder.name, state["experiment_id"] or folder.parent.name,
                        state["name"] or folder.name, (folder / ARTIFACTS_DIR).absolute().as_uri(),
@@ -321,33 +321,14 @@ def _join(folder: str, name: str) -> str:
     return f"{folder}/{name}" if folder else name
 
 
-def _replay(path: Path) -> dict:
-    """What a resumed run needs from its file: identity, params and tags. Damaged lines are passed over."""
-    state = {"run_id": None, "experiment_id": None, "name": None, "parent_run_id": None, "start_time": None,
-             "params": {}, "tags": {}}
-    started = False
-    with open(path, "rb") as file:
-        for line in file:
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(record, dict):
-                continue
-            # A hand-edited or damaged file may hold anything: only fields of the right type are taken.
-            kind, key = record.get("kind"), record.get("key")
-            if kind == "param" and isinstance(key, str):
-                state["params"].setdefault(key, record.get("value"))
-            elif kind == "tag" and isinstance(key, str):
-                state["tags"][key] = record.get("value")
-            elif kind == "start" and not started:
-                started = True
-                for field_name in ("run_id", "experiment_id", "name", "parent_run_id"):
-                    value = record.get(field_name)
-                    state[field_name] = value if isinstance(value, str) and value else None
-                t = record.get("t")
-                state["start_time"] = t if type(t) is int else None
-    if RUN_NAME_TAG in state["tags"]:
-        state["name"] = str(state["tags"][RUN_NAME_TAG])
-    return state
+def _replay(folder: Path) -> dict:
+    """What a resumed run needs from its file: identity, params and tags, read by the reader's own parser
+    (logger/parsing.py), so that resuming sees exactly the run the reader shows; bad lines are skipped."""
+    from logger.parsing import RunParser, parse_file  # the reader's machinery: paid only on resume
 
+    with open(folder / RUN_FILE, "rb") as file:
+        parser = parse_file(RunParser(RUN_FILE, folder), file.read())
+    run = parser.run
+    return {"run_id": run.run_id, "experiment_id": parser.start_experiment_id, "name": run.name,
+            "parent_run_id": run.parent_run_id, "start_time": run.start_time,
+            "params": dict(run.params), "tags": dict(run.tags)}
