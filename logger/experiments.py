@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from logger import events
-from logger.format import EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG
+from logger.format import ARTIFACTS_DIR, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG
 from logger.model import Experiment
 from logger.parsing import ExperimentParser, parse_file
 
@@ -68,6 +68,12 @@ def list_all(log_dir: Path) -> list[Experiment]:
 def create(log_dir: Path, name: str, artifact_location: str | None = None, tags: dict | None = None) -> Experiment:
     """Create experiment `name`; FileExistsError if it exists (one winner among racing processes)."""
     check_name(name)
+    if artifact_location is not None:
+        # Honouring it would put artifacts outside the log directory, where the reader never reads (safepath).
+        raise ValueError(f"artifact_location={artifact_location!r} is not supported: flowsheet keeps each run's "
+                         f"artifacts in its own folder, <log dir>/<experiment>/<run id>/{ARTIFACTS_DIR}, so that the "
+                         "log directory holds everything; leave it out, and choose the log directory with "
+                         "set_tracking_uri() or $FLOWSHEET_DIR instead")
     tag_events = [events.event(EXPERIMENT_TAG, key=events.check_key(k, "tag key"), value=events.plain_value(v, "tag"))
                   for k, v in (tags or {}).items()]
     if find_by_name(log_dir, name) is not None:

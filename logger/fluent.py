@@ -42,7 +42,8 @@ def get_tracking_uri() -> str:
 
 
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict | None = None) -> str:
-    """Create an experiment and return its id; raises ValueError if the name is taken."""
+    """Create an experiment and return its id; raises ValueError if the name is taken, or for an
+    `artifact_location` (artifacts always live in the run's folder: see `experiments.create`)."""
     try:
         return experiments.create(get_log_dir(), name, artifact_location, tags).experiment_id
     except FileExistsError as error:

@@ -205,7 +205,7 @@ def _read_run(store: MlflowFiles, folder: Path, experiment_id: str) -> Run | Non
     run.system = {field: tags[tag] for tag, field in SYSTEM_TAGS.items() if tags.get(tag)}
     if "user" not in run.system and meta.get("user_id"):
         run.system["user"] = str(meta["user_id"])
-    run.artifacts = store.artifacts(run.run_id, folder, meta.get("artifact_uri"))
+    run.artifacts_dir, run.artifacts = store.artifacts(folder, meta.get("artifact_uri"))
 
     times = [t for t in (run.start_time, run.end_time) if t is not None]
     times += [max(history.timestamps) for history in run.metrics.values() if len(history)]

@@ -75,6 +75,9 @@ class Run:
     metrics: dict[str, MetricHistory] = field(default_factory=dict)
     system: dict[str, Any] = field(default_factory=dict)
     artifacts: list[Artifact] = field(default_factory=list)
+    # The absolute folder `artifacts` are relative to, as the source found it (a run's `artifacts/`, or
+    # where an MLflow run's artifact_uri points inside the store); None for a run that has none (plain logs).
+    artifacts_dir: str | None = None
     source: str = "flowsheet"  # "flowsheet", "plain" (a flat JSONL file) or "mlflow"
 
     def latest_metrics(self) -> dict[str, float]:

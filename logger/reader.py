@@ -387,6 +387,7 @@ class LogReader:
                     or self._artifacts.get(run.run_id) != artifacts):
                 changed_runs.add(run.run_id)
             run.artifacts = artifacts
+            run.artifacts_dir = str(self.root / rel_artifacts) if tracked.role == "run" else None
             self._artifacts[run.run_id] = artifacts
             self._statuses[run.run_id] = run.status
             runs[run.run_id] = run

@@ -228,7 +228,7 @@ class _Importer:
     def copy_artifacts(self, run: Run, target_root: Path) -> None:
         if not run.artifacts:
             return
-        source_root = self.store.artifact_folders[run.run_id]  # real path, checked when the store was read
+        source_root = run.artifacts_dir  # a real path, checked when the store was read
         for artifact in run.artifacts:
             try:
                 # Opened through the same check as every read of the store: the file may have changed since.
