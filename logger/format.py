@@ -63,3 +63,6 @@ SYSTEM_TAGS = {
 MLFLOW_STORE_DIR = "mlruns"
 MLFLOW_META_FILE = "meta.yaml"
 MLFLOW_TRASH_DIR = ".trash"
+MLFLOW_TAGS_DIR = "tags"  # of an experiment or a run: one file per tag
+MLFLOW_PARAMS_DIR = "params"
+MLFLOW_METRICS_DIR = "metrics"  # one file per metric, a point a line
