@@ -154,14 +154,14 @@ class StoreReader:
         for experiment_folder in store.folders(store.root, NOT_EXPERIMENTS):
             live_experiments.add(experiment_folder)
             experiment = self._cached(self._experiments, experiment_folder, _experiment_stamp(experiment_folder, store.real),
-                                      lambda: _read_experiment(store, experiment_folder))
+                                      _read_experiment, store, experiment_folder)
             if experiment is None:
                 continue
             data.experiments[experiment.experiment_id] = experiment
             for run_folder in store.folders(experiment_folder, NOT_RUNS):
                 live_runs.add(run_folder)
                 read = self._cached(self._runs, run_folder, self._run_stamp(run_folder),
-                                    lambda: _with_status(_read_run(store, run_folder, experiment.experiment_id)))
+                                    _read_run_and_status, store, run_folder, experiment.experiment_id)
                 run, meta_status = read
                 if run is None:
                     continue
@@ -179,14 +179,14 @@ class StoreReader:
         data.problems = store.problems
         return data
 
-    def _cached(self, cache: dict, folder: Path, stamp: tuple, read) -> Any:
-        """What `read()` gave for `folder` when its files looked like `stamp`; read again when they changed."""
+    def _cached(self, cache: dict, folder: Path, stamp: tuple, read, *args) -> Any:
+        """What `read(*args)` gave for `folder` when its files looked like `stamp`; read again when they changed."""
         hit = cache.get(folder)
         if hit is not None and hit[0] == stamp:
             self.store.problems.extend(hit[2])
             return hit[1]
         before = len(self.store.problems)
-        value = read()
+        value = read(*args)
         cache[folder] = (stamp, value, self.store.problems[before:])
         return value
 
@@ -199,8 +199,9 @@ class StoreReader:
         return stamp
 
 
-def _with_status(run: Run | None) -> tuple[Run | None, str | None]:
+def _read_run_and_status(store: MlflowFiles, folder: Path, experiment_id: str) -> tuple[Run | None, str | None]:
     # The status meta.yaml says, kept apart: whether a RUNNING run still runs depends on the time of each read.
+    run = _read_run(store, folder, experiment_id)
     return run, None if run is None else run.status
 
 

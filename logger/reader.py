@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 from logger.model import LogData, Problem
-from logger.parsing import is_plain_record
+from logger.parsing_plain import is_plain_record
 from logger.sources import Changes, Source, registered
 
 __all__ = ["Changes", "LogProblemWarning", "LogReader", "read_logs", "is_plain_record"]

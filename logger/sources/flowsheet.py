@@ -13,8 +13,8 @@ from pathlib import Path
 
 from logger.format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, NOTES_FILE, RUN_FILE
 from logger.model import Artifact, Experiment, LogData, Problem, Run
-from logger.parsing import (ExperimentParser, Parser, PlainParser, RunParser, is_plain_record, lenient_loads,
-                            plain_experiment_id, plain_run_id)
+from logger.parsing import ExperimentParser, Parser, RunParser
+from logger.parsing_plain import PlainParser, is_plain_record, lenient_loads, plain_experiment_id, plain_run_id
 from logger.safepath import RefusedPath, file_kind, open_inside, resolve_inside
 from logger.sources import Changes, Source, register
 

@@ -102,7 +102,7 @@ def _run_folder(store: Path, name: str) -> Path:
 def test_a_refresh_after_one_run_grew_rereads_that_run_only(tmp_path):
     store = Path(shutil.copytree(FIXTURE, tmp_path / "mlruns"))
     reader = LogReader(store)
-    first, opened = _refresh_recording_opens(reader)
+    _, opened = _refresh_recording_opens(reader)
     runs = {Path(run.path) for run in reader.data.runs.values()}
     assert len(runs) > 2 and {folder for folder in runs if any(p.startswith(f"{folder}/") for p in opened)} == runs
 
