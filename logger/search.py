@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from logger.filter import param_text, parse_filter, parse_order_by, sort_rows
+from logger.format import (ARTIFACTS_DIR, GIT_BRANCH_TAG, GIT_COMMIT_TAG, NOTE_TAG, PARENT_TAG, RUN_NAME_TAG,
+                            SOURCE_NAME_TAG, USER_TAG)
 from logger.model import Experiment, LogData, Run
 from logger.reader import LogProblemWarning, LogReader
 
@@ -109,15 +111,15 @@ def load(log_dir: str | os.PathLike | None = None) -> LogData:
 
 def artifact_uri(run: Run) -> str:
     folder = Path(run.path)
-    return (folder / "artifacts").as_uri() if run.source != "plain" else folder.parent.as_uri()
+    return (folder / ARTIFACTS_DIR).as_uri() if run.source != "plain" else folder.parent.as_uri()
 
 
 def system_tags(run: Run) -> dict[str, Any]:
     """The `mlflow.*` tags MLflow would have set itself, from what the start line recorded."""
     system = run.system or {}
-    found = {"mlflow.runName": run.name, "mlflow.parentRunId": run.parent_run_id, "mlflow.user": system.get("user"),
-             "mlflow.source.name": system.get("entry_point"), "mlflow.source.git.commit": system.get("git_commit"),
-             "mlflow.source.git.branch": system.get("git_branch"), "mlflow.note.content": run.description}
+    found = {RUN_NAME_TAG: run.name, PARENT_TAG: run.parent_run_id, USER_TAG: system.get("user"),
+             SOURCE_NAME_TAG: system.get("entry_point"), GIT_COMMIT_TAG: system.get("git_commit"),
+             GIT_BRANCH_TAG: system.get("git_branch"), NOTE_TAG: run.description}
     return {key: value for key, value in found.items() if value is not None}
 
 
