@@ -16,8 +16,9 @@ from typing import Any, Callable
 import orjson
 
 from logger.events import encode_non_finite
+from logger.format import NOTE_TAG
 from logger.model import Experiment, Run
-from reporter.charts.common import lower_is_better, pick_primary_metric
+from reporter.charts.common import ChartBlock, ChartSection, lower_is_better, pick_primary_metric
 from reporter.charts.experiment import (
     curve_keys,
     metric_keys,
@@ -25,7 +26,6 @@ from reporter.charts.experiment import (
     parallel_spec,
     scatter_spec,
 )
-from reporter.charts.common import ChartBlock, ChartSection
 from reporter.site.artifacts import image_views
 from reporter.site.text import (
     duration_ms,
@@ -36,7 +36,7 @@ from reporter.site.text import (
 )
 from reporter.site.urls import site_id
 
-HIDDEN_TAGS = ("mlflow.note.content",)  # shown as the run's description, not as a row of the table
+HIDDEN_TAGS = (NOTE_TAG,)  # shown as the run's description, not as a row of the table
 COMPARE_POINT_BUDGET = 200_000  # curve points across all runs and keys: keeps compare-data.js (and memory) small
 MIN_POINTS, MAX_POINTS = 10, 100
 SPEC_PREFIX = "fs-cmp-"

@@ -12,10 +12,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from logger.format import NOTE_TAG
 from logger.model import RUN_STATUSES, Experiment, LogData, Run
-from reporter.charts.common import chart_script_tag
+from reporter.charts.common import ChartSection, chart_script_tag
 from reporter.charts.experiment import experiment_sections
-from reporter.charts.common import ChartSection
 from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
 from reporter.site.artifacts import ArtifactView, artifact_tree
@@ -128,7 +128,7 @@ def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
     index = index or site_index(data)
     runs = index.runs_by_experiment.get(experiment.experiment_id, [])
     context = base_context(config, "../../", "experiment", static_files)
-    tags = sorted((k, param_text(v)) for k, v in experiment.tags.items() if k != "mlflow.note.content")
+    tags = sorted((k, param_text(v)) for k, v in experiment.tags.items() if k != NOTE_TAG)
     context.update(title=experiment.name, experiment=experiment, tags=tags, run_count=len(runs),
                    description=experiment.description, notes=experiment.notes,
                    csv_href="runs.csv", data_script="runs-data.js", table_id="runs",
@@ -156,10 +156,10 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
         children=[_run_link(child, experiments, "../../") for child in children],
         duration=duration_ms(run), source=source_text(run), system=system,
         info=_run_info(run, system),
-        description=run.description if run.description is not None else run.tags.get("mlflow.note.content"),
+        description=run.description if run.description is not None else run.tags.get(NOTE_TAG),
         # Params and tags shown as MLflow stores them: text (None -> "None", True -> "True").
         params=sorted((k, param_text(v)) for k, v in run.params.items()), metrics=metric_summaries(run),
-        tags=sorted((k, param_text(v)) for k, v in run.tags.items() if k != "mlflow.note.content"),
+        tags=sorted((k, param_text(v)) for k, v in run.tags.items() if k != NOTE_TAG),
         artifacts=artifact_tree(artifacts), artifact_count=len(artifacts),
         models=[a for a in artifacts if a.model is not None], metrics_csv_href="metrics.csv" if run.metrics else None,
         charts=LazyCharts(_curve_sections, run) if any(len(h) > 1 for h in run.metrics.values()) else [],

@@ -7,6 +7,7 @@ from typing import Any
 
 from logger.events import encode_non_finite
 from logger.filter import param_text
+from logger.format import SOURCE_NAME_TAG
 from logger.model import Run
 
 __all__ = ["duration_ms", "format_duration", "format_size", "format_time", "format_value", "param_text",
@@ -77,4 +78,4 @@ def source_text(run: Run) -> str:
         if system.get("git_dirty"):
             text += " dirty"
         return text
-    return str(system.get("entry_point") or run.tags.get("mlflow.source.name") or "")
+    return str(system.get("entry_point") or run.tags.get(SOURCE_NAME_TAG) or "")
