@@ -54,12 +54,14 @@ Errors are ValueError("filter: expected <what> at position <1-based character>, 
 from __future__ import annotations
 
 import json
+import math
 import operator
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, NamedTuple
 
-__all__ = ["Filter", "OrderKey", "parse_filter", "parse_order_by", "sort_rows", "param_text", "param_number"]
+__all__ = ["Filter", "OrderKey", "parse_filter", "parse_order_by", "sort_rows", "param_text", "param_number",
+           "format_number"]
 
 ENTITIES = {
     "metrics": "metrics", "metric": "metrics",
@@ -115,6 +117,26 @@ def param_text(value: Any) -> str:
     if isinstance(value, (dict, list, tuple)):
         return _json_text(value)
     return str(value)
+
+
+def format_number(value: int | float) -> str:
+    """A number as every table shows it, in Python and in the browser (filter.js `formatNumber`).
+
+    The rule: NaN, Infinity and -Infinity by those names (as the site's data and CSV write them); an
+    integral value below 1e16 in size as an integer, without ".0" (JSON cannot keep 1.0 apart from 1,
+    so the browser could not follow; -0.0 shows as 0); any other value as the shortest text that reads
+    back as the same double, in Python's repr form: exponent form outside [1e-4, 1e16) (1e-05, 1e+16,
+    1.2345678901234567e+19), so a number reads as `param_text` writes it and a filter can quote it.
+    An int is shown as the double nearest it, the number the browser gets from JSON.
+    """
+    number = param_number(value) if type(value) is int else float(value)  # numpy's floats too
+    if number != number:
+        return "NaN"
+    if number in (math.inf, -math.inf):
+        return "Infinity" if number > 0 else "-Infinity"
+    if number == int(number) and abs(number) < 1e16:
+        return str(int(number))
+    return repr(number)
 
 
 def param_number(value: Any) -> float | None:
@@ -489,8 +511,9 @@ def _sort_values(rows: list[dict], key: OrderKey) -> list[Any]:
 
 def sort_rows(rows: list[dict], order_by: Iterable[str | OrderKey] | None = None) -> list[dict]:
     """Rows sorted by the keys in turn; missing values last and NaN just before them whatever the
-    direction (as MLflow does); stable. With no keys: start_time DESC, then run_id."""
-    keys = parse_order_by(order_by) or list(DEFAULT_ORDER)
+    direction (as MLflow does). Ties go by start_time DESC, then run_id (MLflow's order with no keys),
+    so the order never depends on the order rows came in."""
+    keys = parse_order_by(order_by) + list(DEFAULT_ORDER)
     rows = list(rows)
     for key in reversed(keys):  # successive stable sorts, least significant key first
         present, nans, missing = [], [], []
