@@ -17,6 +17,7 @@ import orjson
 
 from logger.events import encode_non_finite
 from logger.model import Experiment, Run
+from logger.search import run_row, system_tags
 
 from reporter.artifacts_view import image_views
 from reporter.charts import lower_is_better, pick_primary_metric
@@ -24,9 +25,7 @@ from reporter.charts_experiment import curve_keys, metric_keys, overlay_spec, pa
 from reporter.charts_run import ChartBlock, ChartSection
 from reporter.pages import site_id
 from reporter.render import format_duration, format_time
-from reporter.tables import duration_ms, param_text, source_text
-
-HIDDEN_TAGS = ("mlflow.note.content",)  # shown as the run's description, not as a row of the table
+from reporter.tables import duration_ms, source_text
 COMPARE_POINT_BUDGET = 200_000  # curve points across all runs and keys: keeps compare-data.js (and memory) small
 MIN_POINTS, MAX_POINTS = 10, 100
 SPEC_PREFIX = "fs-cmp-"
@@ -41,13 +40,14 @@ def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable
                 images: dict[str, str]) -> dict[str, Any]:
     """What the compare table shows of one run; `images` maps artifact path -> href from the site root."""
     experiment = experiments.get(run.experiment_id)
-    system = run.system or {}
+    row = run_row(run, published=True)
+    facts = system_tags(run)
     info = [
         ("Experiment", experiment.name if experiment else run.experiment_id),
         ("Status", run.status),
         ("Start (UTC)", format_time(run.start_time)),
         ("Duration", format_duration(duration_ms(run))),
-        ("User", "" if system.get("user") is None else str(system.get("user"))),
+        ("User", row["attributes"]["user"] or ""),
         ("Source", source_text(run)),
         ("Parent run", run.parent_run_id or ""),
     ]
@@ -63,9 +63,10 @@ def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable
         "name": run.name or run.run_id,
         "url": run_href(run.run_id),
         "info": [[label, value] for label, value in info],
-        "params": {key: param_text(value) for key, value in run.params.items()},
+        "params": row["params"],
         "metrics": metrics,
-        "tags": {key: param_text(value) for key, value in run.tags.items() if key not in HIDDEN_TAGS},
+        # MLflow's system tags are the facts above (name, user, source, parent) and the description
+        "tags": {key: value for key, value in row["tags"].items() if key not in facts},
         "images": images,
     }
 

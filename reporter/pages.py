@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from logger.filter import param_text
 from logger.model import Experiment, LogData, Run, RUN_STATUSES
 
 from reporter.artifacts_view import ArtifactView, artifact_tree
@@ -22,7 +23,7 @@ from reporter.charts_experiment import experiment_sections
 from reporter.charts_run import ChartSection, run_chart_sections
 from reporter.config import BuildConfig
 from reporter.render import format_time
-from reporter.tables import duration_ms, param_text, source_text
+from reporter.tables import duration_ms, source_text
 
 RECENT_RUNS = 20
 MAX_CHART_RUNS = 1000  # runs drawn in an experiment's charts (the newest); the table has them all
@@ -116,7 +117,6 @@ def base_context(config: BuildConfig, root: str, kind: str, static_files: frozen
         "root": root,
         "static": f"{root}static",
         "page_kind": kind,
-        "has_filter_js": "filter.js" in static_files,
         "static_files": static_files,
         "build_time": None if config.build_time is None else format_time(config.build_time * 1000) + " UTC",
         "charts": [],  # chart sections (ChartSection); run and experiment pages fill it lazily

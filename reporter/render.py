@@ -6,7 +6,7 @@ Autoescape is always on; log values never go through `|safe` (only HTML that nh3
 
 from __future__ import annotations
 
-from logger.events import encode_non_finite
+from logger.filter import format_number
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -89,12 +89,11 @@ def format_size(size: int | None) -> str:
 
 
 def format_value(value: Any) -> str:
-    """A param, metric or tag value as short text; floats keep 6 significant digits."""
+    """A param, metric or tag value as text; a float as every table writes it (`format_number`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        named = encode_non_finite(value)
-        return named if isinstance(named, str) else f"{value:.6g}"
+        return format_number(value)
     return str(value)

@@ -7,6 +7,8 @@ import shutil
 import sys
 from datetime import datetime, timezone
 
+from logger.filter import format_number
+
 TABLE_PARAMS = 4  # at most this many param and metric columns by default (the most common keys)
 TABLE_METRICS = 5
 CELL_WIDTH = 22
@@ -82,8 +84,8 @@ def json_records(frame) -> list[dict]:
 def _cell(value) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return "-" if value != value else f"{value:.4g}"
+    if isinstance(value, float):  # NaN here is a run without the metric (a gap in the frame's column)
+        return "-" if value != value else format_number(value)
     text = str(value).replace("\n", " ")
     return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
 
