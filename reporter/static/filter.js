@@ -5,9 +5,9 @@
  * error messages, with positions counted in characters (code points) from 1.
  *
  *   FlowsheetFilter.parse(text)           -> {text, matches(row)}; throws Error naming the position
- *   FlowsheetFilter.parseOrderBy(items)   -> [{entity, key, ascending}]; throws Error
  *   FlowsheetFilter.sortRows(rows, items) -> a new sorted array (missing last, NaN just before;
- *                                            ties by start_time DESC, then run_id)
+ *                                            ties by start_time DESC, then run_id); items are
+ *                                            order_by strings or {entity, key, ascending}; throws Error
  *   FlowsheetFilter.paramText(value)      -> the text params and tags compare by
  *   FlowsheetFilter.formatNumber(x)       -> a number as every table shows it (format_number in Python)
  *   FlowsheetFilter.reviveRow(row)        -> the same row, its metric strings "NaN", "Infinity",
@@ -503,10 +503,8 @@
 
   return {
     parse: parse,
-    parseOrderBy: parseOrderBy,
     sortRows: sortRows,
     paramText: paramText,
-    paramNumber: paramNumber,
     formatNumber: formatNumber,
     reviveRow: reviveRow,
   };
