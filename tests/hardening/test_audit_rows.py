@@ -130,3 +130,17 @@ def test_the_number_display_rule():
         "0", "NaN", "Infinity", "-Infinity", "0.30000000000000004", "3", "3", "2.5"]
     assert format_number(12345678901234567890) == "1.2345678901234567e+19"  # the double the browser sees
     assert format_number(10**400) == "Infinity"
+
+
+def test_runs_csv_holds_the_table_rows(sorting_site):
+    """runs.csv has the columns of the runs table (MLflow's system tags too) and writes numbers by the one rule;
+    a negative number is no spreadsheet formula and gets no apostrophe."""
+    import csv
+
+    logs, site = sorting_site
+    [path] = (site / "experiments").glob("*/runs.csv")
+    rows = {row["run_id"]: row for row in csv.DictReader(path.read_text(encoding="utf-8").splitlines())}
+    assert rows["1" * 32]["tags.mlflow.runName"] == "x" and rows["2" * 32]["tags.mlflow.user"] == "bo"
+    assert rows["5" * 32]["metrics.m"] == "1e-05" and rows["8" * 32]["metrics.m"] == "1e+16"
+    assert rows["3" * 32]["metrics.m"] == "NaN" and rows["2" * 32]["metrics.m"] == ""
+    assert rows["4" * 32]["params.q"] == "-0.0" and rows["4" * 32]["params.p"] == "10.0"
