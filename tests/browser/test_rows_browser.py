@@ -51,7 +51,7 @@ def test_table_sorts_as_search_runs_orders(sorting_site, page, field, direction)
 
 
 def test_filter_box_finds_runs_by_mlflow_system_tags(sorting_site, page):
-    logs, url = sorting_site
+    _, url = sorting_site
     shown_ids(page, url)
     page.locator("[data-role=filter]").fill("tags.mlflow.runName = 'x'")
     page.wait_for_function("document.querySelectorAll('table.runs tbody tr').length === 2")

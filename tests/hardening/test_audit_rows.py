@@ -137,7 +137,7 @@ def test_runs_csv_holds_the_table_rows(sorting_site):
     a negative number is no spreadsheet formula and gets no apostrophe."""
     import csv
 
-    logs, site = sorting_site
+    _, site = sorting_site
     [path] = (site / "experiments").glob("*/runs.csv")
     rows = {row["run_id"]: row for row in csv.DictReader(path.read_text(encoding="utf-8").splitlines())}
     assert rows["1" * 32]["tags.mlflow.runName"] == "x" and rows["2" * 32]["tags.mlflow.user"] == "bo"
