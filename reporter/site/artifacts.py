@@ -19,7 +19,7 @@ from logger.model import Run
 from logger.safepath import open_regular, resolve_inside
 
 try:
-    from logger.filter import param_text
+    from logger.values import param_text
 except ImportError:  # pragma: no cover - the filter module is written alongside
     param_text = str
 

@@ -20,13 +20,7 @@ from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
 from reporter.site.artifacts import ArtifactView, artifact_tree
 from reporter.site.text import duration_ms, format_time, param_text, source_text
-from reporter.site.urls import (
-    experiment_dir,
-    experiment_href,
-    run_dir,
-    run_href,
-    site_id,
-)
+from reporter.site.urls import experiment_dir, experiment_href, run_dir, run_href, site_id
 
 RECENT_RUNS = 20
 MAX_CHART_RUNS = 1000  # runs drawn in an experiment's charts (the newest); the table has them all
@@ -93,7 +87,6 @@ def base_context(config: BuildConfig, root: str, kind: str, static_files: frozen
         "root": root,
         "static": f"{root}static",
         "page_kind": kind,
-        "has_filter_js": "filter.js" in static_files,
         "static_files": static_files,
         "build_time": None if config.build_time is None else format_time(config.build_time * 1000) + " UTC",
         "charts": [],  # chart sections (ChartSection); run and experiment pages fill it lazily
