@@ -1,10 +1,11 @@
 """Experiment and compare page charts: metric overlays, parallel coordinates, scatter, heatmap, box.
 
 Each page computes its runs table once (`runs_frame`: one row per run, params and latest metrics)
-and hands it to every spec function. Every spec carries a dataset `runs` ([{i, id, name}], one row per run) and refers to runs by the
-short index `i` elsewhere, so long ids and names are not repeated per point; a lookup transform
-brings names (and ids) back. Values that are missing, NaN or Inf are left out in Python and counted
-in the chart's subtitle (the scatter, whose axes are chosen in the page, counts them in a text layer).
+and hands it to every spec function. Every spec carries a dataset `runs` ([{i, id, name}], one row
+per run) and refers to runs by the short index `i` elsewhere, so long ids and names are not
+repeated per point; a lookup transform brings names (and ids) back. Values that are missing, NaN
+or Inf are left out in Python and counted in the chart's subtitle (the scatter, whose axes are
+chosen in the page, counts them in a text layer).
 
 With `selection=True` (the compare page, `reporter.site.compare`) a chart holds every run given and
 filters on the Vega-Lite param `selected_runs`, which charts.js sets from the page URL
@@ -346,7 +347,8 @@ def experiment_sections(runs: list[Run], tags: dict | None = None, *, id_prefix:
     numeric = [p for p in differing if param_is_numeric(frame[f"p:{p}"])]
     categorical = [p for p in differing if p not in numeric and 1 < frame[f"p:{p}"].nunique() <= 30]
     if len(numeric) >= 2:
-        across.append(ChartBlock(f"{id_prefix}heatmap", "heatmap", heatmap_spec(frame, primary, numeric[0], numeric[1])))
+        heatmap = heatmap_spec(frame, primary, numeric[0], numeric[1])
+        across.append(ChartBlock(f"{id_prefix}heatmap", "heatmap", heatmap))
     if categorical:
         across.append(ChartBlock(f"{id_prefix}box", "box", box_spec(frame, primary, categorical[0])))
     sections = [ChartSection("metrics", overlays)] if overlays else []

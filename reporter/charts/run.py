@@ -78,7 +78,8 @@ def _tooltip(bucketed: bool) -> list[dict]:
         _field("y", "quantitative", "smoothed", format=".7~g"),
     ]
     if bucketed:
-        fields += [_field("lo", "quantitative", "min", format=".7~g"), _field("hi", "quantitative", "max", format=".7~g")]
+        fields += [_field("lo", "quantitative", "min", format=".7~g"),
+                   _field("hi", "quantitative", "max", format=".7~g")]
     return fields
 
 

@@ -17,7 +17,7 @@ import orjson
 
 from logger.events import encode_non_finite
 from logger.model import Experiment, Run
-from reporter.charts.common import lower_is_better, pick_primary_metric
+from reporter.charts.common import ChartBlock, ChartSection, lower_is_better, pick_primary_metric
 from reporter.charts.experiment import (
     curve_keys,
     logged_metrics,
@@ -26,7 +26,6 @@ from reporter.charts.experiment import (
     runs_frame,
     scatter_spec,
 )
-from reporter.charts.common import ChartBlock, ChartSection
 from reporter.site.artifacts import image_views
 from reporter.site.text import (
     duration_ms,

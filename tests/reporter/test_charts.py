@@ -13,6 +13,8 @@ import pytest
 from altair.utils.schemapi import validate_jsonschema
 
 from logger.model import MetricHistory, Run
+from reporter.charts import experiment as experiment_charts
+from reporter.charts import run as run_charts
 from reporter.charts.common import (
     chart_script_tag,
     group_metric_keys,
@@ -20,8 +22,6 @@ from reporter.charts.common import (
     pick_primary_metric,
     spec_json,
 )
-from reporter.charts import experiment as experiment_charts
-from reporter.charts import run as run_charts
 from reporter.charts.downsample import downsample
 from reporter.charts.experiment import (
     best_rows,
@@ -177,7 +177,8 @@ def test_metric_spec_is_built_from_its_table_and_keeps_every_text_verbatim(key):
     # the spec used to be a template with placeholder strings replaced in its JSON: a key that looked
     # like a placeholder (or like the stand-in origin) came out as another text
     values = [1.0, float("nan"), 2.0, 0.5]
-    history = MetricHistory(key, array("q", [0, 1, 2, 3]), array("d", values), array("q", [T0 + 10 * i for i in range(4)]))
+    stamps = array("q", [T0 + 10 * i for i in range(4)])
+    history = MetricHistory(key, array("q", [0, 1, 2, 3]), array("d", values), stamps)
     spec = metric_spec(run_with(history), key)
     assert spec["title"] == {"text": key, "subtitle": "1 NaN/Inf value left out", "anchor": "start"}
     assert {layer["encoding"]["y"]["title"] for layer in layers(spec)} == {key}
