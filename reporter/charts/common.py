@@ -1,8 +1,9 @@
 """What every chart shares: compact deterministic JSON, the script tag a page embeds, metric naming rules.
 
-The chart builders live in `charts_run.py` (run page) and `charts_experiment.py` (experiment and
-compare pages); both return Vega-Lite spec dicts built with Altair, with their data inlined under
-the spec's top-level `datasets` (never a URL: browsers block fetch over file://).
+The chart builders live in `run.py` (run page) and `experiment.py` (experiment and compare pages):
+each is a function from a small table to a Vega-Lite spec dict (written out in `run.py`, made with
+Altair in `experiment.py`), with the data inlined under the spec's top-level `datasets` (never a
+URL: browsers block fetch over file://).
 
 How a page shows a chart (read by `static/charts.js`):
 

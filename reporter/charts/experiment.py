@@ -1,12 +1,15 @@
 """Experiment and compare page charts: metric overlays, parallel coordinates, scatter, heatmap, box.
 
-Every spec carries a dataset `runs` ([{i, id, name}], one row per run) and refers to runs by the
-short index `i` elsewhere, so long ids and names are not repeated per point; a lookup transform
-brings names (and ids) back. Values that are missing, NaN or Inf are left out in Python and counted
-in the chart's subtitle (the scatter, whose axes are chosen in the page, counts them in a text layer).
+Each page computes its runs table once (`runs_frame`: one row per run, params and latest metrics)
+and hands it to every spec function. Every spec carries a dataset `runs` ([{i, id, name}], one row
+per run) and refers to runs by the short index `i` elsewhere, so long ids and names are not
+repeated per point; a lookup transform brings names (and ids) back. Values that are missing, NaN
+or Inf are left out in Python and counted in the chart's subtitle (the scatter, whose axes are
+chosen in the page, counts them in a text layer).
 
-Compare charts (`compare_sections`) hold every run given and filter on the Vega-Lite param
-`selected_runs`, which charts.js sets from the page URL (`?runs=id1,id2`, see usermeta.fs.selection).
+With `selection=True` (the compare page, `reporter.site.compare`) a chart holds every run given and
+filters on the Vega-Lite param `selected_runs`, which charts.js sets from the page URL
+(`?runs=id1,id2`, see usermeta.fs.selection).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from reporter.charts.downsample import downsample, round_sig
 
 OVERLAY_RUNS = 10
 OVERLAY_POINTS = 200  # per run: overlays compare shapes, the run page has the detail
-COMPARE_POINTS = 100  # per run on the compare page, which carries every run of the site
 MAX_PARALLEL_PARAMS = 6
 GRID_LEVELS = 12  # up to this many distinct values a param is drawn as discrete cells, not bins
 SELECTION_FILTER = "indexof(selected_runs, datum.id) >= 0"
@@ -41,8 +43,9 @@ def runs_frame(runs: list[Run]) -> pd.DataFrame:
     return frame.reindex(columns=["i", "id", "name"] + sorted(c for c in frame.columns if c[:2] in ("p:", "m:")))
 
 
-def metric_keys(runs: list[Run]) -> list[str]:
-    return sorted({key for run in runs for key, history in run.metrics.items() if len(history)})
+def logged_metrics(frame: pd.DataFrame) -> list[str]:
+    """Metric keys (without `m:`) with a point in some run of the table, alphabetically."""
+    return [column[2:] for column in frame.columns if column.startswith("m:")]
 
 
 def curve_keys(runs: list[Run]) -> list[str]:
@@ -64,16 +67,16 @@ def differing_params(frame: pd.DataFrame, limit: int | None = MAX_PARALLEL_PARAM
     return names if limit is None else names[:limit]
 
 
-def best_runs(runs: list[Run], metric: str, n: int = OVERLAY_RUNS) -> list[Run]:
-    """The `n` runs with the best latest value of `metric` (runs without a finite value come last)."""
+def best_rows(frame: pd.DataFrame, metric: str, n: int = OVERLAY_RUNS) -> list[int]:
+    """Positions of the `n` rows with the best latest value of `metric` (rows without a value come last)."""
     sign = 1 if lower_is_better(metric) else -1
+    values = frame.get(f"m:{metric}", pd.Series([None] * len(frame)))
 
-    def rank(item):
-        index, run = item
-        value = finite(run.latest_metrics().get(metric))
-        return (value is None, sign * value if value is not None else 0.0, index)
+    def rank(position: int):
+        value = finite(values.iloc[position])
+        return (value is None, sign * value if value is not None else 0.0, position)
 
-    return [run for _, run in sorted(enumerate(runs), key=rank)[:n]]
+    return sorted(range(len(frame)), key=rank)[:n]
 
 
 def _runs_rows(frame: pd.DataFrame) -> list[dict]:
@@ -109,10 +112,12 @@ def _colour_scale(metric: str) -> alt.Scale:
 
 # ---- metric overlays ---------------------------------------------------------------------------
 
-def overlay_spec(runs: list[Run], key: str, *, note: str = "", selection: bool = False,
+def overlay_spec(runs: list[Run], frame: pd.DataFrame, key: str, *, note: str = "", selection: bool = False,
                  max_points: int = OVERLAY_POINTS) -> dict:
-    """Metric `key` of every run in `runs`, one line per run, each downsampled to `max_points` points."""
-    frame = runs_frame(runs)
+    """Metric `key` of every run in `runs`, one line per run, each downsampled to `max_points` points.
+
+    `frame` is the runs table of `runs` (row `i` is `runs[i]`); the names come from it.
+    """
     rows, without = [], 0
     for index, run in enumerate(runs):
         history = run.metrics.get(key)
@@ -142,13 +147,13 @@ def overlay_spec(runs: list[Run], key: str, *, note: str = "", selection: bool =
 
 # ---- parallel coordinates ----------------------------------------------------------------------
 
-def parallel_spec(runs: list[Run], primary: str, params: list[str] | None = None, *, selection: bool = False) -> dict:
+def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = None, *,
+                  selection: bool = False) -> dict:
     """One polyline per run across `params` (default: those that differ, up to 6) and the primary metric.
 
     Numeric axes are normalised to [0, 1] in the spec (min/max over the runs shown); categorical axes
     put their sorted categories at evenly spaced positions. Runs missing any axis are left out.
     """
-    frame = runs_frame(runs)
     if params is None:
         # axes from the runs that can be drawn: a sweep's parent (no metric, params of its own) must not
         # add an axis that every child lacks, which would leave every line out
@@ -227,13 +232,12 @@ def parallel_spec(runs: list[Run], primary: str, params: list[str] | None = None
 SCATTER_FIELDS = 60
 
 
-def scatter_spec(runs: list[Run], primary: str, *, selection: bool = False) -> dict:
+def scatter_spec(frame: pd.DataFrame, primary: str, *, selection: bool = False) -> dict:
     """Any numeric param or metric against any other, chosen with two select inputs (params `scatter_x`/`scatter_y`)."""
-    frame = runs_frame(runs)
     params = [p for p in differing_params(frame, limit=None) if param_is_numeric(frame[f"p:{p}"])]
     # A select of thousands of options helps nobody and costs Altair seconds each: the primary metric
     # and the first columns only (the table and the compare view show every value).
-    metrics = metric_keys(runs)
+    metrics = logged_metrics(frame)
     metrics = ([primary] if primary in metrics else []) + [k for k in metrics if k != primary]
     params, metrics = params[:SCATTER_FIELDS], metrics[:max(1, SCATTER_FIELDS - min(len(params), SCATTER_FIELDS))]
     fields = {f"p{n}": ("p:" + name, name) for n, name in enumerate(params)}
@@ -287,9 +291,8 @@ def _axis_encoding(channel, field: str, title: str, values: pd.Series):
     return channel(f"{field}:Q", title=title, bin=alt.Bin(maxbins=10))
 
 
-def heatmap_spec(runs: list[Run], primary: str, x_param: str, y_param: str) -> dict:
+def heatmap_spec(frame: pd.DataFrame, primary: str, x_param: str, y_param: str) -> dict:
     """The best value of `primary` in each cell of two numeric params (binned, or one cell per value)."""
-    frame = runs_frame(runs)
     table = pd.DataFrame({
         "i": frame["i"],
         "a": [finite(v) for v in frame.get(f"p:{x_param}", [None] * len(frame))],
@@ -309,9 +312,8 @@ def heatmap_spec(runs: list[Run], primary: str, x_param: str, y_param: str) -> d
     return _spec(chart, {"table": rows}, kind="heatmap", runs=len(rows), left_out=left_out)
 
 
-def box_spec(runs: list[Run], primary: str, param: str) -> dict:
+def box_spec(frame: pd.DataFrame, primary: str, param: str) -> dict:
     """The spread of `primary` for each value of the categorical `param`."""
-    frame = runs_frame(runs)
     table = pd.DataFrame({
         "i": frame["i"],
         "c": [None if pd.isna(v) else str(v) for v in frame.get(f"p:{param}", [None] * len(frame))],
@@ -330,50 +332,24 @@ def box_spec(runs: list[Run], primary: str, param: str) -> dict:
 
 def experiment_sections(runs: list[Run], tags: dict | None = None, *, id_prefix: str = "fs-exp-") -> list[ChartSection]:
     """The experiment page's charts: overlays of the best runs, then the charts across all runs."""
-    keys = metric_keys(runs)
-    primary = pick_primary_metric(keys, tags)
+    frame = runs_frame(runs)
+    primary = pick_primary_metric(logged_metrics(frame), tags)
     if primary is None:
         return []
-    frame = runs_frame(runs)
-    best = best_runs(runs, primary)
+    best = best_rows(frame, primary)
+    best_runs, best_frame = [runs[p] for p in best], frame.iloc[best].assign(i=range(len(best)))
     note = f"{len(best)} best runs by {primary} ({_direction(primary)})"
-    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(best, key, note=note))
+    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(best_runs, best_frame, key, note=note))
                 for n, key in enumerate(curve_keys(runs))]
-    across = [ChartBlock(f"{id_prefix}parallel", "parallel coordinates", parallel_spec(runs, primary)),
-              ChartBlock(f"{id_prefix}scatter", "scatter", scatter_spec(runs, primary))]
+    across = [ChartBlock(f"{id_prefix}parallel", "parallel coordinates", parallel_spec(frame, primary)),
+              ChartBlock(f"{id_prefix}scatter", "scatter", scatter_spec(frame, primary))]
     differing = differing_params(frame, limit=None)
     numeric = [p for p in differing if param_is_numeric(frame[f"p:{p}"])]
     categorical = [p for p in differing if p not in numeric and 1 < frame[f"p:{p}"].nunique() <= 30]
     if len(numeric) >= 2:
-        across.append(ChartBlock(f"{id_prefix}heatmap", "heatmap", heatmap_spec(runs, primary, numeric[0], numeric[1])))
+        heatmap = heatmap_spec(frame, primary, numeric[0], numeric[1])
+        across.append(ChartBlock(f"{id_prefix}heatmap", "heatmap", heatmap))
     if categorical:
-        across.append(ChartBlock(f"{id_prefix}box", "box", box_spec(runs, primary, categorical[0])))
+        across.append(ChartBlock(f"{id_prefix}box", "box", box_spec(frame, primary, categorical[0])))
     sections = [ChartSection("metrics", overlays)] if overlays else []
     return sections + [ChartSection("runs", across)]
-
-
-def compare_sections(runs: list[Run], tags: dict | None = None, *, id_prefix: str = "fs-cmp-",
-                     max_points: int = COMPARE_POINTS) -> list[ChartSection]:
-    """The compare page's charts over every run given, filtered in the browser to the URL's selection.
-
-    `max_points` per run and metric: a site with many runs passes fewer to keep its compare data small.
-    """
-    keys = metric_keys(runs)
-    primary = pick_primary_metric(keys, tags)
-    if primary is None:
-        return []
-    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(runs, key, selection=True, max_points=max_points))
-                for n, key in enumerate(curve_keys(runs))]
-    across = [ChartBlock(f"{id_prefix}parallel", "parallel coordinates", parallel_spec(runs, primary, selection=True)),
-              ChartBlock(f"{id_prefix}scatter", "scatter", scatter_spec(runs, primary, selection=True))]
-    return [ChartSection("metrics", overlays), ChartSection("runs", across)]
-
-
-def experiment_specs(runs: list[Run], tags: dict | None = None) -> dict[str, dict]:
-    """Spec id -> spec of every experiment chart (the flat form of `experiment_sections`)."""
-    return {block.spec_id: block.spec for section in experiment_sections(runs, tags) for block in section.charts}
-
-
-def compare_specs(runs: list[Run], tags: dict | None = None) -> dict[str, dict]:
-    return {block.spec_id: block.spec for section in compare_sections(runs, tags) for block in section.charts}
-

@@ -13,9 +13,6 @@ are switched by charts.js from `usermeta.fs` (Vega-Lite cannot change a scale ty
 
 from __future__ import annotations
 
-import functools
-import json
-
 import altair as alt
 import numpy as np
 
@@ -24,7 +21,6 @@ from reporter.charts.common import CHART_HEIGHT, ChartBlock, ChartSection, group
 from reporter.charts.downsample import MAX_POINTS, Series, downsample, round_sig
 
 DATA_NAME = "points"
-X_MODES = ("step", "rel", "wall")
 
 # Relative time is shown in the largest unit that keeps numbers readable.
 _TIME_UNITS = ((3 * 86400_000, 86400_000, "days"), (3 * 3600_000, 3600_000, "hours"), (3 * 60_000, 60_000, "minutes"))
@@ -50,18 +46,18 @@ def _relative_unit(span_ms: int) -> tuple[int, str]:
     return 1000, "seconds"
 
 
+def _field(name: str, kind: str, title: str, **extra) -> dict:
+    return {"field": name, "title": title, "type": kind, **extra}
+
+
 def x_encodings(span_ms: int) -> dict[str, dict]:
     """The x encoding for each x-axis mode, as Vega-Lite dicts (charts.js swaps them in)."""
-    return json.loads(_x_encodings_json(_relative_unit(span_ms)[1]))
-
-
-@functools.lru_cache(maxsize=None)
-def _x_encodings_json(unit: str) -> str:
-    return json.dumps({
-        "step": alt.X("s:Q", title="step").to_dict(validate=False),
-        "rel": alt.X("r:Q", title=f"relative time ({unit})").to_dict(validate=False),
-        "wall": alt.X("w:T", title="wall-clock time").to_dict(validate=False),
-    })
+    unit = _relative_unit(span_ms)[1]
+    return {
+        "step": _field("s", "quantitative", "step"),
+        "rel": _field("r", "quantitative", f"relative time ({unit})"),
+        "wall": _field("w", "temporal", "wall-clock time"),
+    }
 
 
 def subtitle(series: Series) -> str:
@@ -73,105 +69,84 @@ def subtitle(series: Series) -> str:
     return "; ".join(parts)
 
 
-def metric_chart(series: Series, key: str, origin: int, x_mode: str = "step",
-                 note_override: str | None = None) -> alt.LayerChart:
-    """The layered chart of one metric (data-less: it reads the named dataset "points")."""
-    if x_mode not in X_MODES:
-        raise ValueError(f"unknown x-axis mode {x_mode!r}; expected one of {', '.join(X_MODES)}")
+def _tooltip(bucketed: bool) -> list[dict]:
+    fields = [
+        _field("s", "quantitative", "step"),
+        _field("w", "temporal", "time", format="%Y-%m-%d %H:%M:%S"),
+        _field("r", "quantitative", "relative", format=".4~g"),
+        _field("v", "quantitative", "last value" if bucketed else "value", format=".7~g"),
+        _field("y", "quantitative", "smoothed", format=".7~g"),
+    ]
+    if bucketed:
+        fields += [_field("lo", "quantitative", "min", format=".7~g"),
+                   _field("hi", "quantitative", "max", format=".7~g")]
+    return fields
+
+
+def _layers(key: str, bucketed: bool) -> list[dict]:
+    """Band (bucketed series only), raw line, smoothed line, and the points shown on hover."""
+    smoothed = [{"calculate": "isValid(datum.sm) ? datum.sm : datum.v", "as": "y"}]
+    layers = []
+    if bucketed:
+        layers.append({"mark": {"type": "area", "opacity": 0.25},
+                       "encoding": {"y": _field("lo", "quantitative", key), "y2": {"field": "hi"}}})
+    layers.append({"mark": {"type": "line", "opacity": 0.3, "strokeWidth": 1},
+                   "encoding": {"y": _field("v", "quantitative", key)}})
+    layers.append({"mark": {"type": "line", "strokeWidth": 1.8},
+                   "encoding": {"y": _field("y", "quantitative", key)}, "transform": smoothed})
+    layers.append({
+        "mark": {"type": "point", "filled": True, "size": 40},
+        "encoding": {"opacity": {"condition": {"param": "hover", "value": 1, "empty": False}, "value": 0},
+                     "tooltip": _tooltip(bucketed), "y": _field("y", "quantitative", key)},
+        "name": "hover_points",
+        "transform": smoothed,
+    })
+    return layers
+
+
+def _hover_param() -> dict:
+    """The point nearest the pointer, by step: the hover layer shows it and its tooltip."""
+    return {"name": "hover", "views": ["hover_points"],
+            "select": {"type": "point", "clear": "pointerout", "fields": ["s"], "nearest": True, "on": "pointerover"}}
+
+
+def series_spec(series: Series, key: str, origin: int) -> dict:
+    """The Vega-Lite spec of one metric series: its rows inlined as `datasets["points"]`, drawn against the step.
+
+    Built as a plain dict from the series (Altair costs ~30 ms a chart, which a site of thousands of
+    runs would pay per curve); the Vega-Lite schema check is in the tests.
+    """
     span = int(series.times[-1]) - origin if len(series) else 0
     divisor, _ = _relative_unit(span)
-    base = alt.Chart(alt.Data(name=DATA_NAME))
-    y_title = key
-    hover = alt.selection_point(name="hover", on="pointerover", nearest=True, fields=["s"], empty=False, clear="pointerout")
-    layers = []
-    if series.bucketed:
-        layers.append(base.mark_area(opacity=0.25).encode(y=alt.Y("lo:Q", title=y_title), y2="hi:Q"))
-    layers.append(base.mark_line(opacity=0.3, strokeWidth=1).encode(y=alt.Y("v:Q", title=y_title)))
-    layers.append(
-        base.transform_calculate(y="isValid(datum.sm) ? datum.sm : datum.v")
-        .mark_line(strokeWidth=1.8)
-        .encode(y=alt.Y("y:Q", title=y_title))
-    )
-    tooltip = [
-        alt.Tooltip("s:Q", title="step"),
-        alt.Tooltip("w:T", title="time", format="%Y-%m-%d %H:%M:%S"),
-        alt.Tooltip("r:Q", title="relative", format=".4~g"),
-        alt.Tooltip("v:Q", title="value" if not series.bucketed else "last value", format=".7~g"),
-        alt.Tooltip("y:Q", title="smoothed", format=".7~g"),
-    ]
-    if series.bucketed:
-        tooltip += [alt.Tooltip("lo:Q", title="min", format=".7~g"), alt.Tooltip("hi:Q", title="max", format=".7~g")]
-    layers.append(
-        base.transform_calculate(y="isValid(datum.sm) ? datum.sm : datum.v")
-        .mark_point(filled=True, size=40)
-        .encode(
-            y=alt.Y("y:Q", title=y_title),
-            opacity=alt.condition(hover, alt.value(1), alt.value(0)),
-            tooltip=tooltip,
-        )
-        .add_params(hover)
-        .properties(name="hover_points")  # explicit: Altair would number views with a global counter
-    )
-    x = x_encodings(span)[x_mode]
-    note = subtitle(series) if note_override is None else note_override
-    title = alt.Title(key, subtitle=note, anchor="start") if note else alt.Title(key, anchor="start")
-    return (
-        alt.layer(*layers)
-        .encode(x=x)
-        .transform_calculate(w=f"datum.t + {origin}", r=f"datum.t / {divisor}")
-        .properties(title=title, width="container", height=CHART_HEIGHT)
-    )
+    x = x_encodings(span)
+    note = subtitle(series)
+    title = {"text": key, "anchor": "start", **({"subtitle": note} if note else {})}
+    return {
+        "$schema": alt.SCHEMA_URL,
+        "config": {"view": {"continuousWidth": 300, "continuousHeight": 300}},
+        "data": {"name": DATA_NAME},
+        "datasets": {DATA_NAME: series_rows(series, origin)},
+        "encoding": {"x": x["step"]},
+        "height": CHART_HEIGHT,
+        "layer": _layers(key, series.bucketed),
+        "params": [_hover_param()],
+        "title": title,
+        "transform": [{"calculate": f"datum.t + {int(origin)}", "as": "w"},
+                      {"calculate": f"datum.t / {divisor}", "as": "r"}],
+        "usermeta": {"fs": {"kind": "metric", "data": DATA_NAME, "x": x, "shown": len(series),
+                            "total": series.total, "dropped": series.dropped}},
+        "width": "container",
+    }
 
 
-def metric_spec(run: Run, key: str, *, max_points: int = MAX_POINTS, x_mode: str = "step",
-                origin: int | None = None) -> dict:
-    """The Vega-Lite spec (dict) of metric `key` of `run`, with its (possibly bucketed) points inlined.
+def metric_spec(run: Run, key: str, *, max_points: int = MAX_POINTS, origin: int | None = None) -> dict:
+    """The spec of metric `key` of `run`, with its (possibly bucketed) points inlined.
 
     `origin` (time zero of relative time) defaults to `run_origin(run)`; pass it when drawing many keys.
     """
     history = run.metrics[key]
     series = downsample(history.steps, history.values, history.timestamps, max_points)
-    origin = run_origin(run) if origin is None else origin
-    spec = _spec_like(series, key, origin, x_mode)
-    spec["datasets"] = {DATA_NAME: series_rows(series, origin)}
-    span = int(series.times[-1]) - origin if len(series) else 0
-    spec["usermeta"] = {
-        "fs": {
-            "kind": "metric",
-            "data": DATA_NAME,
-            "x": x_encodings(span),
-            "shown": len(series),
-            "total": series.total,
-            "dropped": series.dropped,
-        }
-    }
-    return spec
-
-
-# Building a chart with Altair costs ~30 ms, which a site of thousands of runs pays per curve. Charts of
-# the same shape differ only in the key, the origin and the subtitle: build each shape once with
-# placeholders, then fill them in as text (JSON-escaped), which costs microseconds.
-_KEY, _ORIGIN, _NOTE = "@@fs-key@@", 4_000_000_000_000_123, "@@fs-note@@"
-
-
-@functools.lru_cache(maxsize=64)
-def _shape(bucketed: bool, divisor: int, x_mode: str, has_note: bool, dropped: bool) -> str:
-    stand_in = Series(steps=np.array([0]), times=np.array([0]), values=np.array([0.0]),
-                      lo=np.array([0.0]) if bucketed else None, hi=np.array([0.0]) if bucketed else None,
-                      total=2 * MAX_POINTS if bucketed else 1, dropped=1 if dropped else 0)
-    span = {86400_000: 4 * 86400_000, 3600_000: 4 * 3600_000, 60_000: 4 * 60_000}.get(divisor, 0)
-    stand_in.times[0] = span
-    chart = metric_chart(stand_in, _KEY, 0, x_mode, note_override=_NOTE if has_note else "")
-    text = json.dumps(chart.to_dict(validate=False))  # schema-checked in the tests; validation costs 0.1 s
-    return text.replace("datum.t + 0", f"datum.t + {_ORIGIN}")
-
-
-def _spec_like(series: Series, key: str, origin: int, x_mode: str) -> dict:
-    span = int(series.times[-1]) - origin if len(series) else 0
-    note = subtitle(series)
-    text = _shape(series.bucketed, _relative_unit(span)[0], x_mode, bool(note), bool(series.dropped))
-    text = text.replace(_KEY, json.dumps(key)[1:-1]).replace(str(_ORIGIN), str(int(origin)))
-    return json.loads(text.replace(_NOTE, json.dumps(note)[1:-1]))
+    return series_spec(series, key, run_origin(run) if origin is None else origin)
 
 
 def run_origin(run: Run) -> int:

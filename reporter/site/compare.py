@@ -4,7 +4,7 @@
 which file:// forbids) and picks the selected runs out of it in the browser. So the file holds every run
 of the site, and each run is kept small: display-ready text for the run's facts, params and tags, three
 numbers per metric (latest, min, max), and the site paths of its image artifacts. The chart specs are
-the compare charts of `charts_experiment` (downsampled curves that filter on the URL's selection).
+the compare charts of `reporter.charts.experiment` (downsampled curves that filter on the URL's selection).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from logger.events import encode_non_finite
 from logger.model import Experiment, Run
 from logger.search import run_row, system_tags
 from reporter.charts.common import ChartBlock, ChartSection, lower_is_better, pick_primary_metric
-from reporter.charts.experiment import curve_keys, metric_keys, overlay_spec, parallel_spec, scatter_spec
+from reporter.charts.experiment import curve_keys, logged_metrics, overlay_spec, parallel_spec, runs_frame, scatter_spec
 from reporter.site.artifacts import image_views
 from reporter.site.text import duration_ms, format_duration, format_time, source_text
 from reporter.site.urls import site_id
@@ -88,14 +88,16 @@ def compare_chart_sections(runs: list[Run], experiments: dict[str, Experiment],
     are its own. Every chart holds all the runs it covers and filters on the URL's selection."""
     keys = curve_keys(runs)
     points = compare_points(len(runs), len(keys))
-    overlays = [ChartBlock(f"{SPEC_PREFIX}overlay-{n}", key, overlay_spec(runs, key, selection=True, max_points=points))
+    frame = runs_frame(runs)
+    overlays = [ChartBlock(f"{SPEC_PREFIX}overlay-{n}", key,
+                           overlay_spec(runs, frame, key, selection=True, max_points=points))
                 for n, key in enumerate(keys)]
     sections = [ChartSection("metrics", overlays)] if overlays else []
     ordered = sorted(runs_by_experiment, key=lambda eid: (_name(experiments, eid).lower(), eid))
     for experiment_id in ordered:
-        members = runs_by_experiment[experiment_id]
+        members = runs_frame(runs_by_experiment[experiment_id])  # its own params and metrics, not the site's
         experiment = experiments.get(experiment_id)
-        primary = pick_primary_metric(metric_keys(members), experiment.tags if experiment else None)
+        primary = pick_primary_metric(logged_metrics(members), experiment.tags if experiment else None)
         if primary is None:
             continue
         prefix = f"{SPEC_PREFIX}{site_id(experiment_id)}-"

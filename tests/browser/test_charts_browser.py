@@ -18,8 +18,9 @@ import pytest
 
 from logger.model import MetricHistory, Run
 from reporter.charts.common import chart_script_tag
-from reporter.charts.experiment import compare_specs, experiment_specs
+from reporter.charts.experiment import experiment_sections
 from reporter.charts.run import run_chart_sections
+from reporter.site.compare import compare_chart_sections
 
 pytestmark = pytest.mark.browser
 
@@ -132,6 +133,16 @@ def runs() -> list[Run]:
 
 # ---- run page ----------------------------------------------------------------------------------
 
+def flat(sections) -> dict[str, dict]:
+    """Spec id -> spec of every chart of a page's sections."""
+    return {block.spec_id: block.spec for section in sections for block in section.charts}
+
+
+def compare_specs(runs: list[Run]) -> dict[str, dict]:
+    """The compare page's charts of `runs`, all of experiment "exp" (as compare.html gets them)."""
+    return flat(compare_chart_sections(runs, {}, {"exp": runs}))
+
+
 def test_run_charts_draw_lines_and_band(harness):
     run = Run(run_id="a" * 32, experiment_id="e", name="r", path="/x", start_time=T0)
     for key, n in (("train/loss", 3000), ("val/loss", 40)):
@@ -139,7 +150,7 @@ def test_run_charts_draw_lines_and_band(harness):
         for i in range(n):
             h.append(2.0 + math.sin(i / 7) + (50.0 if i == 1234 else 0.0), i, T0 + i * 500)
         run.metrics[key] = h
-    blocks = {b.spec_id: b.spec for s in run_chart_sections(run) for b in s.charts}
+    blocks = flat(run_chart_sections(run))
     page = harness.open(blocks, controls=True)
     for spec_id in blocks:
         assert count(page, spec_id, "g.mark-line path") == 2  # raw (faint) and smoothed
@@ -152,7 +163,7 @@ def test_run_charts_draw_lines_and_band(harness):
 
 def test_smoothing_slider_changes_the_smoothed_path(harness):
     run = make_run(1, lr=1.0, depth=2, opt="adam", f1=None, n=200)
-    blocks = {b.spec_id: b.spec for s in run_chart_sections(run) for b in s.charts}
+    blocks = flat(run_chart_sections(run))
     (spec_id,) = blocks
     page = harness.open(blocks, controls=True)
     raw_before, smooth_before = path_d(page, spec_id, 0), path_d(page, spec_id, 1)
@@ -170,7 +181,7 @@ def test_smoothing_slider_changes_the_smoothed_path(harness):
 
 def test_log_toggle_and_x_mode_redraw(harness):
     run = make_run(1, lr=0.1, depth=2, opt="adam", f1=None, n=100)
-    blocks = {b.spec_id: b.spec for s in run_chart_sections(run) for b in s.charts}
+    blocks = flat(run_chart_sections(run))
     (spec_id,) = blocks
     page = harness.open(blocks, controls=True)
     chart = page.locator(f'[data-spec-id="{spec_id}"]')
@@ -188,7 +199,7 @@ def test_log_toggle_and_x_mode_redraw(harness):
 
 def test_dark_mode_uses_dark_background(harness):
     run = make_run(1, lr=0.1, depth=2, opt="adam", f1=None)
-    blocks = {b.spec_id: b.spec for s in run_chart_sections(run) for b in s.charts}
+    blocks = flat(run_chart_sections(run))
     page = harness.open(blocks, dark=True)
     background = page.evaluate("() => FlowsheetCharts.charts[0].view.background()")
     assert background not in (None, "", "white", "#fff", "#ffffff")
@@ -197,7 +208,7 @@ def test_dark_mode_uses_dark_background(harness):
 # ---- experiment and compare pages --------------------------------------------------------------
 
 def test_experiment_charts_draw_their_marks(harness, runs):
-    specs = experiment_specs(runs)
+    specs = flat(experiment_sections(runs))
     assert set(specs) == {"fs-exp-overlay-0", "fs-exp-parallel", "fs-exp-scatter", "fs-exp-heatmap", "fs-exp-box"}
     page = harness.open(specs)
     assert count(page, "fs-exp-overlay-0", "g.mark-line path") == 10  # the 10 best runs
@@ -210,7 +221,7 @@ def test_experiment_charts_draw_their_marks(harness, runs):
 
 
 def test_scatter_axes_are_chosen_in_the_page(harness, runs):
-    page = harness.open({"s": experiment_specs(runs)["fs-exp-scatter"]})
+    page = harness.open({"s": flat(experiment_sections(runs))["fs-exp-scatter"]})
     domain = "() => JSON.stringify(FlowsheetCharts.charts[0].view.scale('x').domain())"
     xs_before = page.evaluate(domain)
     select = page.locator('[data-spec-id="s"] .vega-bindings select').first
@@ -225,17 +236,17 @@ def test_compare_charts_show_only_the_runs_in_the_url(harness, runs):
     chosen = [runs[0].run_id, runs[3].run_id, runs[11].run_id]  # run 11 has no f1
     page = harness.open(specs, query="?runs=" + ",".join(chosen))
     assert count(page, "fs-cmp-overlay-0", "g.mark-line path") == 3
-    assert count(page, "fs-cmp-parallel", "g.mark-line path") == 2
-    assert count(page, "fs-cmp-scatter", "g.mark-symbol.role-mark path") == 2
+    assert count(page, "fs-cmp-exp-parallel", "g.mark-line path") == 2
+    assert count(page, "fs-cmp-exp-scatter", "g.mark-symbol.role-mark path") == 2
     page.evaluate(f"() => FlowsheetCharts.setSelectedRuns({[r.run_id for r in runs[:5]]!r})")
     assert count(page, "fs-cmp-overlay-0", "g.mark-line path") == 5
-    assert count(page, "fs-cmp-parallel", "g.mark-line path") == 5
+    assert count(page, "fs-cmp-exp-parallel", "g.mark-line path") == 5
 
 
 def test_compare_without_selection_draws_no_runs(harness, runs):
     page = harness.open(compare_specs(runs))
     assert count(page, "fs-cmp-overlay-0", "g.mark-line path") == 0
-    assert "No runs selected" in page.locator('[data-spec-id="fs-cmp-parallel"]').text_content()
+    assert "No runs selected" in page.locator('[data-spec-id="fs-cmp-exp-parallel"]').text_content()
     page.evaluate(f"() => FlowsheetCharts.setSelectedRuns([{runs[2].run_id!r}])")
     assert count(page, "fs-cmp-overlay-0", "g.mark-line path") == 1
 
@@ -247,7 +258,7 @@ def test_run_page_with_20_long_metrics_draws_every_chart(harness):
         values = np.sin(steps / (500.0 + k)) + 0.001 * k
         run.metrics[f"train/m{k}"] = MetricHistory(f"train/m{k}", array("q", steps.tobytes()),
                                                    array("d", values.tobytes()), array("q", (T0 + steps * 40).tobytes()))
-    blocks = {b.spec_id: b.spec for s in run_chart_sections(run) for b in s.charts}
+    blocks = flat(run_chart_sections(run))
     page = harness.open(blocks, controls=True, draw_all=False)
     drawn = page.locator("g.mark-area.role-mark path").count()
     assert 1 <= drawn < 20  # only the charts near the viewport are drawn at first (how fast: make bench, bench_page)
@@ -260,7 +271,7 @@ def test_run_page_with_20_long_metrics_draws_every_chart(harness):
 
 def test_hover_shows_a_tooltip_with_exact_values(harness):
     run = make_run(1, lr=0.1, depth=2, opt="adam", f1=None, n=30)
-    blocks = {b.spec_id: b.spec for s in run_chart_sections(run) for b in s.charts}
+    blocks = flat(run_chart_sections(run))
     (spec_id,) = blocks
     page = harness.open(blocks)
     box = page.locator(f'[data-spec-id="{spec_id}"] g.mark-line.role-mark path').first.bounding_box()

@@ -13,6 +13,8 @@ import pytest
 from altair.utils.schemapi import validate_jsonschema
 
 from logger.model import MetricHistory, Run
+from reporter.charts import experiment as experiment_charts
+from reporter.charts import run as run_charts
 from reporter.charts.common import (
     chart_script_tag,
     group_metric_keys,
@@ -20,9 +22,9 @@ from reporter.charts.common import (
     pick_primary_metric,
     spec_json,
 )
+from reporter.charts.downsample import downsample
 from reporter.charts.experiment import (
-    best_runs,
-    compare_sections,
+    best_rows,
     differing_params,
     experiment_sections,
     heatmap_spec,
@@ -31,7 +33,10 @@ from reporter.charts.experiment import (
     runs_frame,
     scatter_spec,
 )
-from reporter.charts.run import metric_spec, run_chart_sections
+from reporter.charts.run import metric_spec, run_chart_sections, series_rows
+from reporter.site import compare as compare_site
+from reporter.site import pages
+from reporter.site.compare import compare_chart_sections
 
 T0 = 1_700_000_000_000
 SCHEMA = alt.vegalite.v5.schema.core.load_schema()
@@ -167,6 +172,23 @@ def test_nan_and_inf_points_are_left_out_and_counted():
     assert "null" not in spec_json(spec)
 
 
+@pytest.mark.parametrize("key", ["@@fs-note@@", "@@fs-key@@", "loss_4000000000000123", 'quote"back\\slash'])
+def test_metric_spec_is_built_from_its_table_and_keeps_every_text_verbatim(key):
+    # the spec used to be a template with placeholder strings replaced in its JSON: a key that looked
+    # like a placeholder (or like the stand-in origin) came out as another text
+    values = [1.0, float("nan"), 2.0, 0.5]
+    stamps = array("q", [T0 + 10 * i for i in range(4)])
+    history = MetricHistory(key, array("q", [0, 1, 2, 3]), array("d", values), stamps)
+    spec = metric_spec(run_with(history), key)
+    assert spec["title"] == {"text": key, "subtitle": "1 NaN/Inf value left out", "anchor": "start"}
+    assert {layer["encoding"]["y"]["title"] for layer in layers(spec)} == {key}
+    series = downsample(history.steps, history.values, history.timestamps)
+    assert spec["datasets"]["points"] == series_rows(series, T0) == [
+        {"s": 0, "t": 0, "v": 1.0}, {"s": 2, "t": 20, "v": 2.0}, {"s": 3, "t": 30, "v": 0.5}]
+    assert {"calculate": f"datum.t + {T0}", "as": "w"} in spec["transform"]
+    assert_valid_vega_lite(spec)
+
+
 def test_run_sections_group_keys_and_number_spec_ids():
     run = run_with(history("train/loss", 5), history("val/loss", 5), history("lr", 5), history("empty", 0))
     sections = run_chart_sections(run)
@@ -220,11 +242,11 @@ def test_runs_frame_and_differing_params():
     assert differing_params(frame) == ["depth", "lr", "optimizer"]  # seed is the same everywhere
 
 
-def test_best_runs_respects_the_metric_direction():
-    runs = make_runs()
-    assert [r.name for r in best_runs(runs, "f1", 3)] == ["run-10", "run-9", "run-8"]
-    assert [r.name for r in best_runs(runs, "loss", 3)] == ["run-0", "run-1", "run-2"]
-    assert best_runs(runs, "f1", 12)[-1].name == "run-11"  # no value: last
+def test_best_rows_respect_the_metric_direction():
+    frame = runs_frame(make_runs())
+    assert best_rows(frame, "f1", 3) == [10, 9, 8]
+    assert best_rows(frame, "loss", 3) == [0, 1, 2]
+    assert best_rows(frame, "f1", 12)[-1] == 11  # no value: last
 
 
 def test_experiment_sections_pick_charts_and_primary_metric():
@@ -240,7 +262,8 @@ def test_experiment_sections_pick_charts_and_primary_metric():
 
 def test_overlay_of_the_best_runs_uses_short_rows_and_a_runs_lookup():
     runs = make_runs()
-    spec = overlay_spec(best_runs(runs, "f1"), "loss", note="10 best runs by f1")
+    best = best_rows(runs_frame(runs), "f1")
+    spec = overlay_spec([runs[p] for p in best], runs_frame([runs[p] for p in best]), "loss", note="10 best runs by f1")
     rows = spec["datasets"]["points"]
     assert set(rows[0]) == {"i", "s", "v"} and len({r["i"] for r in rows}) == 10
     assert spec["datasets"]["runs"][0] == {"i": 0, "id": runs[10].run_id, "name": "run-10"}
@@ -250,7 +273,7 @@ def test_overlay_of_the_best_runs_uses_short_rows_and_a_runs_lookup():
 
 
 def test_parallel_coordinates_axes_normalisation_and_left_out_count():
-    spec = parallel_spec(make_runs(), "f1")
+    spec = parallel_spec(runs_frame(make_runs()), "f1")
     dims = spec["datasets"]["dims"]
     assert [(d["label"], d["cat"]) for d in dims] == [("depth", 0), ("lr", 0), ("optimizer", 1), ("f1", 0)]
     rows = spec["datasets"]["wide"]
@@ -267,13 +290,13 @@ def test_parallel_coordinates_axes_normalisation_and_left_out_count():
 
 
 def test_parallel_colour_scale_points_good_the_same_way():
-    runs = make_runs()
-    assert parallel_spec(runs, "loss")["layer"][1]["encoding"]["color"]["scale"]["reverse"] is True
-    assert parallel_spec(runs, "f1")["layer"][1]["encoding"]["color"]["scale"]["reverse"] is False
+    frame = runs_frame(make_runs())
+    assert parallel_spec(frame, "loss")["layer"][1]["encoding"]["color"]["scale"]["reverse"] is True
+    assert parallel_spec(frame, "f1")["layer"][1]["encoding"]["color"]["scale"]["reverse"] is False
 
 
 def test_scatter_has_named_select_params_over_numeric_fields():
-    spec = scatter_spec(make_runs(), "f1")
+    spec = scatter_spec(runs_frame(make_runs()), "f1")
     params = {p["name"]: p for p in spec["params"]}
     assert set(params) == {"scatter_x", "scatter_y"}
     assert params["scatter_x"]["bind"]["options"] == ["p0", "p1", "m0", "m1"]
@@ -284,7 +307,7 @@ def test_scatter_has_named_select_params_over_numeric_fields():
 
 
 def test_heatmap_uses_cells_for_grid_values_and_counts_left_out():
-    spec = heatmap_spec(make_runs(), "f1", "depth", "lr")
+    spec = heatmap_spec(runs_frame(make_runs()), "f1", "depth", "lr")
     assert spec["mark"]["type"] == "rect"
     assert spec["encoding"]["x"]["type"] == "ordinal" and spec["encoding"]["y"]["type"] == "ordinal"
     assert spec["encoding"]["color"]["aggregate"] == "max"
@@ -292,7 +315,7 @@ def test_heatmap_uses_cells_for_grid_values_and_counts_left_out():
     runs = make_runs(40)
     for i, run in enumerate(runs):
         run.params["lr"] = str(i / 1000)  # 40 distinct values: binned
-    binned = heatmap_spec(runs, "loss", "depth", "lr")
+    binned = heatmap_spec(runs_frame(runs), "loss", "depth", "lr")
     assert binned["encoding"]["y"]["bin"] == {"maxbins": 10}
     assert binned["encoding"]["color"]["aggregate"] == "min"  # lower loss is better
 
@@ -324,13 +347,53 @@ def test_hostile_names_stay_data():
     assert found >= 2  # parallel coordinates axis and box plot group
 
 
+def counting_runs_frame(monkeypatch) -> list[int]:
+    """Wrap `runs_frame` (wherever it is imported) with a counter of the frames built: their sizes."""
+    built = []
+    original = experiment_charts.runs_frame
+
+    def counted(runs):
+        built.append(len(runs))
+        return original(runs)
+
+    monkeypatch.setattr(experiment_charts, "runs_frame", counted)
+    monkeypatch.setattr(compare_site, "runs_frame", counted)
+    return built
+
+
+def test_experiment_page_builds_its_runs_table_once(monkeypatch):
+    built = counting_runs_frame(monkeypatch)
+    runs = make_runs()
+    sections = pages._experiment_chart_sections(runs, {})
+    assert [b.spec_id for s in sections for b in s.charts] == [
+        "fs-exp-overlay-0", "fs-exp-parallel", "fs-exp-scatter", "fs-exp-heatmap", "fs-exp-box"]
+    assert built == [12]
+
+
+def test_compare_page_builds_one_runs_table_for_the_site_and_one_per_experiment(monkeypatch):
+    built = counting_runs_frame(monkeypatch)
+    runs = make_runs()
+    for run in runs[8:]:
+        run.experiment_id = "f"
+    by_experiment = {"e": runs[:8], "f": runs[8:]}
+    sections = compare_chart_sections(runs, {}, by_experiment)
+    assert [s.name for s in sections] == ["metrics", "e", "f"]
+    assert sorted(built) == [4, 8, 12]
+
+
+def test_chart_functions_only_tests_used_are_gone():
+    for name in ("compare_sections", "compare_specs", "experiment_specs"):
+        assert not hasattr(experiment_charts, name), name
+    assert not hasattr(run_charts, "_shape") and not hasattr(run_charts, "metric_chart")
+
+
 # ---- compare page ------------------------------------------------------------------------------
 
 def test_compare_specs_filter_on_the_selected_runs_param():
     runs = make_runs()
-    sections = compare_sections(runs)
+    sections = compare_chart_sections(runs, {}, {"e": runs})
     blocks = [b for s in sections for b in s.charts]
-    assert [b.spec_id for b in blocks] == ["fs-cmp-overlay-0", "fs-cmp-parallel", "fs-cmp-scatter"]
+    assert [b.spec_id for b in blocks] == ["fs-cmp-overlay-0", "fs-cmp-e-parallel", "fs-cmp-e-scatter"]
     for block in blocks:
         spec = block.spec
         assert_valid_vega_lite(spec)
@@ -345,4 +408,4 @@ def test_compare_specs_filter_on_the_selected_runs_param():
 
 def test_no_metrics_no_charts():
     runs = [run_with(params={"a": "1"})]
-    assert experiment_sections(runs) == [] and compare_sections(runs) == []
+    assert experiment_sections(runs) == [] and compare_chart_sections(runs, {}, {"e": runs}) == []
