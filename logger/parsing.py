@@ -7,116 +7,34 @@ recorded as a `Problem` with its line number and the reason, and the next line i
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Any
 
 import orjson
 
-from logger.format import (ARTIFACT, END, END_STATUSES, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG, MAX_KEY_LENGTH,
-                            MAX_VALUE_LENGTH, METRIC, NON_FINITE, NOTE_TAG, PARAM, PARENT_TAG, RESUME, RUN_NAME_TAG,
-                            START, TAG)
+from logger.format import (
+    ARTIFACT,
+    END,
+    END_STATUSES,
+    EXPERIMENT,
+    EXPERIMENT_FILE,
+    EXPERIMENT_TAG,
+    METRIC,
+    NON_FINITE,
+    NOTE_TAG,
+    PARAM,
+    PARENT_TAG,
+    RESUME,
+    RUN_NAME_TAG,
+    START,
+    TAG,
+)
+from logger.line_checks import Skip, check_key, check_value, explain, need, short, type_name
 from logger.model import Experiment, MetricHistory, Problem, Run
 
 GROUP = 256
 
 _SPECIAL = NON_FINITE
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 NO_TIME = -(1 << 63)
-_TYPE_WORDS = {int: "an integer", str: "a string", dict: "an object", float: "a number", bool: "a boolean"}
-
-
-class _Skip(Exception):
-    """A line is not usable; the message is the reason users see."""
-
-
-# ---------------------------------------------------------------- checks shared by the parsers
-
-
-def _type_name(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _need(record: dict, name: str, *types: type, nullable: bool = False) -> Any:
-    if name not in record:
-        raise _Skip(f"{record['kind']}: missing field {name!r}")
-    value = record[name]
-    if value is None and nullable:
-        return None
-    if type(value) not in types:
-        wanted = " or ".join(_TYPE_WORDS.get(t, t.__name__) for t in types)
-        raise _Skip(f"{record['kind']}: {name!r} must be {wanted}{' or null' if nullable else ''}, "
-                    f"got {_type_name(value)} {_short(value)}")
-    return value
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _check_key(record: dict) -> str:
-    key = _need(record, "key", str)
-    if not key:
-        raise _Skip(f"{record['kind']}: empty key")
-    if len(key) > MAX_KEY_LENGTH:
-        raise _Skip(f"{record['kind']}: key {key[:40]!r}... is longer than {MAX_KEY_LENGTH} characters")
-    if _CONTROL.search(key):
-        raise _Skip(f"{record['kind']}: key {key!r} contains a control character")
-    return key
-
-
-def _check_value(record: dict) -> Any:
-    if "value" not in record:
-        raise _Skip(f"{record['kind']}: missing field 'value'")
-    value = record["value"]
-    if isinstance(value, (dict, list)):
-        # The logger writes scalars only (anything else as its text); a hand-written object or array
-        # becomes its JSON text here, so that everything downstream sees one kind of value.
-        try:
-            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        except (RecursionError, ValueError):
-            raise _Skip(f"{record['kind']}: value of {record.get('key')!r} is nested too deeply") from None
-    if len(value if isinstance(value, str) else str(value)) > MAX_VALUE_LENGTH:
-        raise _Skip(f"{record['kind']}: value of {record.get('key')!r} is longer than {MAX_VALUE_LENGTH} characters")
-    return value
-
-
-def _explain(line: bytes, error: Exception) -> str:
-    """Why a line was skipped. Runs only for bad lines, so the hot path needs no checks of its own."""
-    if isinstance(error, _Skip):
-        return str(error)
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError as decode_error:
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            return "invalid UTF-8"
-        return f"malformed JSON ({decode_error})"
-    if not isinstance(record, dict):
-        return f"not a JSON object (a {_type_name(record)})"
-    if "kind" not in record:
-        return "no 'kind' field"
-    if not isinstance(record["kind"], str):
-        return "'kind' is not a string"
-    if record["kind"] == METRIC:
-        try:
-            _check_key(record)
-            _need(record, "t", int)
-            _need(record, "step", int)
-            value = record.get("value", None)
-            if "value" not in record:
-                raise _Skip("metric: missing field 'value'")
-            if type(value) not in (int, float) and (type(value) is not str or value not in _SPECIAL):
-                raise _Skip(f"metric: 'value' must be a number or \"NaN\", \"Infinity\", \"-Infinity\", "
-                            f"got {_type_name(value)} {_short(value)}")
-        except _Skip as reason:
-            return str(reason)
-    if isinstance(error, OverflowError):
-        return "number out of range (steps and times are 64-bit integers)"
-    return f"unusable line ({type(error).__name__}: {error})"
 
 
 # ---------------------------------------------------------------- parsers: lines in, model out
@@ -180,7 +98,7 @@ class RunParser(Parser):
                         handler = handlers.get(record["kind"])
                         if handler is None:
                             kind = record["kind"]
-                            raise _Skip(f"unknown kind {kind!r}" if isinstance(kind, str) else "'kind' is not a string")
+                            raise Skip(f"unknown kind {kind!r}" if isinstance(kind, str) else "'kind' is not a string")
                         t = handler(record)
                         if t > last:
                             last = t
@@ -191,7 +109,7 @@ class RunParser(Parser):
                     try:
                         self._slow_line(line, error)
                     except Exception as slow_error:
-                        self.problem(lineno, _explain(line, slow_error))
+                        self.problem(lineno, explain(line, slow_error))
         self.lineno = lineno
         self.other_last = last
         # The last event's time: the latest of the other lines and of each metric's last point, so it
@@ -221,39 +139,39 @@ class RunParser(Parser):
             return  # the main loop reads every line, including this one
 
     def _new_metric(self, record: dict) -> tuple:
-        key = _check_key(record)
+        key = check_key(record)
         history = self.run.metrics[key] = MetricHistory(key)
         add = self.appenders[key] = (history.steps.append, history.timestamps.append, history.values.append)
         return add
 
     def _slow_line(self, line: bytes, error: Exception) -> int:
         """A line the hot path refused: a metric with "NaN"/"Infinity" is fine; anything else raises why."""
-        if isinstance(error, _Skip):
+        if isinstance(error, Skip):
             raise error
         record = orjson.loads(line)
         if type(record) is not dict or record.get("kind") != METRIC:
             raise error
-        key = _check_key(record)
+        key = check_key(record)
         history = self.run.metrics.get(key)
         if history is not None:  # undo the part of the point the hot path appended before failing
             size = min(len(history.steps), len(history.values), len(history.timestamps))
             del history.steps[size:], history.values[size:], history.timestamps[size:]
-        t = _need(record, "t", int)
-        step = _need(record, "step", int)
+        t = need(record, "t", int)
+        step = need(record, "step", int)
         if "value" not in record:
-            raise _Skip("metric: missing field 'value'")
+            raise Skip("metric: missing field 'value'")
         value = record["value"]
         if type(value) is str and value in _SPECIAL:
             value = _SPECIAL[value]
         elif type(value) not in (int, float):
-            raise _Skip(f"metric: 'value' must be a number or \"NaN\", \"Infinity\", \"-Infinity\", "
-                        f"got {_type_name(value)} {_short(value)}")
+            raise Skip(f"metric: 'value' must be a number or \"NaN\", \"Infinity\", \"-Infinity\", "
+                        f"got {type_name(value)} {short(value)}")
         if not (-(1 << 63) <= step < (1 << 63) and -(1 << 63) <= t < (1 << 63)):
-            raise _Skip("metric: step or t out of range (64-bit integers)")
+            raise Skip("metric: step or t out of range (64-bit integers)")
         try:
             value = float(value)
         except OverflowError:
-            raise _Skip(f"metric: value {_short(value)} is out of range") from None
+            raise Skip(f"metric: value {short(value)} is out of range") from None
         if history is None:
             self._new_metric(record)
             history = self.run.metrics[key]
@@ -261,24 +179,24 @@ class RunParser(Parser):
         return t
 
     def _time(self, record: dict) -> int:
-        t = _need(record, "t", int)
+        t = need(record, "t", int)
         if not self.started and (self.run.start_time is None or t < self.run.start_time):
             self.run.start_time = t  # a run without a start line starts at its earliest event
         return t
 
     def _on_start(self, record: dict) -> int:
         if self.started:
-            raise _Skip("duplicate start line")
+            raise Skip("duplicate start line")
         run = self.run
         if run.start_time is not None or run.metrics or run.params or run.tags:
-            raise _Skip("start line after other events")
-        t = _need(record, "t", int)
-        run_id = _need(record, "run_id", str, nullable=True)
-        experiment_id = _need(record, "experiment_id", str, nullable=True)
-        name = _need(record, "name", str, nullable=True)
-        parent = _need(record, "parent_run_id", str, nullable=True) if "parent_run_id" in record else None
-        description = _need(record, "description", str, nullable=True) if "description" in record else None
-        system = _need(record, "system", dict, nullable=True) if "system" in record else None
+            raise Skip("start line after other events")
+        t = need(record, "t", int)
+        run_id = need(record, "run_id", str, nullable=True)
+        experiment_id = need(record, "experiment_id", str, nullable=True)
+        name = need(record, "name", str, nullable=True)
+        parent = need(record, "parent_run_id", str, nullable=True) if "parent_run_id" in record else None
+        description = need(record, "description", str, nullable=True) if "description" in record else None
+        system = need(record, "system", dict, nullable=True) if "system" in record else None
         self.started = True
         if run_id:
             run.run_id = run_id
@@ -294,19 +212,19 @@ class RunParser(Parser):
         return t
 
     def _on_param(self, record: dict) -> int:
-        key = _check_key(record)
-        value = _check_value(record)
+        key = check_key(record)
+        value = check_value(record)
         t = self._time(record)
         params = self.run.params
         if key in params and str(params[key]) != str(value):
-            raise _Skip(f"param {key!r} logged again with another value ({_short(value)}); "
-                        f"keeping the first ({_short(params[key])})")
+            raise Skip(f"param {key!r} logged again with another value ({short(value)}); "
+                        f"keeping the first ({short(params[key])})")
         params.setdefault(key, value)
         return t
 
     def _on_tag(self, record: dict) -> int:
-        key = _check_key(record)
-        value = _check_value(record)
+        key = check_key(record)
+        value = check_value(record)
         t = self._time(record)
         run = self.run
         run.tags[key] = value
@@ -320,16 +238,16 @@ class RunParser(Parser):
         return t
 
     def _on_end(self, record: dict) -> int:
-        status = _need(record, "status", str)
+        status = need(record, "status", str)
         if status not in END_STATUSES:
-            raise _Skip(f"end: status must be one of {', '.join(END_STATUSES)}, got {_short(status)}")
+            raise Skip(f"end: status must be one of {', '.join(END_STATUSES)}, got {short(status)}")
         t = self._time(record)
         self.end_status = status
         self.run.end_time = t
         return t
 
     def _on_resume(self, record: dict) -> int:
-        system = _need(record, "system", dict, nullable=True) if "system" in record else None
+        system = need(record, "system", dict, nullable=True) if "system" in record else None
         t = self._time(record)
         self.end_status = None
         self.run.end_time = None
@@ -339,8 +257,8 @@ class RunParser(Parser):
 
     def _on_artifact(self, record: dict) -> int:
         # The artifacts themselves come from the folder; the line only has to be well formed.
-        _need(record, "path", str)
-        _need(record, "size", int)
+        need(record, "path", str)
+        need(record, "size", int)
         return self._time(record)
 
 
@@ -358,14 +276,14 @@ class ExperimentParser(Parser):
                 record = orjson.loads(line)
                 kind = record["kind"]
                 if kind == EXPERIMENT_TAG:
-                    key = _check_key(record)
-                    _need(record, "t", int)
-                    experiment.tags[key] = _check_value(record)
+                    key = check_key(record)
+                    need(record, "t", int)
+                    experiment.tags[key] = check_value(record)
                 elif kind == EXPERIMENT:
-                    t = _need(record, "t", int)
-                    experiment_id = _need(record, "experiment_id", str, nullable=True)
-                    name = _need(record, "name", str)
-                    location = _need(record, "artifact_location", str, nullable=True) \
+                    t = need(record, "t", int)
+                    experiment_id = need(record, "experiment_id", str, nullable=True)
+                    name = need(record, "name", str)
+                    location = need(record, "artifact_location", str, nullable=True) \
                         if "artifact_location" in record else None
                     if not self.seen:  # the first experiment line counts (FORMAT.md)
                         self.seen = True
@@ -374,11 +292,11 @@ class ExperimentParser(Parser):
                         experiment.artifact_location = location
                         experiment.created = t
                 else:
-                    raise _Skip(f"unknown kind {kind!r} in {EXPERIMENT_FILE}" if isinstance(kind, str)
+                    raise Skip(f"unknown kind {kind!r} in {EXPERIMENT_FILE}" if isinstance(kind, str)
                                 else "'kind' is not a string")
             except Exception as error:
                 if line.strip():
-                    self.problem(self.lineno, _explain(line, error))
+                    self.problem(self.lineno, explain(line, error))
 
 
 def parse_file(parser: Parser, data: bytes) -> Parser:

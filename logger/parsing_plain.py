@@ -16,8 +16,9 @@ from typing import Any
 import orjson
 
 from logger.format import KIND_FIELD, LOG_SUFFIX, MAX_KEY_LENGTH, VERSION_FIELD
+from logger.line_checks import Skip, explain, short, type_name
 from logger.model import MetricHistory, Run
-from logger.parsing import Parser, _explain, _short, _Skip, _type_name
+from logger.parsing import Parser
 
 STEP_FIELDS = ("step", "global_step", "iteration", "iter", "epoch")
 TIME_FIELDS = ("timestamp", "time")
@@ -39,7 +40,7 @@ def lenient_loads(line: bytes) -> Any:
 def _plain_time(value: Any) -> int | None:
     """Seconds or milliseconds since the epoch, or an ISO 8601 string, as integer ms; None when it is no time.
 
-    A time the model cannot hold raises `_Skip`: a date near year 1 or 9999 overflows when it is turned
+    A time the model cannot hold raises `Skip`: a date near year 1 or 9999 overflows when it is turned
     into seconds (a date without a zone is local time), and the model keeps times as 64-bit integers."""
     if type(value) in (int, float) and math.isfinite(value):
         ms = int(round(value * 1000 if abs(value) < 1e11 else value))
@@ -51,11 +52,11 @@ def _plain_time(value: Any) -> int | None:
         try:
             ms = int(moment.timestamp() * 1000)
         except (OverflowError, ValueError, OSError):
-            raise _Skip(f"time {_short(value)} is out of range; the line is read without its time") from None
+            raise Skip(f"time {short(value)} is out of range; the line is read without its time") from None
     else:
         return None
     if not -(1 << 63) <= ms < (1 << 63):
-        raise _Skip(f"time {_short(value)} is out of range; the line is read without its time")
+        raise Skip(f"time {short(value)} is out of range; the line is read without its time")
     return ms
 
 
@@ -84,10 +85,10 @@ class PlainParser(Parser):
             try:
                 record = lenient_loads(line)
             except ValueError as error:
-                self.problem(self.lineno, _explain(line, error))
+                self.problem(self.lineno, explain(line, error))
                 continue
             if not isinstance(record, dict):
-                self.problem(self.lineno, f"not a JSON object (a {_type_name(record)})")
+                self.problem(self.lineno, f"not a JSON object (a {type_name(record)})")
                 continue
             step = self.lineno - 1
             step_field = next((name for name in STEP_FIELDS if name in record), None)
@@ -96,7 +97,7 @@ class PlainParser(Parser):
                 if type(raw) is float and raw.is_integer():
                     raw = int(raw)
                 if type(raw) is not int or not -(1 << 63) <= raw < (1 << 63):
-                    self.problem(self.lineno, f"{step_field!r} must be an integer, got {_short(raw)}")
+                    self.problem(self.lineno, f"{step_field!r} must be an integer, got {short(raw)}")
                     continue
                 step = raw
             stamp = None
@@ -104,7 +105,7 @@ class PlainParser(Parser):
                 if name in record:
                     try:
                         stamp = _plain_time(record[name])
-                    except _Skip as reason:
+                    except Skip as reason:
                         self.problem(self.lineno, str(reason))
                     break
             if stamp is not None:
