@@ -142,3 +142,21 @@ def test_export_refuses_an_unknown_selection(tmp_path):
                                        "-o", str(tmp_path / "x.html")])
     assert result.exit_code == 2 and "no run 'ffffffff'" in result.output
     assert not (tmp_path / "x.html").exists()
+
+
+def test_every_visible_control_of_the_export_does_something(chromium, report):
+    page, errors = _open(chromium, report)
+    page.wait_for_selector("#compare-table thead th")
+    page.locator("details.column-chooser summary").click()
+    controls = page.locator("main button:visible, main input[type=checkbox]:visible")
+    assert controls.count() > 10
+    index = -1
+    while (index := index + 1) < controls.count():  # the table redraws its controls: take them afresh each time
+        control = controls.nth(index)
+        if control.get_attribute("data-role") == "compare" or control.is_disabled():
+            continue  # a navigation (test_selected_runs_are_compared_in_the_file) / nothing chosen yet
+        before = page.evaluate("document.body.innerHTML + location.href")
+        control.click()
+        assert page.evaluate("document.body.innerHTML + location.href") != before, control.evaluate("e => e.outerHTML")
+    assert errors == []
+    page.close()

@@ -78,3 +78,11 @@ def test_export_makes_no_temporary_folder(tmp_path, monkeypatch):
     html = _export([str(ROOT / "sample_runs"), "--experiment", "houses"], tmp_path / "out" / "report.html")
     assert "naive-backwards" in html
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["out", "report.html"]
+
+
+def test_a_report_is_never_written_into_the_log_folder(tmp_path):
+    logs = _logs_with_links(tmp_path / "logs")
+    before = sorted(p.relative_to(logs).as_posix() for p in logs.rglob("*"))
+    result = CliRunner().invoke(main, ["export", str(logs), "-o", str(logs / "notes-00000001" / "report.html")])
+    assert result.exit_code == 2 and "inside the log directory" in result.output
+    assert sorted(p.relative_to(logs).as_posix() for p in logs.rglob("*")) == before
