@@ -58,7 +58,7 @@ def write_experiment_page(site: Path, runs: dict) -> Path:
     (folder / "index.html").write_text(render_page(make_environment(), spec.templates, spec.context))
     ordered = P.sorted_runs(runs.values())
     (folder / "runs-data.js").write_text(tables.runs_data_js(
-        tables.table_rows(ordered, P.run_href, {"big": experiment}), tables.table_columns(ordered), {}))
+        tables.table_rows(ordered, P.run_href, {"big": experiment}), {}))
     (site / "static").mkdir()
     for name, source in static_sources().items():
         (site / "static" / name).write_bytes(source.read_bytes())

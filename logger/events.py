@@ -1,4 +1,4 @@
-"""Building log lines: the format version, key and value rules, and the JSON encoding.
+"""Building log lines: key and value rules and the JSON encoding (the names and limits are logger/format.py's).
 
 Everything here is pure: values in, bytes out. See docs/FORMAT.md.
 """
@@ -13,13 +13,8 @@ from typing import Any
 
 import orjson
 
-FORMAT_VERSION = 1
-MAX_KEY_LENGTH = 250
-MAX_VALUE_LENGTH = 6000
-
-# Strict JSON has no NaN or Infinity: they travel as these strings (orjson would write null).
-NAN, INF, NEG_INF = "NaN", "Infinity", "-Infinity"
-_NON_FINITE = {NAN: math.nan, INF: math.inf, NEG_INF: -math.inf}
+from logger.format import FORMAT_VERSION, INF, KIND_FIELD, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NAN, NEG_INF, VERSION_FIELD
+from logger.format import NON_FINITE as _NON_FINITE
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _dumps = orjson.dumps
@@ -36,7 +31,7 @@ def encode(event: dict) -> bytes:
 
 
 def event(kind: str, **fields: Any) -> dict:
-    return {"v": FORMAT_VERSION, "kind": kind, "t": fields.pop("t", None) or now_ms(), **fields}
+    return {VERSION_FIELD: FORMAT_VERSION, KIND_FIELD: kind, "t": fields.pop("t", None) or now_ms(), **fields}
 
 
 def check_key(key: Any, what: str = "key") -> str:

@@ -7,12 +7,11 @@ import os
 import re
 from pathlib import Path
 
-import orjson
-
 from logger import events
+from logger.format import ARTIFACTS_DIR, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG
 from logger.model import Experiment
+from logger.parsing import ExperimentParser, parse_file
 
-EXPERIMENT_FILE = "experiment.jsonl"
 DEFAULT_EXPERIMENT = "Default"
 
 
@@ -29,31 +28,15 @@ def check_name(name) -> str:
 
 
 def read_experiment(folder: Path) -> Experiment | None:
-    """The experiment a folder holds, from its experiment.jsonl; None if there is none yet."""
+    """The experiment a folder holds, from its experiment.jsonl; None if there is none yet.
+
+    Read by the reader's own parser (logger/parsing.py): a line the reader skips is skipped here too."""
     try:
         data = (folder / EXPERIMENT_FILE).read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return None
-    experiment = None
-    for line in data.split(b"\n"):
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue  # torn or damaged lines are the reader's to report
-        if not isinstance(record, dict):
-            continue
-        kind = record.get("kind")
-        if kind == "experiment" and experiment is None:
-            experiment = Experiment(
-                experiment_id=str(record.get("experiment_id") or folder.name),
-                name=str(record.get("name") or folder.name),
-                path=str(folder),
-                artifact_location=record.get("artifact_location"),
-                created=record.get("t"),
-            )
-        elif kind == "experiment_tag" and experiment is not None and isinstance(record.get("key"), str):
-            experiment.tags[record["key"]] = record.get("value")
-    return experiment
+    parser = parse_file(ExperimentParser(EXPERIMENT_FILE, folder), data)
+    return parser.experiment if parser.seen else None
 
 
 def find_by_name(log_dir: Path, name: str) -> Experiment | None:
@@ -85,7 +68,13 @@ def list_all(log_dir: Path) -> list[Experiment]:
 def create(log_dir: Path, name: str, artifact_location: str | None = None, tags: dict | None = None) -> Experiment:
     """Create experiment `name`; FileExistsError if it exists (one winner among racing processes)."""
     check_name(name)
-    tag_events = [events.event("experiment_tag", key=events.check_key(k, "tag key"), value=events.plain_value(v, "tag"))
+    if artifact_location is not None:
+        # Honouring it would put artifacts outside the log directory, where the reader never reads (safepath).
+        raise ValueError(f"artifact_location={artifact_location!r} is not supported: flowsheet keeps each run's "
+                         f"artifacts in its own folder, <log dir>/<experiment>/<run id>/{ARTIFACTS_DIR}, so that the "
+                         "log directory holds everything; leave it out, and choose the log directory with "
+                         "set_tracking_uri() or $FLOWSHEET_DIR instead")
+    tag_events = [events.event(EXPERIMENT_TAG, key=events.check_key(k, "tag key"), value=events.plain_value(v, "tag"))
                   for k, v in (tags or {}).items()]
     if find_by_name(log_dir, name) is not None:
         raise FileExistsError(f"experiment {name!r} already exists in {log_dir}")
@@ -95,7 +84,7 @@ def create(log_dir: Path, name: str, artifact_location: str | None = None, tags:
     # O_EXCL makes exactly one of several racing processes the creator.
     fd = os.open(folder / EXPERIMENT_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
     try:
-        first = events.event("experiment", experiment_id=experiment_id, name=name, artifact_location=artifact_location)
+        first = events.event(EXPERIMENT, experiment_id=experiment_id, name=name, artifact_location=artifact_location)
         os.write(fd, b"".join(events.encode(e) for e in [first, *tag_events]))
     finally:
         os.close(fd)

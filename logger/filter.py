@@ -41,25 +41,20 @@ Meaning:
 - LIKE: `%` is any run of characters, `_` one character; case-sensitive. ILIKE: case-insensitive
   (both sides lower-cased).
 
-`param_text`, the one rule turning a param or tag value into text (as Python's `str()` would):
-strings as they are; None -> "None"; booleans -> "True"/"False"; ints -> "3"; floats by Python's
-`repr` (0.1 -> "0.1", 1.0 -> "1.0", 1e-05 -> "1e-05", 1e+16 -> "1e+16", nan -> "nan"); lists and
-objects as JSON with ", " and ": " separators and numbers written as above. JavaScript follows the
-same rule, but once a value has gone through JSON it cannot tell the float 1.0 from the int 1 and
-writes "1": so whoever sends rows to the browser should send params and tags as `param_text` strings.
+Values become text and numbers as `logger/values.py` says; rows are sorted by `logger/order.py`.
 
 Errors are ValueError("filter: expected <what> at position <1-based character>, found <token>").
 """
 
 from __future__ import annotations
 
-import json
 import operator
 import re
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
-__all__ = ["Filter", "OrderKey", "parse_filter", "parse_order_by", "sort_rows", "param_text", "param_number"]
+from logger.values import NUMERIC_TEXT, param_number, param_text
+
+__all__ = ["Filter", "parse_filter"]
 
 ENTITIES = {
     "metrics": "metrics", "metric": "metrics",
@@ -78,56 +73,6 @@ _TEXT_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 _COMPARE = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _MAX_DEPTH = 100  # nested parentheses; deeper input is an error, not a RecursionError
 _EMPTY: dict = {}
-
-# ---------------------------------------------------------------- values as text and numbers
-
-_NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def _number_text(value: int | float) -> str:
-    return str(value) if isinstance(value, int) else repr(value)
-
-
-def _json_text(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return _number_text(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dict):
-        return "{" + ", ".join(json.dumps(str(k), ensure_ascii=False) + ": " + _json_text(v) for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_json_text(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
-
-
-def param_text(value: Any) -> str:
-    """A param or tag value as the text filters compare (see the module docstring)."""
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)):
-        return _number_text(value)
-    if isinstance(value, (dict, list, tuple)):
-        return _json_text(value)
-    return str(value)
-
-
-def param_number(value: Any) -> float | None:
-    """The value as a number if it is one or a numeric string, else None (booleans are not numbers)."""
-    if type(value) in (int, float):
-        try:
-            return float(value)
-        except OverflowError:  # an int beyond float range
-            return float("inf") if value > 0 else float("-inf")
-    if isinstance(value, str) and _NUMERIC_TEXT.fullmatch(value):
-        return float(value)
-    return None
-
 
 # ---------------------------------------------------------------- tokens
 
@@ -171,7 +116,7 @@ def _tokenize(text: str, what: str) -> list[_Token]:
             tokens.append(_Token("string", "".join(parts), i + 1, text[i : j + 1], char))
             i = j + 1
             continue
-        for kind, pattern in (("number", _NUMERIC_TEXT), ("ident", _IDENT), ("op", _OP)):
+        for kind, pattern in (("number", NUMERIC_TEXT), ("ident", _IDENT), ("op", _OP)):
             match = pattern.match(text, i)
             if match:
                 raw = match.group()
@@ -190,7 +135,7 @@ def _tokenize(text: str, what: str) -> list[_Token]:
 # ---------------------------------------------------------------- parser
 
 
-class _Parser:
+class Parser:
     def __init__(self, text: str, what: str):
         self.what = what
         self.tokens = _tokenize(text, what)
@@ -361,7 +306,7 @@ def _like(pattern: str, fold: bool) -> re.Pattern:
     return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern), re.S)
 
 
-def _getter(entity: str, key: str, numeric: bool) -> Callable[[dict], Any]:
+def field_getter(entity: str, key: str, numeric: bool) -> Callable[[dict], Any]:
     """row -> the compared value (a float when numeric, else text), or None when the run has none."""
     if entity == "metrics" or (entity == "attributes" and numeric):
 
@@ -403,7 +348,7 @@ def _test(op: str, values: list) -> Callable[[Any], bool]:
 
 
 def _compile(entity: str, key: str, op: str, values: list, numeric: bool) -> Callable[[dict], bool]:
-    get, test = _getter(entity, key, numeric), _test(op, values)
+    get, test = field_getter(entity, key, numeric), _test(op, values)
 
     def comparison(row):
         value = get(row)
@@ -432,7 +377,7 @@ class Filter:
 def parse_filter(text: str | None) -> Filter:
     """Parse a search_runs filter string; raises ValueError naming the position of the problem."""
     text = text or ""
-    parser = _Parser(text, "filter")
+    parser = Parser(text, "filter")
     if parser.peek().kind == "end":
         return Filter(text, None)
     predicate = parser.or_expr()
@@ -440,67 +385,3 @@ def parse_filter(text: str | None) -> Filter:
         raise parser.fail("AND, OR or the end of the filter", parser.peek(), "unbalanced ')'")
     parser.expect_end("AND, OR or the end of the filter")
     return Filter(text, predicate)
-
-
-@dataclass(frozen=True)
-class OrderKey:
-    entity: str  # metrics, params, tags or attributes
-    key: str
-    ascending: bool = True
-
-
-DEFAULT_ORDER = (OrderKey("attributes", "start_time", False), OrderKey("attributes", "run_id", True))
-
-
-def _order_key(item: Any, index: int) -> OrderKey:
-    if isinstance(item, OrderKey):
-        return item
-    what = f"order_by item {index}"
-    if not isinstance(item, str):
-        raise ValueError(f"{what}: expected a string such as 'metrics.f1 DESC', found {type(item).__name__}")
-    parser = _Parser(item, what)
-    entity, key = parser.field()
-    ascending = True
-    if parser.is_word(parser.peek(), "ASC", "DESC"):
-        ascending = parser.take().value.upper() == "ASC"
-    parser.expect_end("ASC, DESC or the end of the item")
-    return OrderKey(entity, key, ascending)
-
-
-def parse_order_by(items: Iterable[str | OrderKey] | None) -> list[OrderKey]:
-    """["metrics.f1 DESC", "start_time"] -> OrderKeys; ValueError on a malformed item."""
-    return [_order_key(item, index) for index, item in enumerate(items or (), start=1)]
-
-
-def _sort_values(rows: list[dict], key: OrderKey) -> list[Any]:
-    """Per row: a sortable value, NaN, or None when missing."""
-    if key.entity in ("metrics", "attributes") and (key.entity == "metrics" or key.key in NUMBER_ATTRIBUTES):
-        return [_getter(key.entity, key.key, True)(row) for row in rows]
-    if key.entity == "attributes":
-        return [_getter("attributes", key.key, False)(row) for row in rows]
-    texts = [_getter(key.entity, key.key, False)(row) for row in rows]
-    if key.entity == "params":
-        # An extension over MLflow's text order: a param whose values are all numbers sorts by number.
-        numbers = [_getter("params", key.key, True)(row) for row in rows]
-        if all((n is None) == (t is None) for n, t in zip(numbers, texts)):
-            return numbers
-    return texts
-
-
-def sort_rows(rows: list[dict], order_by: Iterable[str | OrderKey] | None = None) -> list[dict]:
-    """Rows sorted by the keys in turn; missing values last and NaN just before them whatever the
-    direction (as MLflow does); stable. With no keys: start_time DESC, then run_id."""
-    keys = parse_order_by(order_by) or list(DEFAULT_ORDER)
-    rows = list(rows)
-    for key in reversed(keys):  # successive stable sorts, least significant key first
-        present, nans, missing = [], [], []
-        for value, row in zip(_sort_values(rows, key), rows):
-            if value is None:
-                missing.append(row)
-            elif value != value:
-                nans.append(row)
-            else:
-                present.append((value, row))
-        present.sort(key=operator.itemgetter(0), reverse=not key.ascending)
-        rows = [row for _, row in present] + nans + missing
-    return rows

@@ -15,9 +15,10 @@ import threading
 from pathlib import Path
 
 from logger import experiments, writer
+from logger.format import EXPERIMENT_TAG, NOTE_TAG, RUN_FILE, RUN_NAME_TAG
 from logger.model import Experiment
 from logger.paths import get_log_dir, path_from_uri, set_log_dir
-from logger.run import RUN_FILE, Run, Terminated
+from logger.run import Run, Terminated
 
 _stack: contextvars.ContextVar[tuple[Run, ...]] = contextvars.ContextVar("flowsheet_active_runs", default=())
 _open_runs: dict[str, Run] = {}
@@ -41,7 +42,8 @@ def get_tracking_uri() -> str:
 
 
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict | None = None) -> str:
-    """Create an experiment and return its id; raises ValueError if the name is taken."""
+    """Create an experiment and return its id; raises ValueError if the name is taken, or for an
+    `artifact_location` (artifacts always live in the run's folder: see `experiments.create`)."""
     try:
         return experiments.create(get_log_dir(), name, artifact_location, tags).experiment_id
     except FileExistsError as error:
@@ -77,7 +79,7 @@ def set_experiment_tags(tags: dict) -> None:
     from logger import events
 
     experiment = _default_experiment()
-    lines = b"".join(events.encode(events.event("experiment_tag", key=events.check_key(k, "tag key"),
+    lines = b"".join(events.encode(events.event(EXPERIMENT_TAG, key=events.check_key(k, "tag key"),
                                                 value=events.plain_value(v, "tag"))) for k, v in tags.items())
     append = writer.EventWriter(Path(experiment.path) / experiments.EXPERIMENT_FILE)
     try:
@@ -125,9 +127,9 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
         run = Run.resume(_find_run_folder(run_id))
         extra = dict(tags or {})
         if run_name:
-            extra["mlflow.runName"] = run_name
+            extra[RUN_NAME_TAG] = run_name
         if description:
-            extra["mlflow.note.content"] = description
+            extra[NOTE_TAG] = description
         if extra:
             run.set_tags(extra)
     else:

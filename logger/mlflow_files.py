@@ -21,11 +21,11 @@ from urllib.parse import unquote, urlparse
 
 import yaml
 
+from logger.format import ARTIFACTS_DIR, MLFLOW_META_FILE
 from logger.model import Artifact, MetricHistory, Problem
 from logger.safepath import LEADS_OUTSIDE, is_inside, open_inside
 
-META = "meta.yaml"
-ARTIFACTS_DIR = "artifacts"
+META = MLFLOW_META_FILE
 MAX_ID_BYTES = 200  # MLflow's ids are 32 hex digits or up to 19 decimal ones; the site adds to the name
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 OUTSIDE_ARTIFACTS = ("artifact_uri names a folder outside the store: its artifacts are not read "
@@ -40,7 +40,6 @@ class MlflowFiles:
         self.real = os.path.realpath(root)
         self.outside_allowed = [os.path.realpath(Path(p).expanduser()) for p in allow_artifacts_outside]
         self.problems: list[Problem] = []
-        self.artifact_folders: dict[str, str] = {}  # run id -> real path of the folder its artifacts were listed in
 
     def rel(self, path: Path) -> str:
         try:
@@ -152,8 +151,9 @@ class MlflowFiles:
             self.problem(path, None, f"cannot read metric {key!r}: {_why(error)}")
         return history
 
-    def artifacts(self, run_id: str, run_folder: Path, artifact_uri: Any) -> list[Artifact]:
-        """The run's artifacts: regular files under its artifact folder (see `artifact_folder`), sorted."""
+    def artifacts(self, run_folder: Path, artifact_uri: Any) -> tuple[str | None, list[Artifact]]:
+        """The real path of the run's artifact folder (see `artifact_folder`; checked: in the store or where
+        the caller allowed) and the regular files under it, sorted."""
         folder = artifact_folder(run_folder, artifact_uri)
         boundary = self.real
         if folder != run_folder / ARTIFACTS_DIR:  # artifact_uri: in the store, or where the caller allowed
@@ -175,9 +175,8 @@ class MlflowFiles:
                 self.problem(path, None, "not a regular file (a FIFO, device or socket): not an artifact")
             else:
                 found.append(Artifact(rel, info.st_size))
-        if found:
-            self.artifact_folders[run_id] = os.path.realpath(folder)
-        return found
+        real = os.path.realpath(folder)
+        return (real if is_inside(boundary, real) else None), found  # a folder that links out is no place to read
 
 
 def _metric_point(fields: list[bytes]) -> tuple[float, int, int]:

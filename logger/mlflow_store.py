@@ -38,27 +38,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from logger.format import (END_STATUSES, EXPERIMENT_FILE, MLFLOW_METRICS_DIR, MLFLOW_PARAMS_DIR,
+                            MLFLOW_STORE_DIR, MLFLOW_TAGS_DIR, NOTE_TAG, PARENT_TAG, RUN_NAME_TAG, SYSTEM_TAGS)
 from logger.mlflow_files import META, MlflowFiles, entries, id_problem
-from logger.model import Experiment, LogData, Run
+from logger.model import Experiment, LogData, Problem, Run
+from logger.safepath import is_inside
 
-TRASH = ".trash"
 # MLflow's RunStatus codes (mlflow/entities/run_status.py); SCHEDULED means "not started yet".
 STATUS_CODES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
-DONE = ("FINISHED", "FAILED", "KILLED")
 # Folders MLflow keeps beside runs and experiments that are neither: not reported as problems.
-NOT_RUNS = {"tags", "datasets", "models", "traces", "outputs", "inputs"}
+NOT_RUNS = {MLFLOW_TAGS_DIR, "datasets", "models", "traces", "outputs", "inputs"}
 NOT_EXPERIMENTS = {"models"}  # the file-based model registry lives in mlruns/models/
-# MLflow's system tags -> the `Run.system` keys of docs/FORMAT.md.
-SYSTEM_TAGS = {
-    "mlflow.user": "user",
-    "mlflow.source.name": "entry_point",
-    "mlflow.source.git.commit": "git_commit",
-    "mlflow.source.git.branch": "git_branch",
-    "mlflow.project.entryPoint": "command",
-}
-RUN_NAME_TAG = "mlflow.runName"
-NOTE_TAG = "mlflow.note.content"
-PARENT_TAG = "mlflow.parentRunId"
 
 
 # ---------------------------------------------------------------- recognising a store
@@ -75,8 +65,8 @@ def store_root(path: str | os.PathLike) -> Path | None:
     if _is_store(folder):
         return folder
     # A project folder holding mlruns/, unless it is a flowsheet log dir of its own.
-    if _is_store(folder / "mlruns") and not _has_flowsheet_experiments(folder):
-        return folder / "mlruns"
+    if _is_store(folder / MLFLOW_STORE_DIR) and not _has_flowsheet_experiments(folder):
+        return folder / MLFLOW_STORE_DIR
     return None
 
 
@@ -87,14 +77,14 @@ def _is_store(folder: Path) -> bool:
         return not _has_flowsheet_experiments(folder)
     found = False
     for entry in _subfolders(folder):
-        if (Path(entry.path) / "experiment.jsonl").exists():
+        if (Path(entry.path) / EXPERIMENT_FILE).exists():
             return False  # flowsheet's own format wins
         found = found or (Path(entry.path) / META).is_file()
     return found
 
 
 def _has_flowsheet_experiments(folder: Path) -> bool:
-    return any((Path(entry.path) / "experiment.jsonl").exists() for entry in _subfolders(folder))
+    return any((Path(entry.path) / EXPERIMENT_FILE).exists() for entry in _subfolders(folder))
 
 
 def _subfolders(folder: Path) -> list[os.DirEntry]:
@@ -139,26 +129,117 @@ def read_mlflow_store(path: str | os.PathLike, running_window: float = 600.0, no
 
 def read_store(store: MlflowFiles, running_window: float = 600.0, now: float | None = None) -> LogData:
     """Every live experiment and run of the store `store` reads the files of (see `read_mlflow_store`)."""
-    data = LogData()
-    now_ms = (time.time() if now is None else now) * 1000.0
-    for experiment_folder in store.folders(store.root, NOT_EXPERIMENTS):
-        experiment = _read_experiment(store, experiment_folder)
-        if experiment is None:
+    return StoreReader(store).read(running_window, now)
+
+
+class StoreReader:
+    """Reads a store; read again, it re-reads only the experiments and runs whose files changed.
+
+    What changed is told without opening anything: the names, sizes, times and inodes of every file and
+    folder under a run's folder (and under its artifact folder when that lies elsewhere in the store), and
+    of an experiment's meta.yaml and tags/. Unchanged ones keep their objects (and their problems)."""
+
+    def __init__(self, store: MlflowFiles):
+        self.store = store
+        self._experiments: dict[Path, tuple[tuple, Any, list[Problem]]] = {}  # folder -> (stamp, Experiment, problems)
+        self._runs: dict[Path, tuple[tuple, Any, list[Problem]]] = {}  # folder -> (stamp, (Run, its meta status), ...)
+
+    def read(self, running_window: float = 600.0, now: float | None = None) -> LogData:
+        store = self.store
+        store.problems = []
+        data = LogData()
+        now_ms = (time.time() if now is None else now) * 1000.0
+        live_experiments: set[Path] = set()
+        live_runs: set[Path] = set()
+        for experiment_folder in store.folders(store.root, NOT_EXPERIMENTS):
+            live_experiments.add(experiment_folder)
+            experiment = self._cached(self._experiments, experiment_folder, _experiment_stamp(experiment_folder, store.real),
+                                      _read_experiment, store, experiment_folder)
+            if experiment is None:
+                continue
+            data.experiments[experiment.experiment_id] = experiment
+            for run_folder in store.folders(experiment_folder, NOT_RUNS):
+                live_runs.add(run_folder)
+                read = self._cached(self._runs, run_folder, self._run_stamp(run_folder),
+                                    _read_run_and_status, store, run_folder, experiment.experiment_id)
+                run, meta_status = read
+                if run is None:
+                    continue
+                run.status = meta_status
+                if meta_status in ("RUNNING", "SCHEDULED"):
+                    last = run.last_time if run.last_time is not None else -math.inf
+                    run.status = "RUNNING" if last >= now_ms - running_window * 1000.0 else "UNFINISHED"
+                if run.run_id in data.runs:
+                    store.problem(run_folder, None, f"run id {run.run_id} also in {data.runs[run.run_id].path}")
+                    continue
+                data.runs[run.run_id] = run
+        for cache, live in ((self._experiments, live_experiments), (self._runs, live_runs)):
+            for folder in set(cache) - live:
+                del cache[folder]
+        data.problems = store.problems
+        return data
+
+    def _cached(self, cache: dict, folder: Path, stamp: tuple, read, *args) -> Any:
+        """What `read(*args)` gave for `folder` when its files looked like `stamp`; read again when they changed."""
+        hit = cache.get(folder)
+        if hit is not None and hit[0] == stamp:
+            self.store.problems.extend(hit[2])
+            return hit[1]
+        before = len(self.store.problems)
+        value = read(*args)
+        cache[folder] = (stamp, value, self.store.problems[before:])
+        return value
+
+    def _run_stamp(self, run_folder: Path) -> tuple:
+        stamp = _tree_stamp(run_folder, self.store.real)
+        hit = self._runs.get(run_folder)
+        run = hit[1][0] if hit is not None else None
+        if run is not None and run.artifacts_dir and not is_inside(os.path.realpath(run_folder), run.artifacts_dir):
+            stamp += _tree_stamp(Path(run.artifacts_dir), self.store.real)  # artifact_uri names another folder of the store
+        return stamp
+
+
+def _read_run_and_status(store: MlflowFiles, folder: Path, experiment_id: str) -> tuple[Run | None, str | None]:
+    # The status meta.yaml says, kept apart: whether a RUNNING run still runs depends on the time of each read.
+    run = _read_run(store, folder, experiment_id)
+    return run, None if run is None else run.status
+
+
+def _experiment_stamp(folder: Path, boundary: str) -> tuple:
+    return _tree_stamp(folder / MLFLOW_TAGS_DIR, boundary) + _entry_stamp(str(folder / META), boundary)
+
+
+def _entry_stamp(path: str, boundary: str) -> tuple:
+    """A file's name, time, size and inode; a link's target's when it stays inside the store (nothing outside
+    is looked at, not even its time)."""
+    try:
+        info = os.stat(path) if is_inside(boundary, path) else os.lstat(path)
+    except OSError:
+        return ((path, None),)
+    return ((path, info.st_mtime_ns, info.st_size, info.st_ino),)
+
+
+def _tree_stamp(folder: Path, boundary: str) -> tuple:
+    """`_entry_stamp` of everything under `folder`, without opening a file or listing a folder outside the store."""
+    found: list[tuple] = []
+    stack = [str(folder)]
+    while stack:
+        directory = stack.pop()
+        if not is_inside(boundary, directory):
+            found.append((directory, "outside"))  # the reader reports it; here it only must not be listed
             continue
-        data.experiments[experiment.experiment_id] = experiment
-        for run_folder in store.folders(experiment_folder, NOT_RUNS):
-            run = _read_run(store, run_folder, experiment.experiment_id)
-            if run is None:
-                continue
-            if run.status in ("RUNNING", "SCHEDULED"):
-                last = run.last_time if run.last_time is not None else -math.inf
-                run.status = "RUNNING" if last >= now_ms - running_window * 1000.0 else "UNFINISHED"
-            if run.run_id in data.runs:
-                store.problem(run_folder, None, f"run id {run.run_id} also in {data.runs[run.run_id].path}")
-                continue
-            data.runs[run.run_id] = run
-    data.problems = store.problems
-    return data
+        try:
+            with os.scandir(directory) as listing:
+                listed = list(listing)
+        except OSError:
+            found.append((directory, None))
+            continue
+        for entry in listed:
+            found += _entry_stamp(entry.path, boundary)
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+    found.sort(key=repr)
+    return tuple(found)
 
 
 def _read_experiment(store: MlflowFiles, folder: Path) -> Experiment | None:
@@ -180,7 +261,7 @@ def _read_experiment(store: MlflowFiles, folder: Path) -> Experiment | None:
     experiment = Experiment(experiment_id, name, str(folder),
                             artifact_location=location if isinstance(location, str) else None,
                             created=_int_or_none(meta.get("creation_time")))
-    experiment.tags.update(store.key_files(folder / "tags", "experiment tag"))
+    experiment.tags.update(store.key_files(folder / MLFLOW_TAGS_DIR, "experiment tag"))
     return experiment
 
 
@@ -202,10 +283,10 @@ def _read_run(store: MlflowFiles, folder: Path, experiment_id: str) -> Run | Non
         status = "UNFINISHED"
     run.status = status
     run.start_time = _int_or_none(meta.get("start_time"))
-    run.end_time = _int_or_none(meta.get("end_time")) if status in DONE else None
-    run.params = store.key_files(folder / "params", "param")
-    run.tags = store.key_files(folder / "tags", "tag")
-    for key, path in store.files_under(folder / "metrics"):
+    run.end_time = _int_or_none(meta.get("end_time")) if status in END_STATUSES else None
+    run.params = store.key_files(folder / MLFLOW_PARAMS_DIR, "param")
+    run.tags = store.key_files(folder / MLFLOW_TAGS_DIR, "tag")
+    for key, path in store.files_under(folder / MLFLOW_METRICS_DIR):
         run.metrics[key] = store.metric(key, path)
 
     tags = run.tags
@@ -216,7 +297,7 @@ def _read_run(store: MlflowFiles, folder: Path, experiment_id: str) -> Run | Non
     run.system = {field: tags[tag] for tag, field in SYSTEM_TAGS.items() if tags.get(tag)}
     if "user" not in run.system and meta.get("user_id"):
         run.system["user"] = str(meta["user_id"])
-    run.artifacts = store.artifacts(run.run_id, folder, meta.get("artifact_uri"))
+    run.artifacts_dir, run.artifacts = store.artifacts(folder, meta.get("artifact_uri"))
 
     times = [t for t in (run.start_time, run.end_time) if t is not None]
     times += [max(history.timestamps) for history in run.metrics.values() if len(history)]
@@ -224,29 +305,3 @@ def _read_run(store: MlflowFiles, folder: Path, experiment_id: str) -> Run | Non
     if run.start_time is None and times:
         run.start_time = min(times)
     return run
-
-
-# ---------------------------------------------------------------- following a store (LogReader.refresh)
-
-
-def _run_fingerprint(run: Run) -> tuple:
-    # Not Run.__eq__: arrays holding NaN never compare equal. MLflow only appends metric points.
-    return (run.name, run.status, run.start_time, run.end_time, run.last_time, run.parent_run_id, run.description,
-            run.experiment_id, sorted(run.params.items()), sorted(run.tags.items()), sorted(run.system.items()),
-            sorted((key, len(history)) for key, history in run.metrics.items()),
-            [(a.path, a.size) for a in run.artifacts])
-
-
-def diff_log_data(old: LogData, new: LogData) -> dict[str, Any]:
-    """What changed from one read of a store to the next, as the fields of `logger.reader.Changes`."""
-    runs = {run_id for run_id, run in new.runs.items()
-            if run_id not in old.runs or _run_fingerprint(old.runs[run_id]) != _run_fingerprint(run)}
-    removed_runs = set(old.runs) - set(new.runs)
-    removed_experiments = set(old.experiments) - set(new.experiments)
-    experiments = {experiment_id for experiment_id, experiment in new.experiments.items()
-                   if experiment_id not in old.experiments or old.experiments[experiment_id] != experiment}
-    experiments |= {new.runs[run_id].experiment_id for run_id in runs}
-    experiments |= {old.runs[run_id].experiment_id for run_id in removed_runs}
-    seen = set(old.problems)
-    return {"experiments": experiments - removed_experiments, "runs": runs, "removed_runs": removed_runs,
-            "removed_experiments": removed_experiments, "problems": [p for p in new.problems if p not in seen]}

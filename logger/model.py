@@ -10,6 +10,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from logger.format import NOTE_TAG
+
 RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "UNFINISHED")
 
 
@@ -73,6 +75,9 @@ class Run:
     metrics: dict[str, MetricHistory] = field(default_factory=dict)
     system: dict[str, Any] = field(default_factory=dict)
     artifacts: list[Artifact] = field(default_factory=list)
+    # The absolute folder `artifacts` are relative to, as the source found it (a run's `artifacts/`, or
+    # where an MLflow run's artifact_uri points inside the store); None for a run that has none (plain logs).
+    artifacts_dir: str | None = None
     source: str = "flowsheet"  # "flowsheet", "plain" (a flat JSONL file) or "mlflow"
 
     def latest_metrics(self) -> dict[str, float]:
@@ -91,7 +96,7 @@ class Experiment:
 
     @property
     def description(self) -> str | None:
-        value = self.tags.get("mlflow.note.content")
+        value = self.tags.get(NOTE_TAG)
         return None if value is None else str(value)
 
 

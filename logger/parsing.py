@@ -7,30 +7,21 @@ recorded as a `Problem` with its line number and the reason, and the next line i
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from logger.format import (ARTIFACT, END, END_STATUSES, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG, MAX_KEY_LENGTH,
+                            MAX_VALUE_LENGTH, METRIC, NON_FINITE, NOTE_TAG, PARAM, PARENT_TAG, RESUME, RUN_NAME_TAG,
+                            START, TAG)
 from logger.model import Experiment, MetricHistory, Problem, Run
 
-EXPERIMENT_FILE = "experiment.jsonl"
-END_STATUSES = ("FINISHED", "FAILED", "KILLED")
-MAX_KEY_LENGTH = 250
-MAX_VALUE_LENGTH = 6000
-STEP_FIELDS = ("step", "global_step", "iteration", "iter", "epoch")
-TIME_FIELDS = ("timestamp", "time")
-RUN_NAME_TAG = "mlflow.runName"
-NOTE_TAG = "mlflow.note.content"
-PARENT_TAG = "mlflow.parentRunId"
 GROUP = 256
 
-_SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_SPECIAL = NON_FINITE
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 NO_TIME = -(1 << 63)
 _TYPE_WORDS = {int: "an integer", str: "a string", dict: "an object", float: "a number", bool: "a boolean"}
@@ -110,7 +101,7 @@ def _explain(line: bytes, error: Exception) -> str:
         return "no 'kind' field"
     if not isinstance(record["kind"], str):
         return "'kind' is not a string"
-    if record["kind"] == "metric":
+    if record["kind"] == METRIC:
         try:
             _check_key(record)
             _need(record, "t", int)
@@ -157,8 +148,8 @@ class RunParser(Parser):
         self.started = False
         self.named_by_tag = False
         self.start_experiment_id: str | None = None
-        self.handlers = {"param": self._on_param, "tag": self._on_tag, "start": self._on_start,
-                         "end": self._on_end, "resume": self._on_resume, "artifact": self._on_artifact}
+        self.handlers = {PARAM: self._on_param, TAG: self._on_tag, START: self._on_start,
+                         END: self._on_end, RESUME: self._on_resume, ARTIFACT: self._on_artifact}
 
     def feed(self, lines: list[bytes]) -> None:
         run = self.run
@@ -177,7 +168,7 @@ class RunParser(Parser):
             for record in records:
                 lineno += 1
                 try:
-                    if record["kind"] == "metric":
+                    if record["kind"] == METRIC:
                         add = get(record["key"])
                         if add is None:
                             add = self._new_metric(record)
@@ -224,7 +215,7 @@ class RunParser(Parser):
             except Exception:
                 continue  # the main loop reports it
             self.decided = True
-            if kind != "start":
+            if kind != START:
                 self.problem(self.lineno + index + 1, "the run has no start line before this one: "
                              "its id and experiment come from the folder names")
             return  # the main loop reads every line, including this one
@@ -240,7 +231,7 @@ class RunParser(Parser):
         if isinstance(error, _Skip):
             raise error
         record = orjson.loads(line)
-        if type(record) is not dict or record.get("kind") != "metric":
+        if type(record) is not dict or record.get("kind") != METRIC:
             raise error
         key = _check_key(record)
         history = self.run.metrics.get(key)
@@ -366,11 +357,11 @@ class ExperimentParser(Parser):
             try:
                 record = orjson.loads(line)
                 kind = record["kind"]
-                if kind == "experiment_tag":
+                if kind == EXPERIMENT_TAG:
                     key = _check_key(record)
                     _need(record, "t", int)
                     experiment.tags[key] = _check_value(record)
-                elif kind == "experiment":
+                elif kind == EXPERIMENT:
                     t = _need(record, "t", int)
                     experiment_id = _need(record, "experiment_id", str, nullable=True)
                     name = _need(record, "name", str)
@@ -388,6 +379,13 @@ class ExperimentParser(Parser):
             except Exception as error:
                 if line.strip():
                     self.problem(self.lineno, _explain(line, error))
+
+
+def parse_file(parser: Parser, data: bytes) -> Parser:
+    """Feed a whole file to `parser`: how the logger reads a run or experiment file back (resume, find an
+    experiment) with exactly the reader's rules. A torn last line is skipped like any bad line."""
+    parser.feed(data.split(b"\n"))
+    return parser
 
 
 _UNPARSED = object()  # stands for a line orjson refused; subscripting it fails into the slow path
@@ -414,112 +412,3 @@ def _parse_groups(lines: list[bytes]):
             except orjson.JSONDecodeError:
                 records.append(_UNPARSED)
         yield group, records
-
-
-def lenient_loads(line: bytes) -> Any:
-    """Training scripts often write Python's NaN/Infinity (not JSON): accept them in plain logs."""
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(line)
-    except RecursionError:
-        # orjson stops at 1024 levels; json recurses until Python's stack limit and must not take the reader down.
-        raise ValueError("JSON nested too deeply") from None
-
-
-def _plain_time(value: Any) -> int | None:
-    """Seconds or milliseconds since the epoch, or an ISO 8601 string, as integer ms; None when it is no time.
-
-    A time the model cannot hold raises `_Skip`: a date near year 1 or 9999 overflows when it is turned
-    into seconds (a date without a zone is local time), and the model keeps times as 64-bit integers."""
-    if type(value) in (int, float) and math.isfinite(value):
-        ms = int(round(value * 1000 if abs(value) < 1e11 else value))
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        try:
-            ms = int(moment.timestamp() * 1000)
-        except (OverflowError, ValueError, OSError):
-            raise _Skip(f"time {_short(value)} is out of range; the line is read without its time") from None
-    else:
-        return None
-    if not -(1 << 63) <= ms < (1 << 63):
-        raise _Skip(f"time {_short(value)} is out of range; the line is read without its time")
-    return ms
-
-
-def is_plain_record(record: Any) -> bool:
-    """A flat JSON object that is not a flowsheet event: the first line that makes a plain log."""
-    return (isinstance(record, dict) and not ("kind" in record and "v" in record)
-            and all(not isinstance(value, (dict, list)) for value in record.values()))
-
-
-class PlainParser(Parser):
-    """A flat-object JSONL log: numeric fields are metrics (see FORMAT.md, "Plain metric logs")."""
-
-    def __init__(self, rel: str, path: Path, run_id: str):
-        super().__init__(rel)
-        self.run = Run(run_id=run_id, experiment_id="", name=path.name[: -len(".jsonl")] or path.name,
-                       path=str(path), status="FINISHED", source="plain")
-        self.first_time: int | None = None
-        self.last_point_time: int | None = None
-
-    def feed(self, lines: list[bytes]) -> None:
-        metrics = self.run.metrics
-        for line in lines:
-            self.lineno += 1
-            if not line.strip():
-                continue
-            try:
-                record = lenient_loads(line)
-            except ValueError as error:
-                self.problem(self.lineno, _explain(line, error))
-                continue
-            if not isinstance(record, dict):
-                self.problem(self.lineno, f"not a JSON object (a {_type_name(record)})")
-                continue
-            step = self.lineno - 1
-            step_field = next((name for name in STEP_FIELDS if name in record), None)
-            if step_field is not None:
-                raw = record[step_field]
-                if type(raw) is float and raw.is_integer():
-                    raw = int(raw)
-                if type(raw) is not int or not -(1 << 63) <= raw < (1 << 63):
-                    self.problem(self.lineno, f"{step_field!r} must be an integer, got {_short(raw)}")
-                    continue
-                step = raw
-            stamp = None
-            for name in TIME_FIELDS:
-                if name in record:
-                    try:
-                        stamp = _plain_time(record[name])
-                    except _Skip as reason:
-                        self.problem(self.lineno, str(reason))
-                    break
-            if stamp is not None:
-                self.first_time = stamp if self.first_time is None else self.first_time
-                self.last_point_time = stamp
-            for key, value in record.items():
-                if (type(value) is float or type(value) is int) and key != step_field and key not in TIME_FIELDS \
-                        and key and len(key) <= MAX_KEY_LENGTH:
-                    history = metrics.get(key)
-                    if history is None:
-                        history = metrics[key] = MetricHistory(key)
-                    try:
-                        history.values.append(value)
-                    except OverflowError:
-                        continue
-                    history.steps.append(step)
-                    history.timestamps.append(stamp or 0)
-
-
-def plain_run_id(rel: str) -> str:
-    return "plain-" + hashlib.sha256(rel.encode("utf-8")).hexdigest()[:16]
-
-
-def plain_experiment_id(rel_folder: str) -> str:
-    return "plain-" + hashlib.sha256(("folder:" + rel_folder).encode("utf-8")).hexdigest()[:8]

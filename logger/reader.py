@@ -15,6 +15,11 @@ What it promises (docs/FORMAT.md is the format):
   was replaced (other inode, or the bytes before the offset changed) is read again whole.
 - Any other `*.jsonl` whose first line is a flat JSON object is a "plain" metric log: a run of its own.
 
+Each log format is a `Source` (logger/sources/): flowsheet's own logs and plain JSONL logs
+(logger/sources/flowsheet.py) and MLflow file stores (logger/sources/mlruns.py). The reader asks each
+registered source whether it claims the directory, refreshes those that do, and merges their models;
+an id two sources hold is kept by the first (in `Source.order`) and the other is reported.
+
 Deliberate choices where the format leaves room:
 - The `start` line must come first. A run file whose first event is something else is read anyway
   (its id and experiment come from the folders) and that is reported once; a later `start` line is
@@ -32,181 +37,17 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from logger.model import Artifact, Experiment, LogData, Problem, Run
-from logger.parsing import (EXPERIMENT_FILE, ExperimentParser, Parser, PlainParser, RunParser,
-                            is_plain_record, lenient_loads, plain_experiment_id, plain_run_id)
-from logger.safepath import RefusedPath, file_kind, open_inside, resolve_inside
+from logger.model import LogData, Problem
+from logger.parsing_plain import is_plain_record
+from logger.sources import Changes, Source, registered
 
 __all__ = ["Changes", "LogProblemWarning", "LogReader", "read_logs", "is_plain_record"]
-
-CHUNK = 1 << 20
-TAIL = 64  # bytes before the offset remembered to notice a file rewritten in place
-RUN_FILE = "run.jsonl"
-NOTES_FILE = "notes.md"
-ARTIFACTS_DIR = "artifacts"
-PLAIN_EXPERIMENT = "plain"
 
 
 class LogProblemWarning(UserWarning):
     """A line or file the reader skipped; the message is `file:line: reason`."""
-
-
-@dataclass
-class Changes:
-    """What one `refresh()` found. `experiments` includes the experiments of added, changed or removed runs."""
-
-    experiments: set[str] = field(default_factory=set)
-    runs: set[str] = field(default_factory=set)  # added or changed (status included)
-    removed_runs: set[str] = field(default_factory=set)
-    removed_experiments: set[str] = field(default_factory=set)
-    problems: list[Problem] = field(default_factory=list)  # found by this refresh, not reported before
-    everything: bool = False  # the first read
-
-    def __bool__(self) -> bool:
-        return bool(self.everything or self.experiments or self.runs or self.removed_runs
-                    or self.removed_experiments or self.problems)
-
-
-# ---------------------------------------------------------------- files: offsets, chunks, rewrites
-
-
-class _TrackedFile:
-    """One file being followed: where the last complete line ended, and the parser of its lines."""
-
-    def __init__(self, path: Path, rel: str, role: str, log_dir: Path):
-        self.path = path
-        self.log_dir = log_dir
-        self.rel = rel
-        self.role = role  # "run", "experiment" or "jsonl" (plain if its first line says so)
-        self.parser: Parser | None = None
-        self.identity: tuple[int, int] | None = None
-        self.offset = 0
-        self.tail = b""
-        self.seen_size = -1
-        self.mtime_ns = 0
-        self.plain = False  # for "jsonl": decided plain
-        self.error: Problem | None = None  # the file could not be read at all
-
-    def _new_parser(self, first_line: bytes | None) -> Parser | None:
-        if self.role == "run":
-            return RunParser(self.rel, self.path.parent)
-        if self.role == "experiment":
-            return ExperimentParser(self.rel, self.path.parent)
-        try:
-            record = lenient_loads(first_line) if first_line is not None else None
-        except ValueError:
-            record = None
-        self.plain = is_plain_record(record)
-        return PlainParser(self.rel, self.path, plain_run_id(self.rel)) if self.plain else None
-
-    def update(self) -> bool:
-        """Read what was appended since last time (or all of it again). True when anything changed."""
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            return False  # gone: the tree scan drops it
-        if (info.st_size == self.seen_size and info.st_mtime_ns == self.mtime_ns
-                and (info.st_dev, info.st_ino) == self.identity):
-            return False
-        try:
-            with open_inside(self.path, self.log_dir) as file:
-                return self._read(file)
-        except OSError as error:
-            problem = Problem(self.rel, None, f"cannot read: {error.strerror or error}")
-            changed = problem != self.error
-            self.error = problem
-            return changed
-
-    def _read(self, file) -> bool:
-        info = os.fstat(file.fileno())
-        whole = ((info.st_dev, info.st_ino) != self.identity or info.st_size < self.offset
-                 or (self.role != "jsonl" or self.plain) and self.parser is None)
-        if not whole and self.tail:
-            file.seek(self.offset - len(self.tail))
-            whole = file.read(len(self.tail)) != self.tail  # rewritten in place
-        if whole:
-            self.offset, self.tail, self.plain = 0, b"", False
-            self.parser = self._new_parser(None) if self.role != "jsonl" else None
-            file.seek(0)
-        self.identity = (info.st_dev, info.st_ino)
-        self.mtime_ns = info.st_mtime_ns
-        self.error = None
-        start_offset = self.offset
-        pending: list[bytes] = []  # the start of a line not finished yet, maybe over several chunks
-        decided = self.parser is not None or (self.role == "jsonl" and self.offset > 0)
-        while True:
-            chunk = file.read(CHUNK)
-            if not chunk:
-                break
-            end = chunk.rfind(b"\n")
-            if end < 0:
-                pending.append(chunk)
-                continue
-            if pending:
-                end += sum(map(len, pending))
-                chunk = b"".join(pending) + chunk
-            lines = chunk[:end].split(b"\n")
-            pending = [chunk[end + 1:]]
-            if not decided:
-                decided = True  # a plain log is told by its first non-blank line
-                self.parser = self._new_parser(next((line for line in lines if line.strip()), None))
-            if self.parser is not None:
-                self.parser.feed(lines)
-            self.offset += end + 1
-            self.tail = (self.tail + chunk[max(0, end + 1 - TAIL): end + 1])[-TAIL:]
-        self.seen_size = self.offset + sum(map(len, pending))
-        return whole or self.offset != start_offset
-
-
-def _list_artifacts(folder: Path, log_dir: Path, rel_folder: str) -> tuple[list[Artifact], list[Problem]]:
-    """Files under a run's artifacts/ folder, and what was skipped: links leading out of the log
-    directory (the folder itself included) and files that are not regular files."""
-    found: list[Artifact] = []
-    problems: list[Problem] = []
-    visited: set[Path] = set()  # real paths of symlinked folders followed, against loops
-    stack = []
-    try:
-        if os.path.islink(folder):
-            visited.add(resolve_inside(folder, log_dir))
-        stack.append((str(folder), ""))
-    except RefusedPath as error:
-        problems.append(Problem(rel_folder, None, f"skipped: {error.strerror}"))
-    except OSError:
-        pass  # a dangling link or a loop: nothing to list
-    while stack:
-        directory, prefix = stack.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue  # the logger's half-written `.name.tmp` files
-            rel = prefix + entry.name
-            try:
-                if entry.is_symlink():
-                    # Only links can lead out: what lies in a folder already inside stays inside.
-                    target = resolve_inside(entry.path, log_dir)
-                    if target in visited:
-                        continue
-                    if entry.is_dir():
-                        visited.add(target)
-                if entry.is_dir():
-                    stack.append((entry.path, rel + "/"))
-                elif entry.is_file():
-                    found.append(Artifact(rel, entry.stat().st_size))
-                else:
-                    problems.append(Problem(f"{rel_folder}/{rel}", None,
-                                            f"skipped: not a regular file ({file_kind(entry.stat().st_mode)})"))
-            except RefusedPath as error:
-                problems.append(Problem(f"{rel_folder}/{rel}", None, f"skipped: {error.strerror}"))
-            except OSError:
-                continue
-    found.sort(key=lambda artifact: artifact.path)
-    return found, problems
 
 
 def _check_dir(path: Path) -> None:
@@ -214,9 +55,6 @@ def _check_dir(path: Path) -> None:
         raise FileNotFoundError(f"log directory not found: {path}")
     if not path.is_dir():
         raise NotADirectoryError(f"log directory is not a directory: {path}")
-
-
-# ---------------------------------------------------------------- the reader
 
 
 class LogReader:
@@ -227,211 +65,58 @@ class LogReader:
         _check_dir(self.root)
         self.running_window = running_window
         self.data = LogData()
-        self._files: dict[str, _TrackedFile] = {}
-        self._notes: dict[str, tuple[int, int, str | None]] = {}  # experiment folder -> (mtime, size, text)
-        self._artifacts: dict[str, list[Artifact]] = {}  # what the last refresh saw, to tell changes
-        self._statuses: dict[str, str] = {}
+        self._sources: dict[type[Source], Source] = {}
         self._refreshed = False
 
     def refresh(self, now: float | None = None) -> Changes:
         """Read what changed since the last call. `now` (seconds since the epoch) decides RUNNING vs UNFINISHED."""
         _check_dir(self.root)
         now = time.time() if now is None else now
-        # --- MLflow file store (issue 11, logger/mlflow_store.py): read whole on every refresh. ---
-        from logger.mlflow_store import diff_log_data, is_mlflow_store, read_mlflow_store
-        if is_mlflow_store(self.root):
-            data = read_mlflow_store(self.root, self.running_window, now)
-            changes = Changes(everything=not self._refreshed, **diff_log_data(self.data, data))
-            self.data, self._refreshed = data, True
-            return changes
-        # --- end of the MLflow store branch ---
-        first = not self._refreshed
-        found, notes, run_folders = self._scan()
-        for rel in list(self._files):
-            if rel not in found:
-                del self._files[rel]
-        changed_files = set()
-        for rel, role in found.items():
-            tracked = self._files.get(rel)
-            if tracked is None:
-                tracked = self._files[rel] = _TrackedFile(self.root / rel, rel, role, self.root)
-            if tracked.update():
-                changed_files.add(rel)
-        changes = self._assemble(now, changed_files, notes, run_folders)
-        changes.everything = first
+        claiming = [source for source in registered() if source.claims(self.root)]
+        exclusive = [source for source in claiming if source.exclusive]
+        claiming = exclusive[:1] or claiming
+        self._sources = {kind: self._sources.get(kind) or kind(self.root, self.running_window) for kind in claiming}
+        changes = Changes(everything=not self._refreshed)
+        for source in self._sources.values():
+            part = source.refresh(now)
+            changes.experiments |= part.experiments
+            changes.runs |= part.runs
+        old, self.data = self.data, self._merge()
         self._refreshed = True
-        return changes
+        return _settle(changes, old, self.data)
 
-    # --- finding the files ---------------------------------------------------------------------
+    def _merge(self) -> LogData:
+        """The sources' models as one; an id two sources hold stays with the first."""
+        parts = [source.data for source in self._sources.values()]
+        if len(parts) == 1:
+            return parts[0]
+        merged = LogData()
+        for part in parts:
+            merged.problems += part.problems
+            _add_unique(merged.experiments, part.experiments, "experiment", merged.problems)
+            _add_unique(merged.runs, part.runs, "run", merged.problems)
+        return merged
 
-    def _scan(self) -> tuple[dict[str, str], dict[str, str], set[str]]:
-        """Walk the tree: log files (rel path -> role), notes (experiment folder -> rel path), run folders."""
-        found: dict[str, str] = {}
-        notes: dict[str, str] = {}
-        run_folders: set[str] = set()
-        stack = [""]
-        while stack:
-            rel_dir = stack.pop()
-            directory = self.root / rel_dir if rel_dir else self.root
-            try:
-                entries = list(os.scandir(directory))
-            except OSError:
-                continue
-            prefix = rel_dir + "/" if rel_dir else ""
-            is_run = any(entry.name == RUN_FILE for entry in entries)
-            if is_run:
-                run_folders.add(rel_dir)
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if not (is_run and name == ARTIFACTS_DIR):
-                            stack.append(prefix + name)
-                    elif name == NOTES_FILE:
-                        notes[rel_dir] = prefix + name  # whatever it is: reading it checks and reports
-                    elif entry.is_file(follow_symlinks=False) and name.endswith(".jsonl"):
-                        found[prefix + name] = ("run" if name == RUN_FILE else
-                                                "experiment" if name == EXPERIMENT_FILE else "jsonl")
-                except OSError:
-                    continue
-        return found, notes, run_folders
 
-    # --- putting the model together ------------------------------------------------------------
+def _add_unique(kept: dict, found: dict, what: str, problems: list[Problem]) -> None:
+    for key, item in found.items():
+        if key in kept:
+            problems.append(Problem(item.path, None, f"{what} id {key!r} is used by {kept[key].path}; skipped"))
+        else:
+            kept[key] = item
 
-    def _assemble(self, now: float, changed_files: set[str], notes: dict[str, str], run_folders: set[str]) -> Changes:
-        old = self.data
-        problems: list[Problem] = []
-        experiments: dict[str, Experiment] = {}
-        folder_ids: dict[str, str] = {}  # experiment folder (rel) -> experiment id
-        changed_experiments: set[str] = set()
 
-        def parent_of(rel: str) -> str:
-            return rel.rpartition("/")[0]
-
-        # Experiment folders: those with an experiment.jsonl, and those holding runs.
-        exp_files = {parent_of(rel): t for rel, t in self._files.items() if t.role == "experiment"}
-        folders = sorted(set(exp_files) | {parent_of(rel) for rel in run_folders})
-        for folder in folders:
-            tracked = exp_files.get(folder)
-            path = self.root / folder if folder else self.root
-            if tracked is not None and tracked.parser is not None:
-                experiment = tracked.parser.experiment
-            else:
-                experiment = Experiment(experiment_id=path.name, name=path.name, path=str(path))
-            if experiment.experiment_id in experiments:
-                problems.append(Problem(tracked.rel if tracked else folder, None,
-                                        f"experiment id {experiment.experiment_id!r} is used by another folder "
-                                        f"({experiments[experiment.experiment_id].path}); skipped"))
-                continue
-            experiments[experiment.experiment_id] = experiment
-            folder_ids[folder] = experiment.experiment_id
-            if tracked is not None and tracked.rel in changed_files:
-                changed_experiments.add(experiment.experiment_id)
-            self._read_notes(folder, notes.get(folder), experiment, changed_experiments, problems)
-
-        # Runs, logger's and plain, in path order so that the first of two same ids wins.
-        runs: dict[str, Run] = {}
-        changed_runs: set[str] = set()
-        now_ms = now * 1000.0
-        window_ms = self.running_window * 1000.0
-        for rel in sorted(self._files):
-            tracked = self._files[rel]
-            if tracked.error is not None:
-                problems.append(tracked.error)
-            parser = tracked.parser
-            if parser is None:
-                continue
-            problems.extend(parser.problems)
-            if tracked.role == "experiment":
-                continue
-            run = parser.run
-            folder = parent_of(rel)
-            if tracked.role == "run":
-                experiment_folder = parent_of(folder) if folder else ""
-                experiment_id = folder_ids.get(experiment_folder)
-                if experiment_id is None:
-                    continue  # its experiment folder lost a same-id contest, already reported
-                run.experiment_id = experiment_id
-                if parser.start_experiment_id and parser.start_experiment_id != experiment_id:
-                    problems.append(Problem(rel, None, f"start line names experiment {parser.start_experiment_id!r} "
-                                                       f"but the run lies in experiment {experiment_id!r}'s folder"))
-                if parser.end_status is not None:
-                    run.status = parser.end_status
-                else:
-                    last = run.last_time if run.last_time is not None else tracked.mtime_ns // 1_000_000
-                    run.status = "RUNNING" if last >= now_ms - window_ms else "UNFINISHED"
-                rel_artifacts = f"{folder}/{ARTIFACTS_DIR}" if folder else ARTIFACTS_DIR
-                artifacts, skipped = _list_artifacts(self.root / rel_artifacts, self.root, rel_artifacts)
-                problems.extend(skipped)
-            else:
-                experiment_id = folder_ids.get(folder)
-                if experiment_id is None:
-                    experiment_id = plain_experiment_id(folder)
-                    if experiment_id not in experiments:
-                        path = self.root / folder if folder else self.root
-                        experiments[experiment_id] = Experiment(
-                            experiment_id, path.name if folder else PLAIN_EXPERIMENT, str(path))
-                run.experiment_id = experiment_id
-                # A copied or freshly cloned file is new on disk: trust the log's own times when it has them.
-                run.last_time = parser.last_point_time or tracked.mtime_ns // 1_000_000
-                run.status = "RUNNING" if run.last_time >= now_ms - window_ms else "FINISHED"
-                run.start_time = parser.first_time
-                run.end_time = None if run.status == "RUNNING" else parser.last_point_time
-                artifacts = []
-            if run.run_id in runs:
-                problems.append(Problem(rel, None, f"run id {run.run_id!r} is used by another run "
-                                                   f"({runs[run.run_id].path}); skipped"))
-                continue
-            previous = old.runs.get(run.run_id)
-            if (rel in changed_files or previous is not run or self._statuses.get(run.run_id) != run.status
-                    or self._artifacts.get(run.run_id) != artifacts):
-                changed_runs.add(run.run_id)
-            run.artifacts = artifacts
-            self._artifacts[run.run_id] = artifacts
-            self._statuses[run.run_id] = run.status
-            runs[run.run_id] = run
-
-        for run_id in list(self._artifacts):
-            if run_id not in runs:
-                del self._artifacts[run_id], self._statuses[run_id]
-        removed_runs = set(old.runs) - set(runs)
-        removed_experiments = set(old.experiments) - set(experiments)
-        changed_experiments |= set(experiments) - set(old.experiments)
-        changed_experiments |= {runs[r].experiment_id for r in changed_runs}
-        changed_experiments |= {old.runs[r].experiment_id for r in removed_runs} - removed_experiments
-        changed_experiments &= set(experiments)
-
-        problems.sort(key=lambda p: (p.file, -1 if p.line is None else p.line, p.reason))
-        known = set(old.problems)
-        new_problems = [p for p in problems if p not in known]
-        self.data = LogData(experiments=experiments, runs=runs, problems=problems)
-        return Changes(experiments=changed_experiments, runs=changed_runs, removed_runs=removed_runs,
-                       removed_experiments=removed_experiments, problems=new_problems)
-
-    def _read_notes(self, folder: str, rel: str | None, experiment: Experiment, changed: set[str],
-                    problems: list[Problem]) -> None:
-        if rel is None:
-            if self._notes.pop(folder, None) is not None:
-                changed.add(experiment.experiment_id)
-            experiment.notes = None
-            return
-        path = self.root / rel
-        try:
-            info = os.stat(path)
-            cached = self._notes.get(folder)
-            if cached is None or cached[:2] != (info.st_mtime_ns, info.st_size):
-                with open_inside(path, self.root) as file:
-                    text = file.read().decode("utf-8", errors="replace")
-                self._notes[folder] = (info.st_mtime_ns, info.st_size, text)
-                changed.add(experiment.experiment_id)
-            experiment.notes = self._notes[folder][2]
-        except OSError as error:
-            if self._notes.pop(folder, None) is not None:
-                changed.add(experiment.experiment_id)
-            experiment.notes = None
-            problems.append(Problem(rel, None, f"not read: {error.strerror or error}"))
+def _settle(changes: Changes, old: LogData, new: LogData) -> Changes:
+    """Complete what the sources said changed: removals and new problems follow from the two models."""
+    changes.runs &= set(new.runs)
+    changes.removed_runs = set(old.runs) - set(new.runs)
+    changes.removed_experiments = set(old.experiments) - set(new.experiments)
+    changes.experiments |= set(new.experiments) - set(old.experiments)
+    changes.experiments |= {old.runs[run_id].experiment_id for run_id in changes.removed_runs}
+    changes.experiments &= set(new.experiments)
+    known = set(old.problems)
+    changes.problems = [problem for problem in new.problems if problem not in known]
+    return changes
 
 
 def read_logs(log_dir: str | os.PathLike, running_window: float = 600.0) -> LogData:

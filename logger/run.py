@@ -15,16 +15,13 @@ from typing import Any
 import orjson
 
 from logger import artifacts, events
+from logger.format import (ARTIFACT, ARTIFACTS_DIR, END, END_STATUSES, FORMAT_VERSION, KIND_FIELD, METRIC, PARAM,
+                           RESUME, RUN_FILE, RUN_NAME_TAG, START, TAG, VERSION_FIELD)
 from logger.writer import FLUSH_LINES as _FLUSH_LINES
 from logger.writer import EventWriter
 
 _dumps, _NEWLINE, _time = orjson.dumps, orjson.OPT_APPEND_NEWLINE, time.time
 
-RUN_FILE = "run.jsonl"
-ARTIFACTS = "artifacts"
-RUN_NAME_TAG = "mlflow.runName"
-NOTE_TAG = "mlflow.note.content"
-PARENT_TAG = "mlflow.parentRunId"
 
 class Terminated(SystemExit):
     """Raised in the main thread on SIGTERM so that `with start_run()` blocks end their runs as KILLED."""
@@ -86,15 +83,15 @@ class Run:
                tags: dict | None = None, run_id: str | None = None) -> Run:
         run_id = run_id or uuid.uuid4().hex
         folder = experiment_folder / run_id
-        (folder / ARTIFACTS).mkdir(parents=True, exist_ok=True)
+        (folder / ARTIFACTS_DIR).mkdir(parents=True, exist_ok=True)
         tags = dict(tags or {})
         run_name = run_name or tags.get(RUN_NAME_TAG) or random_run_name(run_id)
         from logger.system import system_info  # subprocess, socket, platform: paid when a run starts
 
         system = system_info()
-        start = events.event("start", run_id=run_id, experiment_id=experiment_id, name=str(run_name),
+        start = events.event(START, run_id=run_id, experiment_id=experiment_id, name=str(run_name),
                              parent_run_id=parent_run_id, description=description, system=system)
-        info = RunInfo(run_id, experiment_id, str(run_name), (folder / ARTIFACTS).absolute().as_uri(),
+        info = RunInfo(run_id, experiment_id, str(run_name), (folder / ARTIFACTS_DIR).absolute().as_uri(),
                        start["t"], parent_run_id=parent_run_id, user_id=system.get("user"))
         run = cls(folder, info)
         run._writer.write(events.encode(start))
@@ -108,14 +105,14 @@ class Run:
         """Reopen a run to append to it; its params stay immutable across the two sessions."""
         from logger.system import system_info
 
-        state = _replay(folder / RUN_FILE)
+        state = _replay(folder)
         system = system_info()
         info = RunInfo(state["run_id"] or folder.name, state["experiment_id"] or folder.parent.name,
-                       state["name"] or folder.name, (folder / ARTIFACTS).absolute().as_uri(),
+                       state["name"] or folder.name, (folder / ARTIFACTS_DIR).absolute().as_uri(),
                        state["start_time"] or events.now_ms(), parent_run_id=state["parent_run_id"],
                        user_id=system.get("user"))
         run = cls(folder, info, state["params"], state["tags"])
-        run._writer.write(events.encode(events.event("resume", system=system)))
+        run._writer.write(events.encode(events.event(RESUME, system=system)))
         run._writer.flush()
         return run
 
@@ -130,7 +127,8 @@ class Run:
         if kind is not int and (kind is not float or value - value != 0.0):  # NaN, ±Inf and non-floats
             value = events.metric_value(value)
         pending = self._pending
-        line = _dumps({"v": 1, "kind": "metric", "t": int(_time() * 1000) if timestamp is None else int(timestamp),
+        line = _dumps({VERSION_FIELD: FORMAT_VERSION, KIND_FIELD: METRIC,
+                       "t": int(_time() * 1000) if timestamp is None else int(timestamp),
                        "key": key, "value": value, "step": 0 if step is None else int(step)}, option=_NEWLINE)
         pending.append(line)
         if len(pending) >= _FLUSH_LINES or self._writer.error is not None:
@@ -147,8 +145,8 @@ class Run:
             kind = type(value)
             if kind is not int and (kind is not float or value - value != 0.0):
                 value = events.metric_value(value)
-            checked.append(_dumps({"v": 1, "kind": "metric", "t": t, "key": key, "value": value, "step": step},
-                                  option=_NEWLINE))
+            checked.append(_dumps({VERSION_FIELD: FORMAT_VERSION, KIND_FIELD: METRIC, "t": t, "key": key,
+                                   "value": value, "step": step}, option=_NEWLINE))
         known.update(metrics)
         self._writer.write(b"".join(checked))
 
@@ -171,7 +169,7 @@ class Run:
                 fresh[key] = value
         self._params.update(fresh)
         t = events.now_ms()
-        self._writer.write(b"".join(events.encode(events.event("param", t=t, key=k, value=v))
+        self._writer.write(b"".join(events.encode(events.event(PARAM, t=t, key=k, value=v))
                                      for k, v in fresh.items()))
 
     def set_tag(self, key: str, value) -> None:
@@ -184,7 +182,7 @@ class Run:
         if RUN_NAME_TAG in checked:
             self.info.run_name = str(checked[RUN_NAME_TAG])
         t = events.now_ms()
-        self._writer.write(b"".join(events.encode(events.event("tag", t=t, key=k, value=v))
+        self._writer.write(b"".join(events.encode(events.event(TAG, t=t, key=k, value=v))
                                      for k, v in checked.items()))
 
     def log_artifact(self, local_path: str | os.PathLike, artifact_path: str | None = None) -> str:
@@ -256,13 +254,13 @@ class Run:
     # --- ending ------------------------------------------------------------------------------
 
     def end(self, status: str = "FINISHED") -> None:
-        if status not in ("FINISHED", "FAILED", "KILLED"):
+        if status not in END_STATUSES:
             raise ValueError(f"status must be FINISHED, FAILED or KILLED, got {status!r}")
         with self._end_lock:
             if self._ended:
                 return
             self._ended = True
-        end = events.event("end", status=status)
+        end = events.event(END, status=status)
         self.info.status, self.info.end_time = status, end["t"]
         try:
             self._writer.write(events.encode(end))
@@ -290,7 +288,7 @@ class Run:
 
     @property
     def artifact_dir(self) -> Path:
-        return self.folder / ARTIFACTS
+        return self.folder / ARTIFACTS_DIR
 
     @property
     def ended(self) -> bool:
@@ -311,7 +309,7 @@ class Run:
         self._check_open()
         target = artifacts.destination(self.artifact_dir, relative)
         size = save(target)
-        self._writer.write(events.encode(events.event("artifact", path=relative, size=size)))
+        self._writer.write(events.encode(events.event(ARTIFACT, path=relative, size=size)))
         return relative
 
 
@@ -323,33 +321,14 @@ def _join(folder: str, name: str) -> str:
     return f"{folder}/{name}" if folder else name
 
 
-def _replay(path: Path) -> dict:
-    """What a resumed run needs from its file: identity, params and tags. Damaged lines are passed over."""
-    state = {"run_id": None, "experiment_id": None, "name": None, "parent_run_id": None, "start_time": None,
-             "params": {}, "tags": {}}
-    started = False
-    with open(path, "rb") as file:
-        for line in file:
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(record, dict):
-                continue
-            # A hand-edited or damaged file may hold anything: only fields of the right type are taken.
-            kind, key = record.get("kind"), record.get("key")
-            if kind == "param" and isinstance(key, str):
-                state["params"].setdefault(key, record.get("value"))
-            elif kind == "tag" and isinstance(key, str):
-                state["tags"][key] = record.get("value")
-            elif kind == "start" and not started:
-                started = True
-                for field_name in ("run_id", "experiment_id", "name", "parent_run_id"):
-                    value = record.get(field_name)
-                    state[field_name] = value if isinstance(value, str) and value else None
-                t = record.get("t")
-                state["start_time"] = t if type(t) is int else None
-    if RUN_NAME_TAG in state["tags"]:
-        state["name"] = str(state["tags"][RUN_NAME_TAG])
-    return state
+def _replay(folder: Path) -> dict:
+    """What a resumed run needs from its file: identity, params and tags, read by the reader's own parser
+    (logger/parsing.py), so that resuming sees exactly the run the reader shows; bad lines are skipped."""
+    from logger.parsing import RunParser, parse_file  # the reader's machinery: paid only on resume
 
+    with open(folder / RUN_FILE, "rb") as file:
+        parser = parse_file(RunParser(RUN_FILE, folder), file.read())
+    run = parser.run
+    return {"run_id": run.run_id, "experiment_id": parser.start_experiment_id, "name": run.name,
+            "parent_run_id": run.parent_run_id, "start_time": run.start_time,
+            "params": dict(run.params), "tags": dict(run.tags)}

@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from logger.filter import param_text, parse_filter, parse_order_by, sort_rows
+from logger.filter import parse_filter
+from logger.values import param_text
+from logger.order import parse_order_by, sort_rows
+from logger.format import (ARTIFACTS_DIR, GIT_BRANCH_TAG, GIT_COMMIT_TAG, NOTE_TAG, PARENT_TAG, RUN_NAME_TAG,
+                            SOURCE_NAME_TAG, USER_TAG)
 from logger.model import Experiment, LogData, Run
 from logger.reader import LogProblemWarning, LogReader
 
@@ -109,32 +113,37 @@ def load(log_dir: str | os.PathLike | None = None) -> LogData:
 
 def artifact_uri(run: Run) -> str:
     folder = Path(run.path)
-    return (folder / "artifacts").as_uri() if run.source != "plain" else folder.parent.as_uri()
+    return (folder / ARTIFACTS_DIR).as_uri() if run.source != "plain" else folder.parent.as_uri()
 
 
 def system_tags(run: Run) -> dict[str, Any]:
     """The `mlflow.*` tags MLflow would have set itself, from what the start line recorded."""
     system = run.system or {}
-    found = {"mlflow.runName": run.name, "mlflow.parentRunId": run.parent_run_id, "mlflow.user": system.get("user"),
-             "mlflow.source.name": system.get("entry_point"), "mlflow.source.git.commit": system.get("git_commit"),
-             "mlflow.source.git.branch": system.get("git_branch"), "mlflow.note.content": run.description}
+    found = {RUN_NAME_TAG: run.name, PARENT_TAG: run.parent_run_id, USER_TAG: system.get("user"),
+             SOURCE_NAME_TAG: system.get("entry_point"), GIT_COMMIT_TAG: system.get("git_commit"),
+             GIT_BRANCH_TAG: system.get("git_branch"), NOTE_TAG: run.description}
     return {key: value for key, value in found.items() if value is not None}
 
 
-def run_tags(run: Run) -> dict[str, Any]:
-    return {**system_tags(run), **run.tags}
+def run_row(run: Run, published: bool = False) -> dict:
+    """The one row of a run that every runs table is made from, and that the filter grammar
+    (`logger.filter`, and filter.js in the browser) matches and sorts: search_runs' frame, `reporter runs`,
+    the site's runs tables, runs.csv and exports.
 
-
-def run_to_row(run: Run) -> dict:
-    """The row the filter grammar (`logger.filter`) matches and sorts."""
+    Params and tags are `param_text` strings (as MLflow stores them, and as the browser can still compare
+    them after JSON), tags with MLflow's system tags first; metrics are the latest values (NaN kept).
+    Everything comes from `run` alone, so a redacted run makes a redacted row; `published=True` leaves out
+    the one field that names this machine, the artifact folder's URI.
+    """
+    user = (run.system or {}).get("user")
     return {
         "attributes": {"run_id": run.run_id, "run_name": run.name, "status": run.status,
                        "start_time": run.start_time, "end_time": run.end_time, "experiment_id": run.experiment_id,
-                       "user": (run.system or {}).get("user"), "artifact_uri": artifact_uri(run),
-                       "parent_run_id": run.parent_run_id},
-        "params": run.params,
+                       "user": None if user is None else param_text(user),
+                       "artifact_uri": None if published else artifact_uri(run), "parent_run_id": run.parent_run_id},
+        "params": {key: param_text(value) for key, value in run.params.items()},
         "metrics": run.latest_metrics(),
-        "tags": run_tags(run),
+        "tags": {key: param_text(value) for key, value in {**system_tags(run), **run.tags}.items()},
     }
 
 
@@ -144,7 +153,7 @@ def select_runs(data: LogData, experiment_ids: Iterable[str] | None = None, filt
     matches = parse_filter(filter_string).matches
     order = parse_order_by(order_by)
     wanted = None if experiment_ids is None else set(experiment_ids)
-    rows = [(run_to_row(run), run) for run in data.runs.values() if wanted is None or run.experiment_id in wanted]
+    rows = [(run_row(run), run) for run in data.runs.values() if wanted is None or run.experiment_id in wanted]
     by_row = {id(row): run for row, run in rows}
     kept = sort_rows([row for row, _ in rows if matches(row)], order)
     runs = [by_row[id(row)] for row in kept]
@@ -152,44 +161,25 @@ def select_runs(data: LogData, experiment_ids: Iterable[str] | None = None, filt
 
 
 def runs_frame(runs: list[Run]):
-    """MLflow's search_runs frame: base columns, then metrics.*, params.*, tags.* (each sorted by key)."""
+    """MLflow's search_runs frame, from `run_row`: base columns, then metrics.*, params.*, tags.* (each sorted)."""
     import numpy as np
     import pandas as pd
 
-    records = []
-    metric_keys, param_keys, tag_keys = set(), set(), set()
-    for run in runs:
-        metrics = run.latest_metrics()
-        tags = run_tags(run)
-        metric_keys.update(metrics)
-        param_keys.update(run.params)
-        tag_keys.update(tags)
-        records.append((run, metrics, tags))
-    columns: dict[str, Any] = {
-        "run_id": [run.run_id for run, _, _ in records],
-        "experiment_id": [run.experiment_id for run, _, _ in records],
-        "status": [run.status for run, _, _ in records],
-        "artifact_uri": [artifact_uri(run) for run, _, _ in records],
-    }
+    rows = [run_row(run) for run in runs]
+    columns: dict[str, Any] = {name: pd.Series([row["attributes"][name] for row in rows], dtype=object)
+                               for name in ("run_id", "experiment_id", "status", "artifact_uri")}
     for name in _TIME_COLUMNS:
-        times = [getattr(run, name) for run, _, _ in records]
+        times = [row["attributes"][name] for row in rows]
         # A time pandas cannot hold (a log far in the future or past) is shown as missing, not raised.
         columns[name] = pd.to_datetime(pd.Series([np.nan if t is None or not _PANDAS_MIN_MS <= t <= _PANDAS_MAX_MS
                                                   else t for t in times], dtype="float64"), unit="ms", utc=True)
-    columns["run_name"] = [run.name for run, _, _ in records]
-    columns["parent_run_id"] = [run.parent_run_id for run, _, _ in records]
-    for key in sorted(metric_keys):
-        columns[f"metrics.{key}"] = np.array([metrics.get(key, np.nan) for _, metrics, _ in records], dtype="float64")
-    for key in sorted(param_keys):
-        columns[f"params.{key}"] = [param_text(run.params[key]) if key in run.params else None
-                                    for run, _, _ in records]
-    for key in sorted(tag_keys):
-        columns[f"tags.{key}"] = [param_text(tags[key]) if key in tags else None for _, _, tags in records]
-    # The time columns stay Series: to_numpy() drops the time zone of an all-NaT column, which astype refuses.
-    frame = pd.DataFrame({name: (values.to_numpy() if isinstance(values, pd.Series) and name not in _TIME_COLUMNS
-                                 else values) for name, values in columns.items()})
-    for name in ("run_id", "experiment_id", "status", "artifact_uri", "run_name", "parent_run_id"):
-        frame[name] = frame[name].astype(object)
+    for name in ("run_name", "parent_run_id"):
+        columns[name] = pd.Series([row["attributes"][name] for row in rows], dtype=object)
+    for part, dtype in (("metrics", "float64"), ("params", object), ("tags", object)):
+        missing = np.nan if part == "metrics" else None
+        for key in sorted({key for row in rows for key in row[part]}):
+            columns[f"{part}.{key}"] = pd.Series([row[part].get(key, missing) for row in rows], dtype=dtype)
+    frame = pd.DataFrame(columns)
     for name in _TIME_COLUMNS:
         frame[name] = frame[name].astype("datetime64[ns, UTC]")
     return frame
@@ -229,11 +219,10 @@ def _find_run(data: LogData, run_id: str) -> Run:
 
 def get_run(run_id: str, log_dir=None) -> StoredRun:
     run = _find_run(load(log_dir), run_id)
+    row = run_row(run)
     info = StoredRunInfo(run.run_id, run.experiment_id, run.name, run.status, run.start_time, run.end_time,
-                         artifact_uri(run), (run.system or {}).get("user"), run.parent_run_id)
-    data = StoredRunData(params={k: param_text(v) for k, v in run.params.items()},
-                         metrics=run.latest_metrics(),
-                         tags={k: param_text(v) for k, v in run_tags(run).items()})
+                         row["attributes"]["artifact_uri"], row["attributes"]["user"], run.parent_run_id)
+    data = StoredRunData(params=row["params"], metrics=row["metrics"], tags=row["tags"])
     return StoredRun(info, data)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from logger import artifacts
 from logger.fluent import _find_run_folder, _run_for_logging
-from logger.run import ARTIFACTS
+from logger.format import ARTIFACTS_DIR
 
 MODEL_FILE = "model.pkl"
 DESCRIPTION_FILE = "model.json"
@@ -52,7 +52,7 @@ def load_model(model_uri: str):
     """Load from `runs:/<run_id>/<artifact_path>` or from a local folder that log_model wrote."""
     if model_uri.startswith("runs:/"):
         run_id, _, path = model_uri[len("runs:/"):].strip("/").partition("/")
-        folder = artifacts.destination(_find_run_folder(run_id) / ARTIFACTS, artifacts.safe_relative(path))
+        folder = artifacts.destination(_find_run_folder(run_id) / ARTIFACTS_DIR, artifacts.safe_relative(path))
     elif "://" in model_uri or model_uri.startswith("models:/"):
         raise ValueError(f"flowsheet loads models from runs:/<run_id>/<path> or a local folder, not {model_uri!r}")
     else:

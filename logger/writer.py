@@ -151,7 +151,7 @@ def _append_lines(fd: int, lines: bytes) -> None:
 class _Flusher:
     """One daemon thread per process that drains every open writer a few times a second."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._writers: weakref.WeakSet[EventWriter] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None

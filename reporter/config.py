@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class BuildConfig:
                      redact: bool = True, redact_patterns: tuple[str, ...] = (),
                      environ: dict[str, str] | None = None) -> "BuildConfig":
         """Validate options and resolve paths; raises ConfigError with a one-line message."""
-        environ = os.environ if environ is None else environ
+        env: Mapping[str, str] = os.environ if environ is None else environ
         logs = Path(log_dir).expanduser().absolute()
         if not logs.exists():
             raise ConfigError(f"log directory {logs} does not exist")
@@ -65,7 +66,7 @@ class BuildConfig:
         if limit < 0:
             raise ConfigError("--max-artifact-mb must be 0 or more")
         build_time = None
-        epoch = environ.get("SOURCE_DATE_EPOCH")
+        epoch = env.get("SOURCE_DATE_EPOCH")
         if epoch:
             try:
                 build_time = int(epoch)

@@ -138,3 +138,29 @@ def write_hostile_logs(log_dir: Path) -> Path:
                                                             "params": {p[0]: p[1]}, "versions": {p[3]: p[0]}}).encode()})
     run(exp, "0" * 32, p[1], T0 + 2000, parent=parent.name, params={"x": p[3]}, system={"user": p[5]})
     return log_dir
+
+
+SORTING = "sorting-5e1f0a2b"
+SORTING_ORDERS = ["metrics.m", "params.p", "params.q", "tags.t", "run_name", "start_time", "user", "status"]
+
+
+def write_sorting_logs(log_dir: Path) -> Path:
+    """Runs whose values make sorting and filtering differ easily: ties, NaN, Infinity, missing values,
+    params that are numbers for some runs and words for others, names only in MLflow's system tags."""
+    folder = experiment(log_dir, SORTING, "sorting")
+    rows = [  # run id, name, start, user, params, metric m, tags
+        ("1" * 32, "x", T0 + 1000, "ana", {"p": "10", "q": 3}, 0.5, {"t": "b"}),
+        ("2" * 32, None, T0 + 2000, "bo", {"p": 9, "q": 1e-05}, None, {"t": "a"}),
+        ("3" * 32, "y", T0 + 3000, None, {"p": "abc"}, "NaN", {}),
+        ("4" * 32, "x", T0 + 1000, "ana", {"p": 10.0, "q": -0.0}, 0.5, {"t": "B"}),
+        ("5" * 32, "z", T0 + 5000, "Ana", {"p": "9", "q": 2.5}, 1e-05, {"t": "é"}),
+        ("6" * 32, "é", T0 + 6000, "bo", {"p": True, "q": 1.2345678901234567e19}, "Infinity", {"t": "10"}),
+        ("7" * 32, "Z", None, "ana", {"q": 12345678901234567890}, 0.1 + 0.2, {"t": "9"}),
+        ("8" * 32, "w", T0 + 8000, "cy", {"p": "", "q": "1e3"}, 1e16, {"t": ""}),
+    ]
+    for run_id, name, start, user, params, value, tags in rows:
+        metrics = None if value is None else {"m": [(0, value)]}
+        run(folder, run_id, name, start if start is not None else T0 + 9000, system={} if user is None else
+            {"user": user, "git_commit": "0123456789abcdef"}, params=params, metrics=metrics, tags=tags,
+            status="FAILED" if run_id[0] in "26" else "FINISHED")
+    return log_dir

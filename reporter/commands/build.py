@@ -30,7 +30,7 @@ def build(log_dir, out_dir, force, strict, quiet, **site) -> None:
     sys.exit(build_site(config))
 
 
-def run_build(log_dir: str, out_dir: str, **options) -> int:
+def run_build(log_dir: str | None, out_dir: str, **options) -> int:
     """`reporter build` from Python (benchmarks, publish): options as the command takes them; the exit code."""
     try:
         config = site_config(log_dir, out_dir, options, **{k: options[k] for k in ("strict", "quiet", "force")
@@ -63,7 +63,7 @@ def build_site(config: BuildConfig) -> int:
         click.echo(f"reporter build: {exc}", err=True)
         return 1
     except TemplateError as exc:
-        where = f" ({exc.filename}:{exc.lineno})" if getattr(exc, "filename", None) else ""
+        where = f" ({getattr(exc, 'filename', '')}:{getattr(exc, 'lineno', '')})" if getattr(exc, "filename", None) else ""
         click.echo(f"reporter build: template error{where}: {exc}", err=True)
         return 1
     except OSError as exc:

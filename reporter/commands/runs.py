@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import click
 
+from logger.values import format_number
 from reporter.options import default_log_dir, log_dir_argument
 
 TABLE_PARAMS = 4  # at most this many param and metric columns by default (the most common keys)
@@ -32,7 +33,8 @@ def runs(log_dir, experiments, filter_string, order_by, columns, fmt) -> None:
 def show_runs(log_dir, experiments=(), filter_string: str = "", order_by=(), columns: str | None = None,
               fmt: str = "table", out=None, err=None) -> int:
     """Print the runs; returns the exit code (2 for an unusable directory or a bad filter)."""
-    from logger.filter import parse_filter, parse_order_by
+    from logger.filter import parse_filter
+    from logger.order import parse_order_by
     from logger.reader import LogReader
     from logger.search import runs_frame, select_runs
 
@@ -99,8 +101,8 @@ def json_records(frame) -> list[dict]:
 def _cell(value) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return "-" if value != value else f"{value:.4g}"
+    if isinstance(value, float):  # NaN here is a run without the metric (a gap in the frame's column)
+        return "-" if value != value else format_number(value)
     text = str(value).replace("\n", " ")
     return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
 

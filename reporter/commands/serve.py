@@ -72,7 +72,7 @@ def run_serve(log_dir: str | None, out_dir: str, *, host: str = "127.0.0.1", por
             watcher = start_watching(rebuilder, hub, poll=poll)
             watcher.debouncer.add("logs")  # catch what was appended during the first build
         bound_host, bound_port = server.server_address[:2]
-        url = f"http://{_url_host(bound_host)}:{bound_port}/"
+        url = f"http://{_url_host(str(bound_host))}:{bound_port}/"
         watching = f"; watching {config.log_dir}" + (" (polling)" if poll else "") if watch else ""
         click.echo(f"Serving {config.out_dir} at {url}{watching}. Press Ctrl-C to stop.")
         if host not in ("127.0.0.1", "localhost", "::1"):

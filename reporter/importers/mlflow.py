@@ -43,14 +43,13 @@ from typing import Any
 
 from logger import events
 from logger.artifacts import destination, place
-from logger.experiments import EXPERIMENT_FILE, experiment_id_for, find_by_name
+from logger.experiments import experiment_id_for, find_by_name
+from logger.format import (ARTIFACT, ARTIFACTS_DIR, END, END_STATUSES, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG,
+                            FORMAT_VERSION, KIND_FIELD, METRIC, PARAM, RUN_FILE, START, TAG, VERSION_FIELD)
 from logger.mlflow_files import MlflowFiles
-from logger.mlflow_store import DONE, read_store, store_root
+from logger.mlflow_store import read_store, store_root
 from logger.model import Experiment, Problem, Run
 from logger.safepath import open_inside
-
-RUN_FILE = "run.jsonl"
-ARTIFACTS_DIR = "artifacts"
 
 
 class MlflowImportError(Exception):
@@ -84,33 +83,33 @@ class ImportResult:
 
 def _event(kind: str, t: int, **fields: Any) -> dict:
     # Not events.event(): that one stamps a missing (or 0) time with "now", and the lines must be reproducible.
-    return {"v": events.FORMAT_VERSION, "kind": kind, "t": t, **fields}
+    return {VERSION_FIELD: FORMAT_VERSION, KIND_FIELD: kind, "t": t, **fields}
 
 
 def experiment_events(experiment: Experiment, experiment_id: str) -> tuple[dict, list[dict]]:
     """The `experiment` line and its `experiment_tag` lines."""
     t = experiment.created or 0
-    first = _event("experiment", t, experiment_id=experiment_id, name=experiment.name, artifact_location=None)
-    tags = [_event("experiment_tag", t, key=key, value=value) for key, value in sorted(experiment.tags.items())]
+    first = _event(EXPERIMENT, t, experiment_id=experiment_id, name=experiment.name, artifact_location=None)
+    tags = [_event(EXPERIMENT_TAG, t, key=key, value=value) for key, value in sorted(experiment.tags.items())]
     return first, tags
 
 
 def run_events(run: Run, experiment_id: str) -> tuple[dict, list[dict]]:
     """The run's `start` line, and every other line in time order (`end` last)."""
     start_t = run.start_time if run.start_time is not None else (run.last_time or 0)
-    start = _event("start", start_t, run_id=run.run_id, experiment_id=experiment_id, name=run.name,
+    start = _event(START, start_t, run_id=run.run_id, experiment_id=experiment_id, name=run.name,
                    parent_run_id=run.parent_run_id, description=run.description, system=dict(run.system))
     body: list[dict] = []
-    body += [_event("param", start_t, key=key, value=value) for key, value in sorted(run.params.items())]
-    body += [_event("tag", start_t, key=key, value=value) for key, value in sorted(run.tags.items())]
+    body += [_event(PARAM, start_t, key=key, value=value) for key, value in sorted(run.params.items())]
+    body += [_event(TAG, start_t, key=key, value=value) for key, value in sorted(run.tags.items())]
     for key, history in sorted(run.metrics.items()):
-        body += [_event("metric", t, key=key, value=events.metric_value(value), step=step)
+        body += [_event(METRIC, t, key=key, value=events.metric_value(value), step=step)
                  for value, step, t in zip(history.values, history.steps, history.timestamps)]
     end_t = run.end_time if run.end_time is not None else (run.last_time or start_t)
-    body += [_event("artifact", end_t, path=artifact.path, size=artifact.size) for artifact in run.artifacts]
+    body += [_event(ARTIFACT, end_t, path=artifact.path, size=artifact.size) for artifact in run.artifacts]
     body.sort(key=lambda event: event["t"])  # stable: same-time lines keep the order above
-    if run.status in DONE:
-        body.append(_event("end", end_t, status=run.status))  # last in the file, whatever its time
+    if run.status in END_STATUSES:
+        body.append(_event(END, end_t, status=run.status))  # last in the file, whatever its time
     return start, body
 
 
@@ -121,7 +120,7 @@ def check_event(event: dict) -> str | None:
             events.check_key(event["key"], f"{event['kind']} key")
         except ValueError as error:
             return str(error)
-    if event["kind"] in ("param", "tag", "experiment_tag"):
+    if event[KIND_FIELD] in (PARAM, TAG, EXPERIMENT_TAG):
         value = event["value"]
         if len(value if isinstance(value, str) else str(value)) > events.MAX_VALUE_LENGTH:
             return f"{event['kind']} {event['key']!r}: value is longer than {events.MAX_VALUE_LENGTH} characters"
@@ -229,7 +228,7 @@ class _Importer:
     def copy_artifacts(self, run: Run, target_root: Path) -> None:
         if not run.artifacts:
             return
-        source_root = self.store.artifact_folders[run.run_id]  # real path, checked when the store was read
+        source_root = run.artifacts_dir  # a real path, checked when the store was read
         for artifact in run.artifacts:
             try:
                 # Opened through the same check as every read of the store: the file may have changed since.

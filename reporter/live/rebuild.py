@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import jinja2
+
 from logger.model import LogData, Problem
 from logger.reader import Changes, LogReader
 
@@ -150,7 +152,7 @@ class Rebuilder:
         self._failed = False  # the last rebuild failed: the next one renders everything again
         self._pending = Scope()  # summary pages and run downloads put off by `_pace`
         self._last_summary = float("-inf")
-        self._env = None  # made again after a template change or a failure
+        self._env: jinja2.Environment | None = None  # made again after a template change or a failure
 
     def rebuild(self, full: bool = False, templates_changed: bool = False, now: float | None = None) -> Outcome:
         """Refresh the reader and render what changed. Never raises for a template or write error.

@@ -197,7 +197,7 @@ def make_server(host: str, port: int, out_dir: Path, hub: EventHub,
     """Bind (raises OSError, e.g. EADDRINUSE) a server for out_dir; port 0 picks a free port."""
     handler = type("Handler", (SiteRequestHandler,), {"hub": hub, "timeout": request_timeout})
     server = SiteServer((host, port), partial(handler, directory=str(out_dir)))
-    handler.host_rule = HostRule(host, server.server_address[0])
+    handler.host_rule = HostRule(host, str(server.server_address[0]))  # type: ignore[attr-defined]
     return server
 
 

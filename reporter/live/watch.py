@@ -17,7 +17,10 @@ import os
 import threading
 import time
 from pathlib import Path, PurePath
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
 
 QUIET_SECONDS = 0.1
 MAX_DELAY_SECONDS = 0.3
@@ -101,7 +104,10 @@ class Debouncer:
             if self._first is None and self._at is None:
                 return None
             now = self.clock() if now is None else now
-            due = min(self._last + self.quiet, self._first + self.max_delay) if self._first is not None else self._at
+            if self._first is not None and self._last is not None:
+                due = min(self._last + self.quiet, self._first + self.max_delay)
+            else:
+                due = self._at if self._at is not None else now
             if self._at is not None:
                 due = min(due, self._at)
             return max(0.0, due - now)
@@ -151,17 +157,15 @@ class Watcher:
         self.on_error = on_error
         self.poll = poll
         self.debouncer = Debouncer(quiet, max_delay)
-        self._observer = None
+        self._observer: BaseObserver | None = None
         self._worker: threading.Thread | None = None
 
     def start(self) -> None:
         from watchdog import events as E
         from watchdog.events import FileSystemEventHandler
 
-        if self.poll:
-            from watchdog.observers.polling import PollingObserver as ObserverClass
-        else:
-            from watchdog.observers import Observer as ObserverClass
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
 
         watcher = self
 
@@ -176,7 +180,7 @@ class Watcher:
         # Asking inotify only for these also keeps our own reads (open/close) from waking the observer.
         wanted = [E.FileCreatedEvent, E.FileModifiedEvent, E.FileDeletedEvent, E.FileMovedEvent,
                   E.FileClosedEvent, E.DirCreatedEvent, E.DirDeletedEvent, E.DirMovedEvent]
-        observer = ObserverClass()
+        observer: BaseObserver = PollingObserver() if self.poll else Observer()
         handler = Handler()
         for root in _outermost(self.roots.values()):
             observer.schedule(handler, str(root), recursive=True, event_filter=wanted)

@@ -19,7 +19,7 @@ from logger.model import Run
 from logger.safepath import open_regular, resolve_inside
 
 try:
-    from logger.filter import param_text
+    from logger.values import param_text
 except ImportError:  # pragma: no cover - the filter module is written alongside
     param_text = str
 
@@ -87,7 +87,7 @@ class ArtifactNode:
 
 def artifact_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView]:
     """Every artifact of a run, in path order, with the preview its type allows; only `log_dir`'s files are read."""
-    root = Path(run.path) / "artifacts"
+    root = _artifacts_root(run)
     views = []
     budget = _PreviewBudget()
     for artifact in sorted(run.artifacts, key=lambda a: a.path):
@@ -105,7 +105,7 @@ def image_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView]:
 
     SVG is left out: its copy is a download (site_name_for_artifact), and inlining every run's SVGs into
     the compare data, which holds the whole site, would have no bound."""
-    root = Path(run.path) / "artifacts"
+    root = _artifacts_root(run)
     views = []
     for artifact in sorted(run.artifacts, key=lambda a: a.path):
         if PurePosixPath(artifact.path).suffix.lower() not in RASTER_TYPES:
@@ -114,6 +114,11 @@ def image_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView]:
         if view is not None and view.kind == "image":
             views.append(view)
     return views
+
+
+def _artifacts_root(run: Run) -> Path | None:
+    """Where the reader found the run's artifacts (the model says; every file is still checked against log_dir)."""
+    return Path(run.artifacts_dir) if run.artifacts_dir else None
 
 
 def site_name_for_artifact(path: str) -> str:
@@ -155,17 +160,19 @@ def _finish(node: ArtifactNode) -> int:
     return node.size
 
 
-def _view(root: Path, path: str, logged_size: int, max_bytes: int, log_dir: Path) -> ArtifactView | None:
+def _view(root: Path | None, path: str, logged_size: int, max_bytes: int, log_dir: Path) -> ArtifactView | None:
     pure = PurePosixPath(path)
     if pure.is_absolute() or not pure.parts or any(p in ("", ".", "..") for p in pure.parts):
         return None  # a path that would leave the artifacts folder is not an artifact
     name = pure.name
     suffix = pure.suffix.lower()
     kind = _kind(name, suffix)
-    source: Path | None = root.joinpath(*pure.parts)
     note = ""
     size = logged_size
     try:
+        if root is None:
+            raise FileNotFoundError
+        source: Path | None = root.joinpath(*pure.parts)
         # Checked again here, not only by the reader: any folder on the way may have become a link since.
         source = resolve_inside(source, log_dir)
         info = source.stat()

@@ -135,8 +135,7 @@ def plan_home(data: PublishableData, config: BuildConfig, static_names: frozense
     plan = SitePlan(pages=[P.home_page(data, config, static_names, index),
                            P.compare_page(data, config, static_names, chart_sections)])
     plan.files["runs-data.js"] = tables.runs_data_js(
-        tables.table_rows(runs, P.run_href, experiments), tables.table_columns(runs),
-        {eid: P.experiment_href(eid) for eid in experiments})
+        tables.table_rows(runs, P.run_href, experiments), {eid: P.experiment_href(eid) for eid in experiments})
     summaries = [compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
         run, P.run_dir(run.run_id), config.max_artifact_bytes, config.log_dir)) for run in runs]
     plan.files["compare-data.js"] = compare_data.compare_data_js(compare_data.compare_payload(runs, summaries),
@@ -155,8 +154,7 @@ def plan_experiment(data: PublishableData, experiment_id: str, config: BuildConf
     plan = SitePlan(pages=[P.experiment_page(data, experiments[experiment_id], config, static_names, index)])
     plan.files[f"{folder}/runs.csv"] = tables.runs_csv(runs)
     plan.files[f"{folder}/runs-data.js"] = tables.runs_data_js(
-        tables.table_rows(runs, P.run_href, experiments), tables.table_columns(runs),
-        {eid: P.experiment_href(eid) for eid in experiments})
+        tables.table_rows(runs, P.run_href, experiments), {eid: P.experiment_href(eid) for eid in experiments})
     return plan
 
 

@@ -17,26 +17,13 @@ import orjson
 
 from logger.events import encode_non_finite
 from logger.model import Experiment, Run
-from reporter.charts.common import lower_is_better, pick_primary_metric
-from reporter.charts.experiment import (
-    curve_keys,
-    metric_keys,
-    overlay_spec,
-    parallel_spec,
-    scatter_spec,
-)
-from reporter.charts.common import ChartBlock, ChartSection
+from logger.search import run_row, system_tags
+from reporter.charts.common import ChartBlock, ChartSection, lower_is_better, pick_primary_metric
+from reporter.charts.experiment import curve_keys, metric_keys, overlay_spec, parallel_spec, scatter_spec
 from reporter.site.artifacts import image_views
-from reporter.site.text import (
-    duration_ms,
-    format_duration,
-    format_time,
-    param_text,
-    source_text,
-)
+from reporter.site.text import duration_ms, format_duration, format_time, source_text
 from reporter.site.urls import site_id
 
-HIDDEN_TAGS = ("mlflow.note.content",)  # shown as the run's description, not as a row of the table
 COMPARE_POINT_BUDGET = 200_000  # curve points across all runs and keys: keeps compare-data.js (and memory) small
 MIN_POINTS, MAX_POINTS = 10, 100
 SPEC_PREFIX = "fs-cmp-"
@@ -51,13 +38,14 @@ def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable
                 images: dict[str, str]) -> dict[str, Any]:
     """What the compare table shows of one run; `images` maps artifact path -> href from the site root."""
     experiment = experiments.get(run.experiment_id)
-    system = run.system or {}
+    row = run_row(run, published=True)
+    facts = system_tags(run)
     info = [
         ("Experiment", experiment.name if experiment else run.experiment_id),
         ("Status", run.status),
         ("Start (UTC)", format_time(run.start_time)),
         ("Duration", format_duration(duration_ms(run))),
-        ("User", "" if system.get("user") is None else str(system.get("user"))),
+        ("User", row["attributes"]["user"] or ""),
         ("Source", source_text(run)),
         ("Parent run", run.parent_run_id or ""),
     ]
@@ -73,9 +61,10 @@ def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable
         "name": run.name or run.run_id,
         "url": run_href(run.run_id),
         "info": [[label, value] for label, value in info],
-        "params": {key: param_text(value) for key, value in run.params.items()},
+        "params": row["params"],
         "metrics": metrics,
-        "tags": {key: param_text(value) for key, value in run.tags.items() if key not in HIDDEN_TAGS},
+        # MLflow's system tags are the facts above (name, user, source, parent) and the description
+        "tags": {key: value for key, value in row["tags"].items() if key not in facts},
         "images": images,
     }
 

@@ -130,7 +130,9 @@ def cap_nesting(html: str, max_depth: int = MAX_DEPTH) -> str:
     becomes `&gt;`, and every end tag closes what it matches here. Start tags past the depth are dropped
     (their text stays); nh3 then sees at most as many open elements as counted here.
     """
-    out, stack, pos = [], [], 0
+    out: list[str] = []
+    stack: list[str] = []
+    pos = 0
     while True:
         lt = html.find("<", pos)
         if lt < 0:

@@ -12,21 +12,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from logger.format import NOTE_TAG
 from logger.model import RUN_STATUSES, Experiment, LogData, Run
-from reporter.charts.common import chart_script_tag
+from reporter.charts.common import ChartSection, chart_script_tag
 from reporter.charts.experiment import experiment_sections
-from reporter.charts.common import ChartSection
 from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
 from reporter.site.artifacts import ArtifactView, artifact_tree
 from reporter.site.text import duration_ms, format_time, param_text, source_text
-from reporter.site.urls import (
-    experiment_dir,
-    experiment_href,
-    run_dir,
-    run_href,
-    site_id,
-)
+from reporter.site.urls import experiment_dir, experiment_href, run_dir, run_href, site_id
 
 RECENT_RUNS = 20
 MAX_CHART_RUNS = 1000  # runs drawn in an experiment's charts (the newest); the table has them all
@@ -93,7 +87,6 @@ def base_context(config: BuildConfig, root: str, kind: str, static_files: frozen
         "root": root,
         "static": f"{root}static",
         "page_kind": kind,
-        "has_filter_js": "filter.js" in static_files,
         "static_files": static_files,
         "build_time": None if config.build_time is None else format_time(config.build_time * 1000) + " UTC",
         "charts": [],  # chart sections (ChartSection); run and experiment pages fill it lazily
@@ -128,7 +121,7 @@ def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
     index = index or site_index(data)
     runs = index.runs_by_experiment.get(experiment.experiment_id, [])
     context = base_context(config, "../../", "experiment", static_files)
-    tags = sorted((k, param_text(v)) for k, v in experiment.tags.items() if k != "mlflow.note.content")
+    tags = sorted((k, param_text(v)) for k, v in experiment.tags.items() if k != NOTE_TAG)
     context.update(title=experiment.name, experiment=experiment, tags=tags, run_count=len(runs),
                    description=experiment.description, notes=experiment.notes,
                    csv_href="runs.csv", data_script="runs-data.js", table_id="runs",
@@ -156,10 +149,10 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
         children=[_run_link(child, experiments, "../../") for child in children],
         duration=duration_ms(run), source=source_text(run), system=system,
         info=_run_info(run, system),
-        description=run.description if run.description is not None else run.tags.get("mlflow.note.content"),
+        description=run.description if run.description is not None else run.tags.get(NOTE_TAG),
         # Params and tags shown as MLflow stores them: text (None -> "None", True -> "True").
         params=sorted((k, param_text(v)) for k, v in run.params.items()), metrics=metric_summaries(run),
-        tags=sorted((k, param_text(v)) for k, v in run.tags.items() if k != "mlflow.note.content"),
+        tags=sorted((k, param_text(v)) for k, v in run.tags.items() if k != NOTE_TAG),
         artifacts=artifact_tree(artifacts), artifact_count=len(artifacts),
         models=[a for a in artifacts if a.model is not None], metrics_csv_href="metrics.csv" if run.metrics else None,
         charts=LazyCharts(curve_sections, run) if any(len(h) > 1 for h in run.metrics.values()) else [],

@@ -125,7 +125,7 @@ def redact(data: LogData, rules: Redaction, log_dir: Path | None = None) -> tupl
     if skipped is not None:
         report.ignore_file_skipped = skipped.reason
         data = LogData(data.experiments, data.runs, [*data.problems, skipped])
-    if ignore is not None:
+    if ignore is not None and log_dir is not None:
         data = _without_ignored(data, ignore, Path(log_dir), report)
     if not rules.enabled:
         return data, report
@@ -223,7 +223,7 @@ class _Masker:
         if masked is _UNSEEN:
             masked = self._mask(text)
             masked = self._texts[text] = None if masked == text else masked
-        return text if masked is None else masked
+        return text if masked is None else str(masked)
 
     def _mask(self, text: str) -> str:
         text = TOKEN_FORMATS.sub(MASK, text)

@@ -11,44 +11,22 @@ import json
 from typing import Any, Iterable
 
 from logger.events import encode_non_finite
+from logger.values import format_number, param_number
 from logger.model import Experiment, Run
-from reporter.site.text import duration_ms, format_time, param_text, source_text
+from logger.search import run_row
+from reporter.site.text import duration_ms, format_time, source_text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def run_row(run: Run) -> dict[str, Any]:
-    """The filter row of `search_runs` (logger/filter.py), ready for JSON and the browser's filter.js.
-
-    Params and tags go as `param_text` strings (JavaScript cannot tell 1.0 from 1 once parsed);
-    non-finite metrics as the strings "NaN", "Infinity", "-Infinity" (JSON has no NaN; table.js revives them).
-    """
-    return {
-        "attributes": {
-            "run_id": run.run_id, "run_name": run.name, "status": run.status, "start_time": run.start_time,
-            "end_time": run.end_time, "experiment_id": run.experiment_id, "user": _text(run.system.get("user")),
-            "artifact_uri": None,  # a local path would leak into a published site
-            "parent_run_id": run.parent_run_id,
-        },
-        "params": {key: param_text(value) for key, value in run.params.items()},
-        "metrics": {key: _number(value) for key, value in run.latest_metrics().items()},
-        "tags": {key: param_text(value) for key, value in run.tags.items()},
-    }
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _number(value: float) -> float | str:
-    return encode_non_finite(value)
-
-
 def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]) -> list[dict[str, Any]]:
-    """Rows for the browser table: the filter row plus a `view` part with display-only fields."""
+    """Rows for the browser table: search_runs' row (`run_row`, less the local artifact folder) plus a
+    `view` part with display-only fields. Non-finite metrics go as the strings "NaN", "Infinity" and
+    "-Infinity" (JSON has no NaN; filter.js revives them)."""
     rows = []
     for run in runs:
-        row = run_row(run)
+        row = run_row(run, published=True)
+        row["metrics"] = {key: encode_non_finite(value) for key, value in row["metrics"].items()}
         experiment = experiments.get(run.experiment_id)
         row["view"] = {
             "url": run_href(run.run_id),
@@ -60,40 +38,39 @@ def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]
     return rows
 
 
-def runs_data_js(rows: list[dict[str, Any]], columns: dict[str, list[str]], experiment_urls: dict[str, str]) -> str:
+def runs_data_js(rows: list[dict[str, Any]], experiment_urls: dict[str, str]) -> str:
     """The `runs-data.js` a page loads with <script src>: data is never fetched (file:// forbids it)."""
-    payload = {"columns": columns, "experiments": experiment_urls, "rows": rows}
+    payload = {"columns": table_columns(rows), "experiments": experiment_urls, "rows": rows}
     text = json.dumps(payload, ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return "window.FLOWSHEET_RUNS = " + text.replace("</", "<\\/") + ";\n"
 
 
-def table_columns(runs: Iterable[Run]) -> dict[str, list[str]]:
-    params, metrics, tags = set(), set(), set()
-    for run in runs:
-        params.update(run.params)
-        metrics.update(run.metrics)
-        tags.update(run.tags)
-    return {"params": sorted(params), "metrics": sorted(metrics), "tags": sorted(tags)}
+def table_columns(rows: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+    """The params, metrics and tags any of the rows has, each sorted."""
+    columns: dict[str, set[str]] = {"params": set(), "metrics": set(), "tags": set()}
+    for row in rows:
+        for part, keys in columns.items():
+            keys.update(row[part])
+    return {part: sorted(keys) for part, keys in columns.items()}
 
 
 def runs_csv(runs: list[Run]) -> str:
-    """The experiment's whole table as CSV, safe to open in a spreadsheet."""
-    columns = table_columns(runs)
+    """The experiment's whole table as CSV, safe to open in a spreadsheet: the rows of the runs table."""
+    rows = [run_row(run, published=True) for run in runs]
+    columns = table_columns(rows)
     header = ["run_id", "name", "status", "start_time", "end_time", "duration_s", "user", "source", "parent_run_id"]
     header += [f"params.{k}" for k in columns["params"]] + [f"metrics.{k}" for k in columns["metrics"]]
     header += [f"tags.{k}" for k in columns["tags"]]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([csv_cell(h) for h in header])
-    for run in runs:
+    for run, row in zip(runs, rows):
         duration = duration_ms(run)
-        latest = run.latest_metrics()
+        attributes = row["attributes"]
         cells: list[Any] = [run.run_id, run.name, run.status, format_time(run.start_time), format_time(run.end_time),
-                            "" if duration is None else duration / 1000, run.system.get("user"), source_text(run),
+                            "" if duration is None else duration / 1000, attributes["user"], source_text(run),
                             run.parent_run_id]
-        cells += [run.params.get(k) for k in columns["params"]]
-        cells += [latest.get(k) for k in columns["metrics"]]
-        cells += [run.tags.get(k) for k in columns["tags"]]
+        cells += [row[part].get(key) for part in ("params", "metrics", "tags") for key in columns[part]]
         writer.writerow([csv_cell(c) for c in cells])
     return out.getvalue()
 
@@ -126,9 +103,9 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        named = encode_non_finite(value)
-        return named if isinstance(named, str) else repr(value)
+        return format_number(value)
     if isinstance(value, int):
         return value
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    # a number written as text ("-1", a param as MLflow stores it) is no formula
+    return "'" + text if text.startswith(FORMULA_STARTS) and param_number(text) is None else text

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from logger.events import encode_non_finite
-from logger.filter import param_text
+from logger.values import format_number, param_text
+from logger.format import SOURCE_NAME_TAG
 from logger.model import Run
 
 __all__ = ["duration_ms", "format_duration", "format_size", "format_time", "format_value", "param_text",
@@ -48,14 +48,13 @@ def format_size(size: int | None) -> str:
 
 
 def format_value(value: Any) -> str:
-    """A param, metric or tag value as short text; floats keep 6 significant digits."""
+    """A param, metric or tag value as text; a float as every table writes it (`format_number`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        named = encode_non_finite(value)
-        return named if isinstance(named, str) else f"{value:.6g}"
+        return format_number(value)
     return str(value)
 
 
@@ -77,4 +76,4 @@ def source_text(run: Run) -> str:
         if system.get("git_dirty"):
             text += " dirty"
         return text
-    return str(system.get("entry_point") or run.tags.get("mlflow.source.name") or "")
+    return str(system.get("entry_point") or run.tags.get(SOURCE_NAME_TAG) or "")

@@ -124,20 +124,27 @@ class SiteWriter:
             if target is not None:
                 _unlink_quietly(target)
                 self.stats.removed += 1
-                _prune_empty_parents(target.parent, self._root)
+                _prune_empty_parents(target.parent, self.root)
         manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "note": _MANIFEST_NOTE,
                     "files": sorted(self._done)}
         data = (json.dumps(manifest, indent=1) + "\n").encode("ascii")  # escaped: one path a line, whatever it holds
-        marker = self._root / MARKER
+        marker = self.root / MARKER
         if not _same_bytes(marker, data):
             _replace(marker, lambda tmp: Path(tmp).write_bytes(data))
+
+    @property
+    def root(self) -> Path:
+        """OUT_DIR with its links resolved; only known once open() has checked the folder."""
+        if self._root is None:
+            raise SiteError("the site writer was used before open()")
+        return self._root
 
     def _target(self, relpath: str) -> Path:
         pure = PurePosixPath(relpath)
         if pure.is_absolute() or not pure.parts or any(part in ("", ".", "..") for part in pure.parts) \
                 or relpath == MARKER:
             raise SiteError(f"refusing to write outside the site: {relpath!r}")
-        return self._root.joinpath(*pure.parts)
+        return self.root.joinpath(*pure.parts)
 
     def _make_folders(self, target: Path) -> None:
         """Make the folders down to target's, refusing to pass through a link or a file on the way."""
@@ -160,8 +167,8 @@ class SiteWriter:
 
     def _folders_to(self, target: Path):
         """Each folder below OUT_DIR on the way to target, outermost first."""
-        folder = self._root
-        for part in target.relative_to(self._root).parts[:-1]:
+        folder = self.root
+        for part in target.relative_to(folder).parts[:-1]:
             folder = folder / part
             yield folder
 

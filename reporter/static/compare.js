@@ -33,8 +33,7 @@
 
   function fmt(v) {
     if (v === null || v === undefined || v === "") return "—";
-    if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
-    return String(v);
+    return typeof v === "number" ? window.FlowsheetFilter.formatNumber(v) : String(v);  // as every table writes it
   }
 
   function same(a, b) {

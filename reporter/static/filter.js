@@ -5,9 +5,11 @@
  * error messages, with positions counted in characters (code points) from 1.
  *
  *   FlowsheetFilter.parse(text)           -> {text, matches(row)}; throws Error naming the position
- *   FlowsheetFilter.parseOrderBy(items)   -> [{entity, key, ascending}]; throws Error
- *   FlowsheetFilter.sortRows(rows, items) -> a new sorted array (missing last, NaN just before)
+ *   FlowsheetFilter.sortRows(rows, items) -> a new sorted array (missing last, NaN just before;
+ *                                            ties by start_time DESC, then run_id); items are
+ *                                            order_by strings or {entity, key, ascending}; throws Error
  *   FlowsheetFilter.paramText(value)      -> the text params and tags compare by
+ *   FlowsheetFilter.formatNumber(x)       -> a number as every table shows it (format_number in Python)
  *   FlowsheetFilter.reviveRow(row)        -> the same row, its metric strings "NaN", "Infinity",
  *                                            "-Infinity" turned into numbers in place (JSON has no NaN)
  *
@@ -70,6 +72,13 @@
   function numberText(x) {
     if (Number.isInteger(x) && Math.abs(x) < 1e16) return String(x);
     return floatRepr(x);
+  }
+
+  // A number as every table shows it: the rule of logger/filter.py format_number (read its docstring).
+  function formatNumber(x) {
+    if (x !== x) return "NaN";
+    if (x === Infinity || x === -Infinity) return x > 0 ? "Infinity" : "-Infinity";
+    return numberText(x);
   }
 
   function jsonText(value) {
@@ -447,8 +456,9 @@
     }
     if (key.entity === "attributes") return rows.map(getter("attributes", key.key, false));
     var texts = rows.map(getter(key.entity, key.key, false));
-    if (key.entity === "params") {
+    if (key.entity === "params" || key.entity === "view") {
       // An extension over MLflow's text order: a param whose values are all numbers sorts by number.
+      // So do the runs table's display-only fields (row.view: duration, source, experiment name).
       var numbers = rows.map(getter("params", key.key, true));
       if (numbers.every(function (n, k) { return (n === null) === (texts[k] === null); })) return numbers;
     }
@@ -456,8 +466,7 @@
   }
 
   function sortRows(rows, orderBy) {
-    var keys = parseOrderBy(orderBy);
-    if (!keys.length) keys = DEFAULT_ORDER;
+    var keys = parseOrderBy(orderBy).concat(DEFAULT_ORDER);  // ties go by start_time DESC, then run_id
     var sorted = Array.prototype.slice.call(rows);
     for (var k = keys.length - 1; k >= 0; k--) {  // successive stable sorts, least significant key first
       var key = keys[k], values = sortValues(sorted, key);
@@ -494,10 +503,9 @@
 
   return {
     parse: parse,
-    parseOrderBy: parseOrderBy,
     sortRows: sortRows,
     paramText: paramText,
-    paramNumber: paramNumber,
+    formatNumber: formatNumber,
     reviveRow: reviveRow,
   };
 });

@@ -1,9 +1,11 @@
 /* flowsheet runs table: rows are drawn here from window.FLOWSHEET_RUNS (a <script> file, never fetched).
- * Sort, free-text search, filter expressions (FlowsheetFilter from filter.js), column chooser, nested runs
- * as a tree, selection for the compare page. The view lives in the URL hash so a link reproduces it.
+ * Free-text search, filter expressions and sorting (FlowsheetFilter from filter.js: the grammar, order and
+ * number format of search_runs), column chooser, nested runs as a tree, selection for the compare page.
+ * The view lives in the URL hash so a link reproduces it.
  * Every value from the logs goes into the page with textContent, never as HTML. */
 (function () {
   "use strict";
+  var F = window.FlowsheetFilter;
   var PAGE_SIZE = 100;
   var MAX_DEFAULT = 15; // params and metrics shown by default, each; the rest via "Columns"
 
@@ -21,48 +23,38 @@
   }
   function fmtValue(v) {
     if (v === null || v === undefined) return "";
-    if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
-    return String(v);
+    return typeof v === "number" ? F.formatNumber(v) : String(v);
   }
 
   function baseColumns(multiExperiment) {
     var cols = [
-      {id: "name", label: "Name", get: function (r) { return r.attributes.run_name || r.attributes.run_id; }},
-      {id: "status", label: "Status", get: function (r) { return r.attributes.status; }},
-      {id: "start", label: "Start (UTC)", get: function (r) { return r.attributes.start_time; }, fmt: fmtTime},
-      {id: "duration", label: "Duration", get: function (r) { return r.view.duration; }, fmt: fmtDuration, num: true},
-      {id: "user", label: "User", get: function (r) { return r.attributes.user; }},
-      {id: "source", label: "Source", get: function (r) { return r.view.source; }},
-      {id: "run_id", label: "Run ID", get: function (r) { return r.attributes.run_id; }, hidden: true},
-      {id: "experiment", label: "Experiment", get: function (r) { return r.view.experiment; }, hidden: !multiExperiment}
+      {id: "name", label: "Name", order: ["attributes", "run_name"],
+       get: function (r) { return r.attributes.run_name || r.attributes.run_id; }},
+      attributeColumn("status", "Status", "status"),
+      attributeColumn("start", "Start (UTC)", "start_time", {fmt: fmtTime}),
+      viewColumn("duration", "Duration", {fmt: fmtDuration, num: true}),
+      attributeColumn("user", "User", "user"),
+      viewColumn("source", "Source"),
+      attributeColumn("run_id", "Run ID", "run_id", {hidden: true}),
+      viewColumn("experiment", "Experiment", {hidden: !multiExperiment})
     ];
     return cols;
+  }
+  // A column's `order` is the field it sorts by in filter.js's sortRows, as search_runs' order_by names it.
+  function attributeColumn(id, label, key, extra) {
+    return Object.assign({id: id, label: label, order: ["attributes", key],
+                          get: function (r) { return r.attributes[key]; }}, extra);
+  }
+  function viewColumn(id, label, extra) {  // display-only fields: sortRows sorts them as it sorts params
+    return Object.assign({id: id, label: label, order: ["view", id], get: function (r) { return r.view[id]; }}, extra);
   }
 
   function entityColumns(kind, keys, hideKey) {
     return keys.map(function (key, i) {
-      return {id: kind + "." + key, label: key, group: kind, num: kind === "metrics",
+      return {id: kind + "." + key, label: key, group: kind, num: kind === "metrics", order: [kind, key],
               hidden: hideKey(key, i), get: function (r) { var v = r[kind][key]; return v === undefined ? null : v; }};
     });
   }
-
-  function compareValues(a, b) {
-    var an = a === null || a === undefined || a === "", bn = b === null || b === undefined || b === "";
-    if (an || bn) return an === bn ? 0 : (an ? 1 : -1); // missing values last
-    if (typeof a === "number" && typeof b === "number") return a - b;
-    var x = Number(a), y = Number(b);
-    if (!isNaN(x) && !isNaN(y) && String(a).trim() !== "" && String(b).trim() !== "") return x - y;
-    return String(a).localeCompare(String(b));
-  }
-
-  var SPECIAL = {"NaN": NaN, "Infinity": Infinity, "-Infinity": -Infinity};
-  function revive(row) { // JSON has no NaN: metrics arrive as "NaN", "Infinity", "-Infinity"
-    Object.keys(row.metrics).forEach(function (k) {
-      var v = row.metrics[k];
-      if (typeof v === "string" && Object.prototype.hasOwnProperty.call(SPECIAL, v)) row.metrics[k] = SPECIAL[v];
-    });
-  }
-  function missing(v) { return v === null || v === undefined || v === "" || (typeof v === "number" && isNaN(v)); }
 
   function readHash() {
     var p = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -75,7 +67,7 @@
     this.root = root;
     this.siteRoot = root.getAttribute("data-root") || "";
     this.rows = data.rows;
-    this.rows.forEach(revive);
+    this.rows.forEach(F.reviveRow);  // JSON has no NaN: metrics arrive as "NaN", "Infinity", "-Infinity"
     var ids = {};
     this.rows.forEach(function (r) { ids[r.attributes.run_id] = r; });
     this.byId = ids;
@@ -162,16 +154,11 @@
     filterInput.classList.remove("invalid");
     status.classList.remove("error");
     if (text) {
-      if (!window.FlowsheetFilter) {
-        status.textContent = "Filter expressions are not available in this build.";
+      try { test = F.parse(text); } catch (e) {
+        filterInput.classList.add("invalid");
         status.classList.add("error");
-      } else {
-        try { test = window.FlowsheetFilter.parse(text); } catch (e) {
-          filterInput.classList.add("invalid");
-          status.classList.add("error");
-          status.textContent = "Filter: " + (e && e.message ? e.message : String(e));
-          return null;
-        }
+        status.textContent = "Filter: " + (e && e.message ? e.message : String(e));
+        return null;
       }
     }
     if (!q && !test) return null; // no filter: show the tree
@@ -180,26 +167,21 @@
     });
   };
 
+  /* The column's sort as search_runs' order_by would give it: one key, ties by start_time DESC, then run_id. */
   Table.prototype.sorter = function () {
     var parts = this.state.sort.split(":"), col = this.colById[parts[0]] || this.colById.start;
-    var dir = parts[1] === "asc" ? 1 : -1;
-    return function (a, b) {
-      var va = col.get(a), vb = col.get(b);
-      var missA = missing(va), missB = missing(vb);
-      if (missA || missB) return missA === missB ? compareValues(a.attributes.run_id, b.attributes.run_id) : (missA ? 1 : -1);
-      return dir * compareValues(va, vb) || compareValues(a.attributes.run_id, b.attributes.run_id);
-    };
+    var key = [{entity: col.order[0], key: col.order[1], ascending: parts[1] === "asc"}];
+    return function (rows) { return F.sortRows(rows, key); };
   };
 
   Table.prototype.update = function () {
     var self = this, sort = this.sorter(), matches = this.matching(), list = [];
     if (matches) {
-      matches.sort(sort);
-      list = matches.map(function (r) { return {row: r, depth: 0}; });
+      list = sort(matches).map(function (r) { return {row: r, depth: 0}; });
     } else {
       var tops = this.rows.filter(function (r) { var p = r.attributes.parent_run_id; return !(p && self.byId[p]); });
       var walk = function (rows, depth, seen) {
-        rows.slice().sort(sort).forEach(function (r) {
+        sort(rows).forEach(function (r) {
           var id = r.attributes.run_id;
           if (seen[id]) return; // a cycle in parent ids must not hang the page
           seen[id] = 1;

@@ -113,14 +113,13 @@ def test_runs_table_tree_sort_filter_and_url_state(sites, new_page):
     page.wait_for_function("document.querySelectorAll('table.runs tbody tr').length === 2")
     assert sorted(rows(page)) == ["lasso-0.1", "lasso-1"]
     page.locator("[data-role=search]").fill("")
-    if page.evaluate("!!window.FlowsheetFilter"):
-        page.locator("[data-role=filter]").fill("metrics.rmse < 0.5")
-        page.wait_for_function("document.querySelectorAll('table.runs tbody tr').length === 1")
-        assert rows(page) == ["lasso-0.1"]
-        page.locator("[data-role=filter]").fill("metrics.rmse <")
-        page.wait_for_selector(".table-status.error")
-        page.locator("[data-role=filter]").fill("params.model = 'lasso'")
-        page.wait_for_function("document.querySelectorAll('table.runs tbody tr').length === 2")
+    page.locator("[data-role=filter]").fill("metrics.rmse < 0.5")
+    page.wait_for_function("document.querySelectorAll('table.runs tbody tr').length === 1")
+    assert rows(page) == ["lasso-0.1"]
+    page.locator("[data-role=filter]").fill("metrics.rmse <")
+    page.wait_for_selector(".table-status.error")
+    page.locator("[data-role=filter]").fill("params.model = 'lasso'")
+    page.wait_for_function("document.querySelectorAll('table.runs tbody tr').length === 2")
     page.locator(f"tr[data-run-id='{LASSO1}'] input[type=checkbox]").check()
     page.locator(f"tr[data-run-id='{LASSO2}'] input[type=checkbox]").check()
     page.locator(".column-chooser summary").click()
@@ -140,12 +139,8 @@ def test_runs_table_tree_sort_filter_and_url_state(sites, new_page):
 
 
 def test_filter_cases_pass_in_the_browser(sites, new_page):
-    if not CASES_FILE.exists():
-        pytest.skip("tests/fixtures/filter_cases.json is not there")
     page, watch = new_page()
     page.goto(url_of(sites, "file", "some-repo", f"experiments/{HOUSES}/index.html"))
-    if not page.evaluate("!!window.FlowsheetFilter"):
-        pytest.skip("reporter/static/filter.js is not in the site")
     data = json.loads(CASES_FILE.read_text(encoding="utf-8"))
     failures = page.evaluate("""(data) => {
         const F = window.FlowsheetFilter, rows = data.runs.map(r => F.reviveRow(JSON.parse(JSON.stringify(r))));

@@ -10,7 +10,7 @@ import pytest
 
 import logger as mlflow
 from logger.reader import LogProblemWarning
-from logger.search import NotFoundError, run_to_row
+from logger.search import NotFoundError, run_row
 from tests.logwriting import T0, end, metric, param, tag, write_experiment, write_plain, write_run
 
 A, B, C, D = "a" * 32, "b" * 32, "c" * 32, "d" * 32
@@ -123,14 +123,14 @@ def test_default_log_dir_comes_from_the_environment(log_dir, monkeypatch):
     assert len(mlflow.search_runs()) == 3
 
 
-def test_run_to_row_shape(log_dir):
+def test_run_row_shape(log_dir):
     from logger.reader import read_logs
 
-    row = run_to_row(read_logs(log_dir).runs[B])
+    row = run_row(read_logs(log_dir).runs[B])
     assert set(row) == {"attributes", "params", "metrics", "tags"}
     assert set(row["attributes"]) == {"run_id", "run_name", "status", "start_time", "end_time", "experiment_id",
                                       "user", "artifact_uri", "parent_run_id"}
-    assert row["params"] == {"alpha": 1} and row["metrics"] == {"f1": 0.5}
+    assert row["params"] == {"alpha": "1"} and row["metrics"] == {"f1": 0.5}  # params as MLflow's text
     assert row["attributes"]["parent_run_id"] == A and row["attributes"]["start_time"] == T0 + 2
 
 

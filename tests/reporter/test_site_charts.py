@@ -157,7 +157,7 @@ def test_images_too_large_or_missing_are_not_offered(tmp_path):
     folder.mkdir()
     (folder / "small.png").write_bytes(b"x" * 10)
     (folder / "big.png").write_bytes(b"x" * 2000)
-    run = Run(run_id="i" * 32, experiment_id="e", name="i", path=str(tmp_path),
+    run = Run(run_id="i" * 32, experiment_id="e", name="i", path=str(tmp_path), artifacts_dir=str(folder),
               artifacts=[Artifact("small.png", 10), Artifact("big.png", 2000), Artifact("gone.png", 5),
                          Artifact("notes.txt", 3)])
     images = compare_data.site_images(run, "runs/x", max_bytes=1000, log_dir=tmp_path)

@@ -1,0 +1,68 @@
+"""The log format's names and numbers, spelled once: every writer and reader imports them from here.
+
+docs/FORMAT.md describes the format; this module is its vocabulary. A name written anywhere else
+(a test in tests/logger/test_format.py looks) would let a writer and a reader drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+
+FORMAT_VERSION = 1
+
+# ---------------------------------------------------------------- files and folders of a log directory
+
+LOG_SUFFIX = ".jsonl"
+RUN_FILE = "run.jsonl"  # <experiment folder>/<run id>/run.jsonl
+EXPERIMENT_FILE = "experiment.jsonl"  # <experiment folder>/experiment.jsonl
+NOTES_FILE = "notes.md"  # beside experiment.jsonl, written by the user
+ARTIFACTS_DIR = "artifacts"  # <run folder>/artifacts/, unless the experiment names an artifact_location
+
+# ---------------------------------------------------------------- the fields and kinds of a line
+
+VERSION_FIELD = "v"
+KIND_FIELD = "kind"
+START, METRIC, PARAM, TAG, END, RESUME, ARTIFACT = "start", "metric", "param", "tag", "end", "resume", "artifact"
+EXPERIMENT, EXPERIMENT_TAG = "experiment", "experiment_tag"
+RUN_KINDS = (START, METRIC, PARAM, TAG, END, RESUME, ARTIFACT)
+EXPERIMENT_KINDS = (EXPERIMENT, EXPERIMENT_TAG)
+END_STATUSES = ("FINISHED", "FAILED", "KILLED")
+
+# ---------------------------------------------------------------- limits (MLflow's)
+
+MAX_KEY_LENGTH = 250
+MAX_VALUE_LENGTH = 6000
+
+# ---------------------------------------------------------------- numbers JSON cannot hold
+
+# Strict JSON has no NaN or Infinity: they travel as these strings (orjson would write null).
+NAN, INF, NEG_INF = "NaN", "Infinity", "-Infinity"
+NON_FINITE = {NAN: math.nan, INF: math.inf, NEG_INF: -math.inf}
+
+# ---------------------------------------------------------------- MLflow's tag names
+
+RUN_NAME_TAG = "mlflow.runName"
+NOTE_TAG = "mlflow.note.content"  # a run's or an experiment's description
+PARENT_TAG = "mlflow.parentRunId"
+USER_TAG = "mlflow.user"
+SOURCE_NAME_TAG = "mlflow.source.name"
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+GIT_BRANCH_TAG = "mlflow.source.git.branch"
+ENTRY_POINT_TAG = "mlflow.project.entryPoint"
+# MLflow's system tags -> the keys of a start line's `system` object (docs/FORMAT.md).
+SYSTEM_TAGS = {
+    USER_TAG: "user",
+    SOURCE_NAME_TAG: "entry_point",
+    GIT_COMMIT_TAG: "git_commit",
+    GIT_BRANCH_TAG: "git_branch",
+    ENTRY_POINT_TAG: "command",
+}
+
+# ---------------------------------------------------------------- an MLflow file store (read, never written)
+
+MLFLOW_STORE_DIR = "mlruns"
+MLFLOW_META_FILE = "meta.yaml"
+MLFLOW_TRASH_DIR = ".trash"
+MLFLOW_TAGS_DIR = "tags"  # of an experiment or a run: one file per tag
+MLFLOW_PARAMS_DIR = "params"
+MLFLOW_METRICS_DIR = "metrics"  # one file per metric, a point a line

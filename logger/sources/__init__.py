@@ -1,0 +1,108 @@
+"""Log formats the reader understands: one `Source` per format, each in a module of this package.
+
+`logger.reader.LogReader` asks every registered source whether it claims the log directory, lets
+each claiming source bring its part of the model (`LogData`) up to date, and merges the parts.
+
+Adding a log format is one new module here (and its tests), nothing else edited:
+
+    # logger/sources/csvlogs.py
+    from logger.sources import Changes, Source, register
+
+    @register
+    class CsvSource(Source):
+        name = "csv"
+        order = 50                      # merge order: the first source holding an id keeps it
+
+        @classmethod
+        def claims(cls, root):          # cheap: called on every refresh
+            return any(root.glob("*.csv"))
+
+        def refresh(self, now):         # read what changed since the last call into self.data
+            ...
+            return Changes(runs={...})  # ids added or changed by this call
+
+Every module of this package is imported when the reader first asks for the sources, so the
+`@register` runs without any list to edit. A source must keep the reader's promises (logger/reader.py):
+never write, never raise on file content (a bad line or file is a `Problem` in `data.problems`),
+read nothing from outside the log directory (logger/safepath.py), and read incrementally: a refresh
+re-reads only what changed. A source with `exclusive = True` (an MLflow store) is, when it claims
+the directory, the only one read.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from logger.model import LogData, Problem
+
+__all__ = ["Changes", "Source", "register", "registered", "unregister"]
+
+
+@dataclass
+class Changes:
+    """What one `refresh()` found. `experiments` includes the experiments of added, changed or removed runs."""
+
+    experiments: set[str] = field(default_factory=set)
+    runs: set[str] = field(default_factory=set)  # added or changed (status included)
+    removed_runs: set[str] = field(default_factory=set)
+    removed_experiments: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)  # found by this refresh, not reported before
+    everything: bool = False  # the first read
+
+    def __bool__(self) -> bool:
+        return bool(self.everything or self.experiments or self.runs or self.removed_runs
+                    or self.removed_experiments or self.problems)
+
+
+class Source:
+    """One log format under one log directory; `refresh` brings `data` up to date and says what changed."""
+
+    name = ""
+    order = 100  # sources are asked, and merged, in this order
+    exclusive = False  # when it claims a directory, no other source reads it
+
+    @classmethod
+    def claims(cls, root: Path) -> bool:
+        """Whether this source reads logs under `root`; asked on every refresh, so it must be cheap."""
+        raise NotImplementedError
+
+    def __init__(self, root: Path, running_window: float):
+        self.root = root
+        self.running_window = running_window  # seconds: a run silent for longer is no longer RUNNING
+        self.data = LogData()
+
+    def refresh(self, now: float) -> Changes:
+        """Read what changed since the last call; `now` (seconds since the epoch) decides RUNNING vs UNFINISHED.
+
+        The removed runs and experiments and the new problems are worked out by the reader: a source
+        may leave those fields empty."""
+        raise NotImplementedError
+
+
+_registry: list[type[Source]] = []
+_loaded = False
+
+
+def register(source: type[Source]) -> type[Source]:
+    """Make `source` one the reader asks (a class decorator). Registering twice changes nothing."""
+    if source not in _registry:
+        _registry.append(source)
+    return source
+
+
+def unregister(source: type[Source]) -> None:
+    if source in _registry:
+        _registry.remove(source)
+
+
+def registered() -> list[type[Source]]:
+    """Every registered source, in `order`; the modules of this package are imported first."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in pkgutil.iter_modules(__path__):
+            importlib.import_module(f"{__name__}.{module.name}")
+    return sorted(_registry, key=lambda source: (source.order, source.name))

@@ -1,0 +1,361 @@
+"""The flowsheet log tree: `experiment.jsonl`, `<run id>/run.jsonl`, notes.md, artifacts/, and plain JSONL logs.
+
+A `Source` (logger/sources/__init__.py) that claims every log directory: it walks the tree on each
+refresh and reads only the new bytes of the files that grew (see logger/reader.py for the promises).
+Plain metric logs (any other `*.jsonl` whose first line is a flat object) are read here too: a plain
+log lying in an experiment folder joins that experiment, which needs the same walk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from logger.format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, NOTES_FILE, RUN_FILE
+from logger.model import Artifact, Experiment, LogData, Problem, Run
+from logger.parsing import ExperimentParser, Parser, RunParser
+from logger.parsing_plain import PlainParser, is_plain_record, lenient_loads, plain_experiment_id, plain_run_id
+from logger.safepath import RefusedPath, file_kind, open_inside, resolve_inside
+from logger.sources import Changes, Source, register
+
+CHUNK = 1 << 20
+TAIL = 64  # bytes before the offset remembered to notice a file rewritten in place
+PLAIN_EXPERIMENT = "plain"
+
+
+# ---------------------------------------------------------------- files: offsets, chunks, rewrites
+
+
+class _TrackedFile:
+    """One file being followed: where the last complete line ended, and the parser of its lines."""
+
+    def __init__(self, path: Path, rel: str, role: str, log_dir: Path):
+        self.path = path
+        self.log_dir = log_dir
+        self.rel = rel
+        self.role = role  # "run", "experiment" or "jsonl" (plain if its first line says so)
+        self.parser: Parser | None = None
+        self.identity: tuple[int, int] | None = None
+        self.offset = 0
+        self.tail = b""
+        self.seen_size = -1
+        self.mtime_ns = 0
+        self.plain = False  # for "jsonl": decided plain
+        self.error: Problem | None = None  # the file could not be read at all
+
+    def _new_parser(self, first_line: bytes | None) -> Parser | None:
+        if self.role == "run":
+            return RunParser(self.rel, self.path.parent)
+        if self.role == "experiment":
+            return ExperimentParser(self.rel, self.path.parent)
+        try:
+            record = lenient_loads(first_line) if first_line is not None else None
+        except ValueError:
+            record = None
+        self.plain = is_plain_record(record)
+        return PlainParser(self.rel, self.path, plain_run_id(self.rel)) if self.plain else None
+
+    def update(self) -> bool:
+        """Read what was appended since last time (or all of it again). True when anything changed."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return False  # gone: the tree scan drops it
+        if (info.st_size == self.seen_size and info.st_mtime_ns == self.mtime_ns
+                and (info.st_dev, info.st_ino) == self.identity):
+            return False
+        try:
+            with open_inside(self.path, self.log_dir) as file:
+                return self._read(file)
+        except OSError as error:
+            problem = Problem(self.rel, None, f"cannot read: {error.strerror or error}")
+            changed = problem != self.error
+            self.error = problem
+            return changed
+
+    def _read(self, file) -> bool:
+        info = os.fstat(file.fileno())
+        whole = ((info.st_dev, info.st_ino) != self.identity or info.st_size < self.offset
+                 or (self.role != "jsonl" or self.plain) and self.parser is None)
+        if not whole and self.tail:
+            file.seek(self.offset - len(self.tail))
+            whole = file.read(len(self.tail)) != self.tail  # rewritten in place
+        if whole:
+            self.offset, self.tail, self.plain = 0, b"", False
+            self.parser = self._new_parser(None) if self.role != "jsonl" else None
+            file.seek(0)
+        self.identity = (info.st_dev, info.st_ino)
+        self.mtime_ns = info.st_mtime_ns
+        self.error = None
+        start_offset = self.offset
+        pending: list[bytes] = []  # the start of a line not finished yet, maybe over several chunks
+        decided = self.parser is not None or (self.role == "jsonl" and self.offset > 0)
+        while True:
+            chunk = file.read(CHUNK)
+            if not chunk:
+                break
+            end = chunk.rfind(b"\n")
+            if end < 0:
+                pending.append(chunk)
+                continue
+            if pending:
+                end += sum(map(len, pending))
+                chunk = b"".join(pending) + chunk
+            lines = chunk[:end].split(b"\n")
+            pending = [chunk[end + 1:]]
+            if not decided:
+                decided = True  # a plain log is told by its first non-blank line
+                self.parser = self._new_parser(next((line for line in lines if line.strip()), None))
+            if self.parser is not None:
+                self.parser.feed(lines)
+            self.offset += end + 1
+            self.tail = (self.tail + chunk[max(0, end + 1 - TAIL): end + 1])[-TAIL:]
+        self.seen_size = self.offset + sum(map(len, pending))
+        return whole or self.offset != start_offset
+
+
+def _list_artifacts(folder: Path, log_dir: Path, rel_folder: str) -> tuple[list[Artifact], list[Problem]]:
+    """Files under a run's artifacts/ folder, and what was skipped: links leading out of the log
+    directory (the folder itself included) and files that are not regular files."""
+    found: list[Artifact] = []
+    problems: list[Problem] = []
+    visited: set[Path] = set()  # real paths of symlinked folders followed, against loops
+    stack = []
+    try:
+        if os.path.islink(folder):
+            visited.add(resolve_inside(folder, log_dir))
+        stack.append((str(folder), ""))
+    except RefusedPath as error:
+        problems.append(Problem(rel_folder, None, f"skipped: {error.strerror}"))
+    except OSError:
+        pass  # a dangling link or a loop: nothing to list
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue  # the logger's half-written `.name.tmp` files
+            rel = prefix + entry.name
+            try:
+                if entry.is_symlink():
+                    # Only links can lead out: what lies in a folder already inside stays inside.
+                    target = resolve_inside(entry.path, log_dir)
+                    if target in visited:
+                        continue
+                    if entry.is_dir():
+                        visited.add(target)
+                if entry.is_dir():
+                    stack.append((entry.path, rel + "/"))
+                elif entry.is_file():
+                    found.append(Artifact(rel, entry.stat().st_size))
+                else:
+                    problems.append(Problem(f"{rel_folder}/{rel}", None,
+                                            f"skipped: not a regular file ({file_kind(entry.stat().st_mode)})"))
+            except RefusedPath as error:
+                problems.append(Problem(f"{rel_folder}/{rel}", None, f"skipped: {error.strerror}"))
+            except OSError:
+                continue
+    found.sort(key=lambda artifact: artifact.path)
+    return found, problems
+
+
+# ---------------------------------------------------------------- the source
+
+
+@register
+class FlowsheetSource(Source):
+    """flowsheet's own logs and plain JSONL logs, wherever they lie under the log directory."""
+
+    name = "flowsheet"
+    order = 10
+
+    @classmethod
+    def claims(cls, root: Path) -> bool:
+        return True  # any folder may hold runs (or come to hold them)
+
+    def __init__(self, root: Path, running_window: float):
+        super().__init__(root, running_window)
+        self._files: dict[str, _TrackedFile] = {}
+        self._notes: dict[str, tuple[int, int, str | None]] = {}  # experiment folder -> (mtime, size, text)
+        self._artifacts: dict[str, list[Artifact]] = {}  # what the last refresh saw, to tell changes
+        self._statuses: dict[str, str] = {}
+
+    def refresh(self, now: float) -> Changes:
+        found, notes, run_folders = self._scan()
+        for rel in list(self._files):
+            if rel not in found:
+                del self._files[rel]
+        changed_files = set()
+        for rel, role in found.items():
+            tracked = self._files.get(rel)
+            if tracked is None:
+                tracked = self._files[rel] = _TrackedFile(self.root / rel, rel, role, self.root)
+            if tracked.update():
+                changed_files.add(rel)
+        return self._assemble(now, changed_files, notes, run_folders)
+
+    # --- finding the files ---------------------------------------------------------------------
+
+    def _scan(self) -> tuple[dict[str, str], dict[str, str], set[str]]:
+        """Walk the tree: log files (rel path -> role), notes (experiment folder -> rel path), run folders."""
+        found: dict[str, str] = {}
+        notes: dict[str, str] = {}
+        run_folders: set[str] = set()
+        stack = [""]
+        while stack:
+            rel_dir = stack.pop()
+            directory = self.root / rel_dir if rel_dir else self.root
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            prefix = rel_dir + "/" if rel_dir else ""
+            is_run = any(entry.name == RUN_FILE for entry in entries)
+            if is_run:
+                run_folders.add(rel_dir)
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not (is_run and name == ARTIFACTS_DIR):
+                            stack.append(prefix + name)
+                    elif name == NOTES_FILE:
+                        notes[rel_dir] = prefix + name  # whatever it is: reading it checks and reports
+                    elif entry.is_file(follow_symlinks=False) and name.endswith(LOG_SUFFIX):
+                        found[prefix + name] = ("run" if name == RUN_FILE else
+                                                "experiment" if name == EXPERIMENT_FILE else "jsonl")
+                except OSError:
+                    continue
+        return found, notes, run_folders
+
+    # --- putting the model together ------------------------------------------------------------
+
+    def _assemble(self, now: float, changed_files: set[str], notes: dict[str, str], run_folders: set[str]) -> Changes:
+        old = self.data
+        problems: list[Problem] = []
+        experiments: dict[str, Experiment] = {}
+        folder_ids: dict[str, str] = {}  # experiment folder (rel) -> experiment id
+        changed_experiments: set[str] = set()
+
+        def parent_of(rel: str) -> str:
+            return rel.rpartition("/")[0]
+
+        # Experiment folders: those with an experiment.jsonl, and those holding runs.
+        exp_files = {parent_of(rel): t for rel, t in self._files.items() if t.role == "experiment"}
+        folders = sorted(set(exp_files) | {parent_of(rel) for rel in run_folders})
+        for folder in folders:
+            tracked = exp_files.get(folder)
+            path = self.root / folder if folder else self.root
+            if tracked is not None and tracked.parser is not None:
+                experiment = tracked.parser.experiment
+            else:
+                experiment = Experiment(experiment_id=path.name, name=path.name, path=str(path))
+            if experiment.experiment_id in experiments:
+                problems.append(Problem(tracked.rel if tracked else folder, None,
+                                        f"experiment id {experiment.experiment_id!r} is used by another folder "
+                                        f"({experiments[experiment.experiment_id].path}); skipped"))
+                continue
+            experiments[experiment.experiment_id] = experiment
+            folder_ids[folder] = experiment.experiment_id
+            if tracked is not None and tracked.rel in changed_files:
+                changed_experiments.add(experiment.experiment_id)
+            self._read_notes(folder, notes.get(folder), experiment, changed_experiments, problems)
+
+        # Runs, logger's and plain, in path order so that the first of two same ids wins.
+        runs: dict[str, Run] = {}
+        changed_runs: set[str] = set()
+        now_ms = now * 1000.0
+        window_ms = self.running_window * 1000.0
+        for rel in sorted(self._files):
+            tracked = self._files[rel]
+            if tracked.error is not None:
+                problems.append(tracked.error)
+            parser = tracked.parser
+            if parser is None:
+                continue
+            problems.extend(parser.problems)
+            if tracked.role == "experiment":
+                continue
+            run = parser.run
+            folder = parent_of(rel)
+            if tracked.role == "run":
+                experiment_folder = parent_of(folder) if folder else ""
+                experiment_id = folder_ids.get(experiment_folder)
+                if experiment_id is None:
+                    continue  # its experiment folder lost a same-id contest, already reported
+                run.experiment_id = experiment_id
+                if parser.start_experiment_id and parser.start_experiment_id != experiment_id:
+                    problems.append(Problem(rel, None, f"start line names experiment {parser.start_experiment_id!r} "
+                                                       f"but the run lies in experiment {experiment_id!r}'s folder"))
+                if parser.end_status is not None:
+                    run.status = parser.end_status
+                else:
+                    last = run.last_time if run.last_time is not None else tracked.mtime_ns // 1_000_000
+                    run.status = "RUNNING" if last >= now_ms - window_ms else "UNFINISHED"
+                rel_artifacts = f"{folder}/{ARTIFACTS_DIR}" if folder else ARTIFACTS_DIR
+                artifacts, skipped = _list_artifacts(self.root / rel_artifacts, self.root, rel_artifacts)
+                problems.extend(skipped)
+            else:
+                experiment_id = folder_ids.get(folder)
+                if experiment_id is None:
+                    experiment_id = plain_experiment_id(folder)
+                    if experiment_id not in experiments:
+                        path = self.root / folder if folder else self.root
+                        experiments[experiment_id] = Experiment(
+                            experiment_id, path.name if folder else PLAIN_EXPERIMENT, str(path))
+                run.experiment_id = experiment_id
+                # A copied or freshly cloned file is new on disk: trust the log's own times when it has them.
+                run.last_time = parser.last_point_time or tracked.mtime_ns // 1_000_000
+                run.status = "RUNNING" if run.last_time >= now_ms - window_ms else "FINISHED"
+                run.start_time = parser.first_time
+                run.end_time = None if run.status == "RUNNING" else parser.last_point_time
+                artifacts = []
+            if run.run_id in runs:
+                problems.append(Problem(rel, None, f"run id {run.run_id!r} is used by another run "
+                                                   f"({runs[run.run_id].path}); skipped"))
+                continue
+            previous = old.runs.get(run.run_id)
+            if (rel in changed_files or previous is not run or self._statuses.get(run.run_id) != run.status
+                    or self._artifacts.get(run.run_id) != artifacts):
+                changed_runs.add(run.run_id)
+            run.artifacts = artifacts
+            run.artifacts_dir = str(self.root / rel_artifacts) if tracked.role == "run" else None
+            self._artifacts[run.run_id] = artifacts
+            self._statuses[run.run_id] = run.status
+            runs[run.run_id] = run
+
+        for run_id in list(self._artifacts):
+            if run_id not in runs:
+                del self._artifacts[run_id], self._statuses[run_id]
+        changed_experiments |= {runs[r].experiment_id for r in changed_runs}
+        problems.sort(key=lambda p: (p.file, -1 if p.line is None else p.line, p.reason))
+        self.data = LogData(experiments=experiments, runs=runs, problems=problems)
+        return Changes(experiments=changed_experiments, runs=changed_runs)  # the reader works out removals
+
+    def _read_notes(self, folder: str, rel: str | None, experiment: Experiment, changed: set[str],
+                    problems: list[Problem]) -> None:
+        if rel is None:
+            if self._notes.pop(folder, None) is not None:
+                changed.add(experiment.experiment_id)
+            experiment.notes = None
+            return
+        path = self.root / rel
+        try:
+            info = os.stat(path)
+            cached = self._notes.get(folder)
+            if cached is None or cached[:2] != (info.st_mtime_ns, info.st_size):
+                with open_inside(path, self.root) as file:
+                    text = file.read().decode("utf-8", errors="replace")
+                self._notes[folder] = (info.st_mtime_ns, info.st_size, text)
+                changed.add(experiment.experiment_id)
+            experiment.notes = self._notes[folder][2]
+        except OSError as error:
+            if self._notes.pop(folder, None) is not None:
+                changed.add(experiment.experiment_id)
+            experiment.notes = None
+            problems.append(Problem(rel, None, f"not read: {error.strerror or error}"))

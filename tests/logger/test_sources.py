@@ -1,0 +1,119 @@
+"""The reader's sources: a new log format is one module registering a `Source`, and an MLflow store
+is followed incrementally (a refresh re-reads only the runs whose files changed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow_fixture import FIXTURE, flat_meta
+
+from logger.model import LogData, MetricHistory, Run
+from logger.reader import LogReader, read_logs
+from logger.sources import Changes, Source, register, unregister
+
+# ---------------------------------------------------------------- a toy format, registered from here
+
+
+class CountsSource(Source):
+    """`*.counts` files at the top of the log directory: one number a line, a metric of one run each."""
+
+    name = "counts"
+    order = 50
+
+    @classmethod
+    def claims(cls, root: Path) -> bool:
+        return any(root.glob("*.counts"))
+
+    def refresh(self, now: float) -> Changes:
+        data = LogData()
+        for path in sorted(self.root.glob("*.counts")):
+            run = Run(run_id=f"counts-{path.stem}", experiment_id="", name=path.stem, path=str(path),
+                      status="FINISHED", source="counts")
+            history = run.metrics["count"] = MetricHistory("count")
+            for step, line in enumerate(path.read_text().split()):
+                history.append(float(line), step, 0)
+            data.runs[run.run_id] = run
+        self.data = data
+        return Changes(runs=set(data.runs))
+
+
+@pytest.fixture
+def counts_source():
+    register(CountsSource)
+    yield CountsSource
+    unregister(CountsSource)
+
+
+def test_a_source_registered_elsewhere_is_read_beside_flowsheet_logs(tmp_path, counts_source):
+    from logwriting import metric, write_experiment, write_run
+
+    write_run(write_experiment(tmp_path, "e"), "a" * 32, [metric("loss", 1.0, 0)])
+    (tmp_path / "apples.counts").write_text("3\n5\n")
+    reader = LogReader(tmp_path)
+    changes = reader.refresh()
+    assert set(reader.data.runs) == {"a" * 32, "counts-apples"}
+    assert list(reader.data.runs["counts-apples"].metrics["count"].values) == [3.0, 5.0]
+    assert "counts-apples" in changes.runs
+    (tmp_path / "apples.counts").unlink()
+    assert reader.refresh().removed_runs == {"counts-apples"}
+
+
+def test_without_its_module_the_format_is_not_read(tmp_path):
+    (tmp_path / "apples.counts").write_text("3\n")
+    assert read_logs(tmp_path).runs == {}
+
+
+def test_the_builtin_sources_are_found_by_importing_the_package():
+    from logger.sources import registered
+
+    assert {source.name for source in registered()} >= {"flowsheet", "mlflow"}
+
+
+# ---------------------------------------------------------------- MLflow stores: only what changed is read again
+
+_opened: list[str] | None = None
+
+
+def _record_open(event: str, args: tuple) -> None:
+    if event == "open" and _opened is not None and isinstance(args[0], (str, bytes, os.PathLike)):
+        _opened.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_record_open)  # audit hooks cannot be removed: it records only while _opened is a list
+
+
+def _refresh_recording_opens(reader: LogReader) -> tuple[Changes, list[str]]:
+    global _opened
+    _opened = []
+    try:
+        return reader.refresh(), _opened
+    finally:
+        _opened = None
+
+
+def _run_folder(store: Path, name: str) -> Path:
+    return next(meta.parent for meta in sorted(store.glob("*/*/meta.yaml")) if flat_meta(meta).get("run_name") == name)
+
+
+def test_a_refresh_after_one_run_grew_rereads_that_run_only(tmp_path):
+    store = Path(shutil.copytree(FIXTURE, tmp_path / "mlruns"))
+    reader = LogReader(store)
+    _, opened = _refresh_recording_opens(reader)
+    runs = {Path(run.path) for run in reader.data.runs.values()}
+    assert len(runs) > 2 and {folder for folder in runs if any(p.startswith(f"{folder}/") for p in opened)} == runs
+
+    _, opened = _refresh_recording_opens(reader)
+    assert [p for p in opened if p.startswith(f"{store}/")] == []  # nothing changed: nothing opened
+
+    grown = _run_folder(store, "lasso")
+    [metric] = sorted((grown / "metrics").iterdir())[:1]
+    with open(metric, "a") as file:
+        file.write("1795750746000 0.5 999\n")
+    changes, opened = _refresh_recording_opens(reader)
+    assert {folder for folder in runs if any(p.startswith(f"{folder}/") for p in opened)} == {grown}
+    assert changes.runs == {grown.name}
+    assert reader.data.runs[grown.name].metrics[metric.name].steps[-1] == 999
