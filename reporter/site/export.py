@@ -115,8 +115,7 @@ def render_export(data: PublishableData, config: BuildConfig, max_image_bytes: f
     summaries = [compare_data.run_summary(run, experiments, _run_href, images.get(run.run_id, {})) for run in runs]
     experiment_hrefs = {eid: "#" + experiment_anchor(eid) for eid in experiments}
     data_scripts = [
-        tables.runs_data_js(tables.table_rows(runs, _run_href, experiments), tables.table_columns(runs),
-                            experiment_hrefs),
+        tables.runs_data_js(tables.table_rows(runs, _run_href, experiments), experiment_hrefs),
         compare_data.compare_data_js(compare_data.compare_payload(runs, summaries), chart_sections),
         # An attachment has no ?runs= in its address until "Compare selected" adds one: compare them all.
         "window.FLOWSHEET_COMPARE_SELECTION = new URLSearchParams(location.search).get('runs') || "
