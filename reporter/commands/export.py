@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
+from reporter.config import BuildConfig, ConfigError
+from reporter.options import default_log_dir, log_dir_argument, quiet_option, site_config, site_options
 from reporter.terminal import warn
-from reporter.config import ConfigError
-from reporter.options import log_dir_argument, quiet_option, site_config, site_options
 
 
 @click.command()
@@ -34,8 +33,9 @@ def run_export(log_dir: str | None, out_file: str, *, experiment=None, run_ids=(
     from reporter.site.build import BuildError, read_data
     from reporter.site.export import DEFAULT_MAX_IMAGE_MB, ExportError, export, select
 
+    out = Path(out_file).expanduser().absolute()
     try:
-        config = site_config(log_dir, tempfile.gettempdir() + "/flowsheet-export", site, quiet=True)
+        config = report_config(log_dir, out, site)
         data = select(read_data(config.log_dir), experiment, list(run_ids))
     except (ConfigError, ExportError) as exc:
         click.echo(f"reporter export: {exc}", err=True)
@@ -44,7 +44,7 @@ def run_export(log_dir: str | None, out_file: str, *, experiment=None, run_ids=(
         warn(data.problems)
     limit = DEFAULT_MAX_IMAGE_MB if max_image_mb is None else max_image_mb
     try:
-        result = export(config, data, Path(out_file).absolute(), max_image_mb=limit, title=site.get("title"))
+        result = export(config, data, out, max_image_mb=limit, title=site.get("title"))
     except BuildError as exc:
         click.echo(f"reporter export: {exc}", err=True)
         return 1
@@ -55,3 +55,12 @@ def run_export(log_dir: str | None, out_file: str, *, experiment=None, run_ids=(
         note = f"; {result.images_left_out} image(s) over {limit:g} MB left out" if result.images_left_out else ""
         click.echo(f"{result.runs} run(s) in {result.path} ({result.size / 1e6:.1f} MB){note}")
     return 0
+
+
+def report_config(log_dir: str | None, out: Path, site: dict) -> BuildConfig:
+    """The site options as a BuildConfig. An export writes no site, only `out`: its out_dir is a name beside
+    the report that nothing makes or reads. Like a site, the report may not go into the log folder."""
+    logs = Path(log_dir or default_log_dir()).expanduser().absolute()
+    if out.parent.resolve().is_relative_to(logs.resolve()):
+        raise ConfigError(f"the report {out} would be inside the log directory {logs}; choose another -o")
+    return site_config(log_dir, str(out.parent / f".{out.name}.no-site"), site, quiet=True)

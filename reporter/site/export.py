@@ -1,33 +1,53 @@
 """`reporter export`: one self-contained HTML file for an experiment or a selection of runs.
 
-The file is the site's own pages, inlined: the runs table (of the experiment, or of every selected
-run), its charts and the compare view of the selection, with the CSS, the scripts, the Vega bundle,
-the chart data and the compared images inside. It opens offline, e.g. from an email attachment.
-Links to run pages point into the full site, which the single file does not carry.
+The file is rendered once, in memory, from what the site's pages are made of: the same publishable
+data, page contexts, table rows, chart sections and compare data, through `templates/export.html`, with
+the site's CSS and scripts, the Vega bundle, the chart data and the compared images inside. It opens
+offline, e.g. from an email attachment, so every link in it leads to a part of it: a run's name to its
+`#run-<id>` section, an experiment's to `#experiment-<id>`. "Compare selected" opens the file itself with
+`?runs=`, which its compare view shows. Nothing is written but the file.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import json
 import mimetypes
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
-from logger.model import LogData
+from markupsafe import Markup
+
+from logger.model import LogData, Run
+from logger.safepath import open_regular
 from reporter.config import BuildConfig
-from reporter.site.artifacts import RASTER_TYPES
-from reporter.site.build import build, publishable
+from reporter.site import compare as compare_data
+from reporter.site import pages as P
+from reporter.site import tables
+from reporter.site.artifacts import image_views
+from reporter.site.build import (
+    VEGA_BUNDLE,
+    PublishableData,
+    publishable,
+    require_publishable,
+    static_sources,
+    vega_bundle,
+)
+from reporter.site.markdown import render_markdown
+from reporter.site.render import make_environment, render_page
+from reporter.site.urls import site_id
 
 DEFAULT_MAX_IMAGE_MB = 5.0
-
-_STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
-_SCRIPT = re.compile(r'<script src="([^"]+)"></script>')
-_MAIN = re.compile(r'<main id="main">(.*?)</main>', re.S)
-_INTERNAL_HREF = re.compile(r'<a href="(?!#|https?:|mailto:|data:)[^"]*"')
-_COMPARE_BUTTON = re.compile(r'<button type="button" data-role="compare"[^>]*>.*?</button>', re.S)
-_CSV_HREF = re.compile(r'href="([^":]+\.csv)"')
+TEMPLATE = "export.html"
+STYLESHEET = "site.css"
+# In the order the site's pages load them: filter.js before its users, compare.js prunes the compare
+# charts before charts.js draws them.
+_SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
+SCRIPTS = ("filter.js", "table.js", "compare.js", VEGA_BUNDLE, "charts.js")
 
 
 class ExportError(Exception):
@@ -51,7 +71,7 @@ def select(data: LogData, experiment: str | None, run_ids: list[str]) -> LogData
             raise ExportError(f"no experiment named {experiment!r}")
         runs = {rid: run for rid, run in runs.items() if run.experiment_id in ids}
     if run_ids:
-        chosen = {}
+        chosen: dict[str, Run] = {}
         for wanted in run_ids:
             matches = [rid for rid in runs if rid.startswith(wanted)]
             if not matches:
@@ -66,25 +86,108 @@ def select(data: LogData, experiment: str | None, run_ids: list[str]) -> LogData
 
 def export(config: BuildConfig, data: LogData, out_file: Path, max_image_mb: float = DEFAULT_MAX_IMAGE_MB,
            title: str | None = None) -> ExportResult:
-    """Build the selection's site in a temporary folder, then fold its pages into one file."""
+    """Render the selection's report and write it to `out_file` (config.out_dir is not used)."""
     # The file's title, run count and selection show names and ids too: take them from what may be published.
-    data, _ = publishable(data, config)
-    with tempfile.TemporaryDirectory(prefix="flowsheet-export-") as folder:
-        site = Path(folder) / "site"
-        site_config = BuildConfig(**{**config.__dict__, "out_dir": site, "force": False, "quiet": True})
-        build(site_config, data=data)
-        if len(data.experiments) == 1:
-            [experiment_id] = data.experiments
-            table_page = site / "experiments" / experiment_id / "index.html"
-        else:
-            table_page = site / "index.html"
-        images, left_out = _inline_images(site, max_image_mb * 1024 * 1024)
-        selection = ",".join(sorted(data.runs))
-        html = _assemble(site, table_page, site / "compare.html", selection, images,
-                         title or _default_title(data), len(data.runs))
+    safe, _ = publishable(data, config)
+    html, left_out = render_export(safe, config, max_image_mb * 1024 * 1024, title or _default_title(safe))
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(html, encoding="utf-8")
-    return ExportResult(out_file, len(data.runs), out_file.stat().st_size, left_out)
+    return ExportResult(out_file, len(safe.runs), out_file.stat().st_size, left_out)
+
+
+def run_anchor(run_id: str) -> str:
+    return f"run-{site_id(run_id)}"
+
+
+def experiment_anchor(experiment_id: str) -> str:
+    return f"experiment-{site_id(experiment_id)}"
+
+
+def render_export(data: PublishableData, config: BuildConfig, max_image_bytes: float, title: str) -> tuple[str, int]:
+    """The report as one HTML text, and how many images were too large to inline."""
+    require_publishable(data)
+    index = P.site_index(data)
+    experiments = index.experiments
+    runs = P.sorted_runs(data.runs.values())
+    static = static_sources()
+    images, left_out = _inlined_images(runs, config, max_image_bytes)
+    chart_sections = compare_data.compare_chart_sections(runs, experiments, index.runs_by_experiment)
+    summaries = [compare_data.run_summary(run, experiments, _run_href, images.get(run.run_id, {})) for run in runs]
+    experiment_hrefs = {eid: "#" + experiment_anchor(eid) for eid in experiments}
+    data_scripts = [
+        tables.runs_data_js(tables.table_rows(runs, _run_href, experiments), experiment_hrefs),
+        compare_data.compare_data_js(compare_data.compare_payload(runs, summaries), chart_sections),
+        # An attachment has no ?runs= in its address until "Compare selected" adds one: compare them all.
+        "window.FLOWSHEET_COMPARE_SELECTION = new URLSearchParams(location.search).get('runs') || "
+        + _js_string(",".join(run.run_id for run in runs)) + ";\n",
+    ]
+    context = P.base_context(config, "", "export", frozenset(static))
+    context.update(
+        title=title, run_count=len(runs), table_id="runs", compare_charts=chart_sections,
+        csv_href="data:text/csv;charset=utf-8," + quote(tables.runs_csv(runs)),
+        experiments=[_experiment_part(data, experiments[eid], config, index) for eid in sorted(
+            index.runs_by_experiment, key=lambda eid: (experiments[eid].name.lower(), eid))],
+        runs=[_run_part(data, run, config, index) for run in runs],
+        run_anchor=run_anchor, experiment_anchor=experiment_anchor,
+        style=_inline_style(static[STYLESHEET].read_text(encoding="utf-8")) if STYLESHEET in static else "",
+        scripts=[_inline_script(text) for text in data_scripts + _script_texts(static)],
+    )
+    env = make_environment(config.templates_dir)
+    env.filters["markdown"] = functools.partial(render_markdown, one_file=True)
+    return render_page(env, (TEMPLATE,), context), left_out
+
+
+def _run_href(run_id: str) -> str:
+    return "#" + run_anchor(run_id)
+
+
+def _experiment_part(data: PublishableData, experiment, config: BuildConfig, index: P.SiteIndex) -> dict[str, Any]:
+    """The experiment page's context, with chart ids of its own (several experiments share the file)."""
+    context = P.experiment_page(data, experiment, config, index=index).context
+    runs = index.runs_by_experiment.get(experiment.experiment_id, [])
+    prefix = f"fs-exp-{site_id(experiment.experiment_id)}-"
+    context["charts"] = P.LazyCharts(P.experiment_chart_sections, runs, experiment.tags, prefix) if runs else []
+    return context
+
+
+def _run_part(data: PublishableData, run: Run, config: BuildConfig, index: P.SiteIndex) -> dict[str, Any]:
+    """The run page's context (no artifacts: the compare view carries the images), with chart ids of its own."""
+    context = P.run_page(data, run, [], config, index=index).context
+    if context["charts"]:
+        context["charts"] = P.LazyCharts(P.curve_sections, run, f"fs-run-{site_id(run.run_id)}-")
+    return context
+
+
+def _script_texts(static: dict[str, Path]) -> list[str]:
+    texts = []
+    for name in SCRIPTS:
+        if name == VEGA_BUNDLE:
+            texts.append(vega_bundle())
+        elif name in static:
+            texts.append(static[name].read_text(encoding="utf-8"))
+    return texts
+
+
+def _inlined_images(runs: list[Run], config: BuildConfig, max_bytes: float) -> tuple[dict[str, dict[str, str]], int]:
+    """Per run, its raster image artifacts (those the site would copy) as artifact path -> data: URI, and how
+    many were left out for their size. SVG is not among them: the compare view shows no SVG (image_views)."""
+    images: dict[str, dict[str, str]] = {}
+    left_out = 0
+    for run in runs:
+        for view in image_views(run, config.max_artifact_bytes, config.log_dir):
+            if view.href is None or view.source is None:
+                continue
+            try:
+                with open_regular(view.source) as file:
+                    content = file.read(int(max_bytes) + 1)
+            except OSError:
+                continue  # the site would report it as not copied; the report just goes without it
+            if len(content) > max_bytes:
+                left_out += 1
+                continue
+            kind = mimetypes.guess_type(view.path)[0] or "application/octet-stream"
+            images.setdefault(run.run_id, {})[view.path] = f"data:{kind};base64,{base64.b64encode(content).decode()}"
+    return images, left_out
 
 
 def _default_title(data: LogData) -> str:
@@ -92,106 +195,16 @@ def _default_title(data: LogData) -> str:
     return f"{', '.join(names)}: {len(data.runs)} run{'s' if len(data.runs) != 1 else ''}"
 
 
-def _assemble(site: Path, table_page: Path, compare_page: Path, selection: str, images: dict[str, str],
-              title: str, run_count: int) -> str:
-    from markupsafe import escape
-
-    table_html = table_page.read_text(encoding="utf-8")
-    compare_html = compare_page.read_text(encoding="utf-8")
-    styles = "".join(_inline_style(table_page.parent / href) for href in _STYLESHEET.findall(table_html))
-    # Both pages have a charts section; the compare script prunes "#charts", which must be its own.
-    table_main = _MAIN.search(table_html).group(1).replace('id="charts"', 'id="experiment-charts"')
-    # The compare view is already below, for every exported run; the CSV travels inside the file.
-    table_main = _COMPARE_BUTTON.sub("", table_main).replace("data-runs-table ", "data-runs-table data-no-compare ")
-    table_main = _CSV_HREF.sub(lambda m: _csv_data_uri(table_page.parent / m.group(1), m.group(0)), table_main)
-    table_main = _relinked(table_main)
-    table_main = table_main.replace("charts-heading", "experiment-charts-heading")
-    compare_main = _relinked(_MAIN.search(compare_html).group(1))
-    scripts, seen = [], set()
-    # The selection is set before compare.js reads it: an attachment has no ?runs= in its address.
-    scripts.append(f"<script>window.FLOWSHEET_COMPARE_SELECTION = {_js_string(selection)};</script>")
-    for page, html in ((table_page, table_html), (compare_page, compare_html)):
-        for src in _SCRIPT.findall(html):
-            source = (page.parent / src).resolve()
-            if source.name in seen and source.name not in ("runs-data.js",):
-                continue
-            if source.name == "runs-data.js" and page == compare_page:
-                continue  # the compare page's copy of the table data would replace the table's own
-            seen.add(source.name)
-            text = source.read_text(encoding="utf-8")
-            if source.name == "compare-data.js":
-                for relative, uri in images.items():
-                    text = text.replace(f'"{relative}"', f'"{uri}"')
-            scripts.append(f"<script>\n{_script_safe(text)}\n</script>")
-    return "\n".join([
-        "<!doctype html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="generator" content="flowsheet export">',
-        f"<title>{escape(title)}</title>",
-        styles,
-        "</head>",
-        '<body class="page-export">',
-        f'<header class="site-header"><span class="brand">{escape(title)}</span></header>',
-        '<main id="main">',
-        f'<p class="meta export-note">A flowsheet report of {run_count} run{"s" if run_count != 1 else ""}, '
-        "in one file. Run names link to the full site made by <code>reporter build</code>.</p>",
-        table_main,
-        '<div class="export-compare">',
-        compare_main,
-        "</div>",
-        "</main>",
-        *scripts,
-        "</body>",
-        "</html>",
-        "",
-    ])
+def _inline_style(css: str) -> Markup:
+    # "</" can only be in CSS strings and comments, where "<\/" reads the same; nothing ends the element early
+    return Markup(css.replace("</", "<\\/"))  # noqa: S704 - the site's own stylesheet
 
 
-def _inline_style(path: Path) -> str:
-    css = path.read_text(encoding="utf-8").replace("</", "<\\/")  # nothing may end the style element early
-    return f"<style>\n{css}\n</style>\n"
-
-
-def _relinked(html: str) -> str:
-    """Links to other pages of the site lead nowhere in a single file: keep their text only."""
-    return _INTERNAL_HREF.sub('<a', html)
-
-
-def _csv_data_uri(path: Path, original: str) -> str:
-    from urllib.parse import quote
-
-    if not path.is_file():
-        return original
-    return f'href="data:text/csv;charset=utf-8,{quote(path.read_text(encoding="utf-8"))}"'
-
-
-def _inline_images(site: Path, max_bytes: float) -> tuple[dict[str, str], int]:
-    """Root-relative paths of the site's raster image artifacts (the compare view's), mapped to data: URIs
-    (small enough ones only). SVG is not among them: the compare view shows no SVG (see image_views)."""
-    images, left_out = {}, 0
-    runs = site / "runs"
-    for path in sorted(runs.glob("*/artifacts/**/*")) if runs.is_dir() else []:
-        if not path.is_file() or path.suffix.lower() not in RASTER_TYPES:
-            continue
-        if path.stat().st_size > max_bytes:
-            left_out += 1
-            continue
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        encoded = base64.b64encode(path.read_bytes()).decode("ascii")
-        images[path.relative_to(site).as_posix()] = f"data:{kind};base64,{encoded}"
-    return images, left_out
-
-
-def _script_safe(text: str) -> str:
-    # Only "</script" can end a script element early; "<\/" means the same inside JS strings and regexes.
-    return re.sub(r"</(script)", r"<\\/\1", text, flags=re.I)
+def _inline_script(text: str) -> Markup:
+    """Our own script (or data made for a script, whose log values are escaped already) for a <script>
+    element. Only "</script" can end it early; "<\\/" means the same inside JS strings, regexes and comments."""
+    return Markup(_SCRIPT_END.sub(r"<\\/\1", text))  # noqa: S704 - the site's own files and script data
 
 
 def _js_string(text: str) -> str:
-    import json
-
     return json.dumps(text).replace("</", "<\\/")

@@ -125,7 +125,7 @@ def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
     context.update(title=experiment.name, experiment=experiment, tags=tags, run_count=len(runs),
                    description=experiment.description, notes=experiment.notes,
                    csv_href="runs.csv", data_script="runs-data.js", table_id="runs",
-                   charts=LazyCharts(_experiment_chart_sections, runs, experiment.tags) if runs else [],
+                   charts=LazyCharts(experiment_chart_sections, runs, experiment.tags) if runs else [],
                    chart_runs=min(len(runs), MAX_CHART_RUNS))
     slug = site_id(experiment.experiment_id)
     return Page(f"{experiment_dir(experiment.experiment_id)}/index.html",
@@ -155,7 +155,7 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
         tags=sorted((k, param_text(v)) for k, v in run.tags.items() if k != NOTE_TAG),
         artifacts=artifact_tree(artifacts), artifact_count=len(artifacts),
         models=[a for a in artifacts if a.model is not None], metrics_csv_href="metrics.csv" if run.metrics else None,
-        charts=LazyCharts(_curve_sections, run) if any(len(h) > 1 for h in run.metrics.values()) else [],
+        charts=LazyCharts(curve_sections, run) if any(len(h) > 1 for h in run.metrics.values()) else [],
         single_value_metrics=sum(1 for h in run.metrics.values() if len(h) == 1),
     )
     slug = site_id(run.run_id)
@@ -172,15 +172,15 @@ def compare_page(data: LogData, config: BuildConfig, static_files: frozenset[str
     return Page("compare.html", ("compare.html",), context)
 
 
-def _experiment_chart_sections(runs: list[Run], tags: dict[str, Any]) -> list[ChartSection]:
+def experiment_chart_sections(runs: list[Run], tags: dict[str, Any], id_prefix: str = "fs-exp-") -> list[ChartSection]:
     """The experiment's charts over its newest MAX_CHART_RUNS runs: thousands of SVG lines would stall the page."""
-    return experiment_sections(runs[:MAX_CHART_RUNS], tags)
+    return experiment_sections(runs[:MAX_CHART_RUNS], tags, id_prefix=id_prefix)
 
 
-def _curve_sections(run: Run) -> list[ChartSection]:
+def curve_sections(run: Run, id_prefix: str = "fs-metric-") -> list[ChartSection]:
     """Run page charts for the metrics logged at more than one point; a single value is a row of the metrics table."""
     curves = {key: history for key, history in run.metrics.items() if len(history) > 1}
-    return run_chart_sections(dataclasses.replace(run, metrics=curves))
+    return run_chart_sections(dataclasses.replace(run, metrics=curves), id_prefix=id_prefix)
 
 
 def metric_summaries(run: Run) -> list[dict[str, Any]]:

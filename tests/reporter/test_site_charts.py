@@ -68,7 +68,7 @@ def test_run_page_has_a_chart_per_curve_with_controls_and_scripts(site):
 
 
 def test_run_page_groups_charts_by_prefix(tmp_path):
-    from reporter.site.pages import _curve_sections
+    from reporter.site.pages import curve_sections
 
     run = Run(run_id="r" * 32, experiment_id="e", name="r", path=str(tmp_path), start_time=0)
     for key in ("train/loss", "val/loss", "lr", "val/acc", "once"):
@@ -76,7 +76,7 @@ def test_run_page_groups_charts_by_prefix(tmp_path):
         for step in range(1 if key == "once" else 3):
             history.append(float(step), step, step)
         run.metrics[key] = history
-    sections = _curve_sections(run)
+    sections = curve_sections(run)
     assert [(s.name, [c.title for c in s.charts]) for s in sections] == \
         [("", ["lr"]), ("train", ["train/loss"]), ("val", ["val/acc", "val/loss"])]
 
