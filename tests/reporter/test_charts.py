@@ -364,7 +364,7 @@ def counting_runs_frame(monkeypatch) -> list[int]:
 def test_experiment_page_builds_its_runs_table_once(monkeypatch):
     built = counting_runs_frame(monkeypatch)
     runs = make_runs()
-    sections = pages._experiment_chart_sections(runs, {})
+    sections = pages.experiment_chart_sections(runs, {})
     assert [b.spec_id for s in sections for b in s.charts] == [
         "fs-exp-overlay-0", "fs-exp-parallel", "fs-exp-scatter", "fs-exp-heatmap", "fs-exp-box"]
     assert built == [12]
