@@ -19,8 +19,9 @@ METRICS, POINTS = 20, 100_000
 
 def run(scale: float = 1.0) -> dict:
     import logger
-    from reporter.site.build import build
+
     from reporter.config import BuildConfig
+    from reporter.site.build import build
 
     points = max(100, int(POINTS * scale))
     folder = Path(tempfile.mkdtemp(prefix="flowsheet-bench-page-"))

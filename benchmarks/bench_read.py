@@ -20,8 +20,9 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks.common import median_seconds
 from logger.reader import LogReader, read_logs
+
+from benchmarks.common import median_seconds
 
 RUNS, PARAMS, METRICS, STEPS = 1000, 10, 5, 1000
 TARGET_RATIO = 2.0

@@ -223,7 +223,8 @@ def _site_row(label: str, measure: Measure, out_dir: Path, target_s: float | Non
                  "met": (measure.peak_mb < target_mb) if target_mb and measure.peak_mb is not None else None})
     apparent, _ = folder_bytes(out_dir)
     static, _ = folder_bytes(out_dir / "static")
-    rows.append({"measure": f"{label}: site size", "value": f"{megabytes(apparent)} ({megabytes(static)} of it static/)"})
+    rows.append({"measure": f"{label}: site size",
+                 "value": f"{megabytes(apparent)} ({megabytes(static)} of it static/)"})
     return rows
 
 
@@ -282,7 +283,8 @@ def run(scale: float = 1.0) -> dict:
         measure = build_site(long, folder / "long-site", children, cap=CAP_LONG_S)
         rows += _site_row(f"W6 {size.long_runs} runs x {10 * size.long_steps:,} points (10 metrics)", measure,
                           folder / "long-site", TARGET_LONG_S)
-        results["long_site"] = {**asdict(measure), "points": points, "site_bytes": folder_bytes(folder / "long-site")[0]}
+        results["long_site"] = {**asdict(measure), "points": points,
+                                "site_bytes": folder_bytes(folder / "long-site")[0]}
         rows.append(_incremental(results, "long runs", long, folder / "long-site", children, measure))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

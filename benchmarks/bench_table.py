@@ -41,10 +41,11 @@ def big_experiment_runs(count: int) -> dict:
 def write_experiment_page(site: Path, runs: dict) -> Path:
     """Only the experiment page of `runs`, its table data and the static files; returns the page."""
     from logger.model import LogData
+
+    from reporter.config import BuildConfig
     from reporter.site import pages as P
     from reporter.site import tables
     from reporter.site.build import VEGA_BUNDLE, static_sources, vega_bundle
-    from reporter.config import BuildConfig
     from reporter.site.render import make_environment, render_page
 
     data = LogData(runs=runs)

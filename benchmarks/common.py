@@ -46,7 +46,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @contextlib.contextmanager
 def chromium_tabs(repeats: int) -> Iterator[Iterator | None]:
-    """Fresh 1280x900 tabs of one headless Debian Chromium, one per repeat (each closed after use); None without Chromium."""
+    """Fresh 1280x900 tabs of one headless Debian Chromium, one per repeat, each closed after use.
+
+    Yields None when Chromium is missing."""
     if not os.path.exists(CHROMIUM):
         yield None
         return

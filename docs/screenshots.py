@@ -16,10 +16,11 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from logger.reader import read_logs
-from reporter.site import pages as P
-from reporter.site.build import build
+
 from reporter.charts.common import finite, lower_is_better, pick_primary_metric
 from reporter.config import BuildConfig
+from reporter.site import pages as P
+from reporter.site.build import build
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -35,7 +36,8 @@ def choose(data):
     run = max(runs, key=lambda r: (points(r), len(r.metrics), r.run_id))
     by_experiment = P.site_index(data).runs_by_experiment
     charts_experiment = max(by_experiment, key=lambda e: (sum(points(r) for r in by_experiment[e]), e))
-    compared = max(by_experiment, key=lambda e: (sum(bool(r.artifacts) for r in by_experiment[e]), len(by_experiment[e]), e))
+    compared = max(by_experiment,
+                   key=lambda e: (sum(bool(r.artifacts) for r in by_experiment[e]), len(by_experiment[e]), e))
     members = [r for r in by_experiment[compared] if r.metrics]
     experiment = data.experiments.get(compared)
     primary = pick_primary_metric({k for r in members for k in r.metrics}, experiment.tags if experiment else None)
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         site = Path(tmp) / "site"
         build(BuildConfig.from_options(args.log_dir, site, environ={}), data=data)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": WIDTH, "height": 900}, color_scheme="light")
             errors = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -50,7 +50,8 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from logger.values import NUMERIC_TEXT, param_number, param_text
 
@@ -70,7 +71,8 @@ _ATTRIBUTE_LIST = ", ".join(STRING_ATTRIBUTES + NUMBER_ATTRIBUTES)
 
 _NUMBER_OPS = ("=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN")
 _TEXT_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
-_COMPARE = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_COMPARE = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+            ">=": operator.ge}
 _MAX_DEPTH = 100  # nested parentheses; deeper input is an error, not a RecursionError
 _EMPTY: dict = {}
 
@@ -112,7 +114,8 @@ def _tokenize(text: str, what: str) -> list[_Token]:
                 parts.append(text[j])
                 j += 1
             if j >= n:
-                raise ValueError(f"{what}: expected a closing {char} for the string at position {i + 1}, found end of input")
+                raise ValueError(f"{what}: expected a closing {char} for the string at position {i + 1}, "
+                                 "found end of input")
             tokens.append(_Token("string", "".join(parts), i + 1, text[i : j + 1], char))
             i = j + 1
             continue
@@ -165,7 +168,7 @@ class Parser:
         if "." not in name:
             attribute = _ATTRIBUTES.get(name.lower())
             if attribute is None:
-                raise self.fail("metrics.<key>, params.<key>, tags.<key> or an attribute (" + _ATTRIBUTE_LIST + ")", token)
+                raise self.fail(f"metrics.<key>, params.<key>, tags.<key> or an attribute ({_ATTRIBUTE_LIST})", token)
             return "attributes", attribute
         prefix, _, key = name.partition(".")
         entity = ENTITIES.get(prefix.lower())

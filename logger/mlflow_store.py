@@ -38,8 +38,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from logger.format import (END_STATUSES, EXPERIMENT_FILE, MLFLOW_METRICS_DIR, MLFLOW_PARAMS_DIR,
-                            MLFLOW_STORE_DIR, MLFLOW_TAGS_DIR, NOTE_TAG, PARENT_TAG, RUN_NAME_TAG, SYSTEM_TAGS)
+from logger.format import (
+    END_STATUSES,
+    EXPERIMENT_FILE,
+    MLFLOW_METRICS_DIR,
+    MLFLOW_PARAMS_DIR,
+    MLFLOW_STORE_DIR,
+    MLFLOW_TAGS_DIR,
+    NOTE_TAG,
+    PARENT_TAG,
+    RUN_NAME_TAG,
+    SYSTEM_TAGS,
+)
 from logger.mlflow_files import META, MlflowFiles, entries, id_problem
 from logger.model import Experiment, LogData, Problem, Run
 from logger.safepath import is_inside
@@ -153,7 +163,8 @@ class StoreReader:
         live_runs: set[Path] = set()
         for experiment_folder in store.folders(store.root, NOT_EXPERIMENTS):
             live_experiments.add(experiment_folder)
-            experiment = self._cached(self._experiments, experiment_folder, _experiment_stamp(experiment_folder, store.real),
+            stamp = _experiment_stamp(experiment_folder, store.real)
+            experiment = self._cached(self._experiments, experiment_folder, stamp,
                                       _read_experiment, store, experiment_folder)
             if experiment is None:
                 continue
@@ -195,7 +206,8 @@ class StoreReader:
         hit = self._runs.get(run_folder)
         run = hit[1][0] if hit is not None else None
         if run is not None and run.artifacts_dir and not is_inside(os.path.realpath(run_folder), run.artifacts_dir):
-            stamp += _tree_stamp(Path(run.artifacts_dir), self.store.real)  # artifact_uri names another folder of the store
+            # artifact_uri names another folder of the store
+            stamp += _tree_stamp(Path(run.artifacts_dir), self.store.real)
         return stamp
 
 

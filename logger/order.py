@@ -6,8 +6,9 @@ The browser sorts with the twin in `reporter/static/filter.js` (`sortRows`), tes
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from logger.filter import NUMBER_ATTRIBUTES, Parser, field_getter
 

@@ -15,8 +15,22 @@ from typing import Any
 import orjson
 
 from logger import artifacts, events
-from logger.format import (ARTIFACT, ARTIFACTS_DIR, END, END_STATUSES, FORMAT_VERSION, KIND_FIELD, METRIC, PARAM,
-                           RESUME, RUN_FILE, RUN_NAME_TAG, START, TAG, VERSION_FIELD)
+from logger.format import (
+    ARTIFACT,
+    ARTIFACTS_DIR,
+    END,
+    END_STATUSES,
+    FORMAT_VERSION,
+    KIND_FIELD,
+    METRIC,
+    PARAM,
+    RESUME,
+    RUN_FILE,
+    RUN_NAME_TAG,
+    START,
+    TAG,
+    VERSION_FIELD,
+)
 from logger.writer import FLUSH_LINES as _FLUSH_LINES
 from logger.writer import EventWriter
 

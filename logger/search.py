@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from logger.filter import parse_filter
-from logger.values import param_text
-from logger.order import parse_order_by, sort_rows
-from logger.format import (ARTIFACTS_DIR, GIT_BRANCH_TAG, GIT_COMMIT_TAG, NOTE_TAG, PARENT_TAG, RUN_NAME_TAG,
-                            SOURCE_NAME_TAG, USER_TAG)
+from logger.format import (
+    ARTIFACTS_DIR,
+    GIT_BRANCH_TAG,
+    GIT_COMMIT_TAG,
+    NOTE_TAG,
+    PARENT_TAG,
+    RUN_NAME_TAG,
+    SOURCE_NAME_TAG,
+    USER_TAG,
+)
 from logger.model import Experiment, LogData, Run
+from logger.order import parse_order_by, sort_rows
 from logger.reader import LogProblemWarning, LogReader
+from logger.values import param_text
 
 BASE_COLUMNS = ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time", "run_name",
                 "parent_run_id")

@@ -37,7 +37,8 @@ def _json_text(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, dict):
-        return "{" + ", ".join(json.dumps(str(k), ensure_ascii=False) + ": " + _json_text(v) for k, v in value.items()) + "}"
+        items = (json.dumps(str(k), ensure_ascii=False) + ": " + _json_text(v) for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_json_text(v) for v in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)

@@ -39,7 +39,7 @@ class BuildConfig:
                      templates_dir: str | os.PathLike | None = None, max_artifact_mb: float | None = None,
                      strict: bool = False, quiet: bool = False, force: bool = False,
                      redact: bool = True, redact_patterns: tuple[str, ...] = (),
-                     environ: dict[str, str] | None = None) -> "BuildConfig":
+                     environ: dict[str, str] | None = None) -> BuildConfig:
         """Validate options and resolve paths; raises ConfigError with a one-line message."""
         env: Mapping[str, str] = os.environ if environ is None else environ
         logs = Path(log_dir).expanduser().absolute()

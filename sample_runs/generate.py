@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 import os
 import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np

@@ -10,8 +10,9 @@ Event helpers return dicts; `t` defaults to a fixed, increasing clock so files a
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 

@@ -39,7 +39,7 @@ class Server:
         self.port = port or free_port()
         self.out_dir = tmp / "site"
         self.output = tmp / "serve-output.txt"
-        self._out_file = open(self.output, "wb")
+        self._out_file = open(self.output, "wb")  # noqa: SIM115 - the server writes to it until stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "reporter", "serve", str(log_dir), "-o", str(self.out_dir),
              "--port", str(self.port), *extra],
@@ -143,8 +143,9 @@ def serve_one_run(tmp: Path, experiment_id: str, run_id: str, events: list[dict]
     test can break and mend it; `server.logs` and `server.templates` say where they are."""
     import shutil
 
-    from reporter.assets import templates_dir
     from tests.logwriting import write_experiment, write_run
+
+    from reporter.assets import templates_dir
 
     logs = tmp / "runs"
     write_run(write_experiment(logs, "live", experiment_id=experiment_id), run_id, events, name="training")

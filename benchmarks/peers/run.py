@@ -138,7 +138,7 @@ def mlflow_ui_start(store_folder: str) -> dict:
     port = free_port()
     args = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
             "--backend-store-uri", mlflow_uri("mlflow", store_folder), "--workers", "1"]
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the server writes to it until stop() closes it
     started = time.perf_counter()
     # Its own session, so that stopping it also stops the web workers it forks.
     server = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)

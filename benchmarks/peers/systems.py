@@ -48,7 +48,8 @@ def _dvclive(folder: str, **options):
 def _raw_line(kind: str, **fields) -> bytes:
     import orjson
 
-    return orjson.dumps({"v": 1, "kind": kind, "t": int(time.time() * 1000), **fields}, option=orjson.OPT_APPEND_NEWLINE)
+    record = {"v": 1, "kind": kind, "t": int(time.time() * 1000), **fields}
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
 # ---------------------------------------------------------------- workload 1: log_metric loop

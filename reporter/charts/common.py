@@ -29,7 +29,8 @@ from markupsafe import Markup, escape
 # Keys users commonly log as "the" metric, most telling first; the first one present is the primary metric.
 COMMON_PRIMARY = ("val_loss", "val/loss", "val_accuracy", "val/accuracy", "f1", "accuracy", "auc", "r2", "rmse", "loss")
 PRIMARY_METRIC_TAG = "flowsheet.primary_metric"
-_LOWER_IS_BETTER = re.compile(r"loss|error|mse|rmse|mae|false_?(?:pos|neg)")  # fewer false positives/negatives is better
+# fewer false positives/negatives is better
+_LOWER_IS_BETTER = re.compile(r"loss|error|mse|rmse|mae|false_?(?:pos|neg)")
 
 CHART_HEIGHT = 220
 
@@ -48,7 +49,8 @@ def spec_json(spec: dict) -> str:
 
 def chart_script_tag(spec_id: str, spec: dict) -> Markup:
     """The `<script type="application/json" id=...>` element charts.js reads a spec from."""
-    return Markup('<script type="application/json" id="{}">{}</script>').format(escape(spec_id), Markup(spec_json(spec)))
+    tag = Markup('<script type="application/json" id="{}">{}</script>')
+    return tag.format(escape(spec_id), Markup(spec_json(spec)))
 
 
 def _check_finite(obj, path: str = "spec") -> None:

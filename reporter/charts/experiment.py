@@ -18,8 +18,16 @@ import altair as alt
 import pandas as pd
 
 from logger.model import Run
-from reporter.charts.common import (CHART_HEIGHT, ChartBlock, ChartSection, finite, left_out_note, lower_is_better,
-                                    pick_primary_metric)
+
+from reporter.charts.common import (
+    CHART_HEIGHT,
+    ChartBlock,
+    ChartSection,
+    finite,
+    left_out_note,
+    lower_is_better,
+    pick_primary_metric,
+)
 from reporter.charts.downsample import downsample, round_sig
 
 OVERLAY_RUNS = 10
@@ -92,7 +100,8 @@ def _spec(chart: alt.TopLevelMixin, datasets: dict, **meta) -> dict:
 
 def _with_runs(chart, selection: bool):
     """Names (and ids) looked up from the `runs` dataset; with `selection`, only the selected runs."""
-    chart = chart.transform_lookup(lookup="i", from_=alt.LookupData(alt.Data(name="runs"), key="i", fields=["id", "name"]))
+    runs = alt.LookupData(alt.Data(name="runs"), key="i", fields=["id", "name"])
+    chart = chart.transform_lookup(lookup="i", from_=runs)
     return chart.transform_filter(SELECTION_FILTER) if selection else chart
 
 
@@ -181,7 +190,8 @@ def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = 
     dims.append({"k": "m", "label": metric_label, "cat": 0})
     complete = wide.dropna()
     left_out = len(wide) - len(complete)
-    rows = [{k: (int(v) if k == "i" else round_sig(float(v))) for k, v in row.items()} for row in complete.to_dict("records")]
+    rows = [{k: (int(v) if k == "i" else round_sig(float(v))) for k, v in row.items()}
+            for row in complete.to_dict("records")]
     order = [d["label"] for d in dims]
 
     def folded(chart):
@@ -190,7 +200,8 @@ def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = 
             .transform_fold([d["k"] for d in dims], as_=["k", "val"])
             .transform_joinaggregate(lo="min(val)", hi="max(val)", groupby=["k"])
             .transform_lookup(lookup="k", from_=alt.LookupData(alt.Data(name="dims"), key="k", fields=["label", "cat"]))
-            .transform_calculate(y="datum.cat ? datum.val : datum.hi > datum.lo ? (datum.val - datum.lo) / (datum.hi - datum.lo) : 0.5")
+            .transform_calculate(y="datum.cat ? datum.val : datum.hi > datum.lo"
+                                   " ? (datum.val - datum.lo) / (datum.hi - datum.lo) : 0.5")
         )
 
     x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, orient="top", labelLimit=140))
@@ -198,7 +209,8 @@ def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = 
     lines = folded(alt.Chart(alt.Data(name="wide"))).mark_line(opacity=0.7).encode(
         x=x, y=alt.Y("y:Q", scale=y_scale, axis=None), detail="i:N",
         color=alt.Color("m:Q", title=primary, scale=_colour_scale(primary)),
-        tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("label:N", title="axis"), alt.Tooltip("val:Q", title="value", format=".7~g")],
+        tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("label:N", title="axis"),
+                 alt.Tooltip("val:Q", title="value", format=".7~g")],
     )
     axes = alt.Chart(alt.Data(name="dims")).mark_rule(color="#888").encode(x=x)
     numeric_ticks = (
@@ -254,8 +266,10 @@ def scatter_spec(frame: pd.DataFrame, primary: str, *, selection: bool = False) 
     labels = [label for _, label in fields.values()]
     y_default = next((f for f, (c, _) in fields.items() if c == f"m:{primary}"), options[0] if options else "m0")
     x_default = next((f for f in options if f != y_default), y_default)
-    x_param = alt.param(name="scatter_x", value=x_default, bind=alt.binding_select(options=options, labels=labels, name="x "))
-    y_param = alt.param(name="scatter_y", value=y_default, bind=alt.binding_select(options=options, labels=labels, name="y "))
+    x_param = alt.param(name="scatter_x", value=x_default,
+                        bind=alt.binding_select(options=options, labels=labels, name="x "))
+    y_param = alt.param(name="scatter_y", value=y_default,
+                        bind=alt.binding_select(options=options, labels=labels, name="y "))
     base = (
         _with_runs(alt.Chart(alt.Data(name="table")), selection)
         .transform_calculate(x="datum[scatter_x]", y="datum[scatter_y]")
@@ -263,7 +277,8 @@ def scatter_spec(frame: pd.DataFrame, primary: str, *, selection: bool = False) 
     points = base.transform_filter("isValid(datum.x) && isValid(datum.y)").mark_point(filled=True, size=60).encode(
         x=alt.X("x:Q", title=None, scale=alt.Scale(zero=False)),
         y=alt.Y("y:Q", title=None, scale=alt.Scale(zero=False)),
-        tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("x:Q", format=".7~g"), alt.Tooltip("y:Q", format=".7~g")],
+        tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("x:Q", format=".7~g"),
+                 alt.Tooltip("y:Q", format=".7~g")],
     )
     # how many runs lack the chosen x or y: counted in the browser, since the axes are chosen there
     missing = (
@@ -306,7 +321,8 @@ def heatmap_spec(frame: pd.DataFrame, primary: str, x_param: str, y_param: str) 
         x=_axis_encoding(alt.X, "a", x_param, table["a"]),
         y=_axis_encoding(alt.Y, "b", y_param, table["b"]),
         color=alt.Color(f"{best}(m):Q", title=f"{best} {primary}", scale=_colour_scale(primary)),
-        tooltip=[alt.Tooltip(f"{best}(m):Q", title=f"{best} {primary}", format=".7~g"), alt.Tooltip("count():Q", title="runs")],
+        tooltip=[alt.Tooltip(f"{best}(m):Q", title=f"{best} {primary}", format=".7~g"),
+                 alt.Tooltip("count():Q", title="runs")],
     ).properties(title=_title(f"{primary} by {x_param} and {y_param}", _direction(primary), left_out_note(left_out)),
                  width="container", height=300)
     return _spec(chart, {"table": rows}, kind="heatmap", runs=len(rows), left_out=left_out)

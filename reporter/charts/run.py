@@ -17,6 +17,7 @@ import altair as alt
 import numpy as np
 
 from logger.model import Run
+
 from reporter.charts.common import CHART_HEIGHT, ChartBlock, ChartSection, group_metric_keys, plural
 from reporter.charts.downsample import MAX_POINTS, Series, downsample, round_sig
 

@@ -9,9 +9,9 @@ import sys
 
 import click
 
-from reporter.terminal import progress_bar, warn
 from reporter.config import BuildConfig, ConfigError
 from reporter.options import log_dir_argument, out_dir_options, quiet_option, site_config, site_options
+from reporter.terminal import progress_bar, warn
 
 
 @click.command()
@@ -63,7 +63,8 @@ def build_site(config: BuildConfig) -> int:
         click.echo(f"reporter build: {exc}", err=True)
         return 1
     except TemplateError as exc:
-        where = f" ({getattr(exc, 'filename', '')}:{getattr(exc, 'lineno', '')})" if getattr(exc, "filename", None) else ""
+        filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+        where = f" ({filename}:{line})" if filename else ""
         click.echo(f"reporter build: template error{where}: {exc}", err=True)
         return 1
     except OSError as exc:

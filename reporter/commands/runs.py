@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
 from logger.values import format_number
+
 from reporter.options import default_log_dir, log_dir_argument
 
 TABLE_PARAMS = 4  # at most this many param and metric columns by default (the most common keys)
@@ -147,7 +148,7 @@ def format_table(frame, experiment_names: dict[str, str], explicit: bool = False
             row += [_cell(record["run_name"]), record["run_id"][:8]]
             if several:
                 row.append(_cell(experiment_names.get(record["experiment_id"], record["experiment_id"])))
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             end = record["end_time"] if record["status"] not in ("RUNNING",) else now
             row += [record["status"], _when(record["start_time"]), _duration(record["start_time"], end)]
         for prefix, limit in (("metrics.", TABLE_METRICS), ("params.", TABLE_PARAMS)):

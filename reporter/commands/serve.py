@@ -10,11 +10,17 @@ import threading
 
 import click
 
-from reporter.terminal import warn
 from reporter.config import ConfigError
-from reporter.live.server import (REQUEST_TIMEOUT_SECONDS, EventHub, free_port_near, make_server, report_rebuild,
-                                  start_watching)
+from reporter.live.server import (
+    REQUEST_TIMEOUT_SECONDS,
+    EventHub,
+    free_port_near,
+    make_server,
+    report_rebuild,
+    start_watching,
+)
 from reporter.options import log_dir_argument, out_dir_options, site_config, site_options
+from reporter.terminal import warn
 
 
 @click.command()
@@ -26,7 +32,8 @@ from reporter.options import log_dir_argument, out_dir_options, site_config, sit
 @click.option("--poll", is_flag=True, help="Poll for changes (network file systems, containers) instead of inotify.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the site in a web browser.")
 @click.option("--request-timeout", type=click.FloatRange(0, min_open=True), default=REQUEST_TIMEOUT_SECONDS,
-              show_default=True, metavar="SECONDS", help="Close a connection that takes longer than this to send its request.")
+              show_default=True, metavar="SECONDS",
+              help="Close a connection that takes longer than this to send its request.")
 @site_options
 def serve(log_dir, out_dir, **options) -> None:
     """Build the site, serve it on http://HOST:PORT/ and rebuild it live as LOG_DIR grows."""

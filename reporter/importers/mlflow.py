@@ -44,8 +44,23 @@ from typing import Any
 from logger import events
 from logger.artifacts import destination, place
 from logger.experiments import experiment_id_for, find_by_name
-from logger.format import (ARTIFACT, ARTIFACTS_DIR, END, END_STATUSES, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG,
-                            FORMAT_VERSION, KIND_FIELD, METRIC, PARAM, RUN_FILE, START, TAG, VERSION_FIELD)
+from logger.format import (
+    ARTIFACT,
+    ARTIFACTS_DIR,
+    END,
+    END_STATUSES,
+    EXPERIMENT,
+    EXPERIMENT_FILE,
+    EXPERIMENT_TAG,
+    FORMAT_VERSION,
+    KIND_FIELD,
+    METRIC,
+    PARAM,
+    RUN_FILE,
+    START,
+    TAG,
+    VERSION_FIELD,
+)
 from logger.mlflow_files import MlflowFiles
 from logger.mlflow_store import read_store, store_root
 from logger.model import Experiment, Problem, Run
@@ -235,7 +250,8 @@ class _Importer:
                 with open_inside(os.path.join(source_root, *artifact.path.split("/")), source_root) as source:
                     self.copy_artifact(source, target_root, artifact.path)
             except (OSError, ValueError) as error:
-                self.problem(f"{run.path}/{artifact.path}", f"artifact not imported: {getattr(error, 'strerror', None) or error}")
+                reason = getattr(error, "strerror", None) or error
+                self.problem(f"{run.path}/{artifact.path}", f"artifact not imported: {reason}")
 
     def copy_artifact(self, source, target_root: Path, relative: str) -> None:
         target_root.mkdir(parents=True, exist_ok=True)

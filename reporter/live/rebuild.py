@@ -18,10 +18,20 @@ import jinja2
 from logger.model import LogData, Problem
 from logger.reader import Changes, LogReader
 
-from reporter.site import pages as P
-from reporter.site.build import (PublishableData, SitePlan, copy_files, file_content, gather, plan_experiment, plan_home,
-                            plan_run, publishable, static_sources)
 from reporter.config import BuildConfig
+from reporter.site import pages as P
+from reporter.site.build import (
+    PublishableData,
+    SitePlan,
+    copy_files,
+    file_content,
+    gather,
+    plan_experiment,
+    plan_home,
+    plan_run,
+    publishable,
+    static_sources,
+)
 from reporter.site.render import make_environment, render_page
 from reporter.site.writer import SiteWriter
 
@@ -51,7 +61,7 @@ class Scope:
     def __bool__(self) -> bool:
         return self.full or self.home or bool(self.experiments or self.runs)
 
-    def __or__(self, other: "Scope") -> "Scope":
+    def __or__(self, other: Scope) -> Scope:
         return Scope(full=self.full or other.full, home=self.home or other.home,
                      experiments=self.experiments | other.experiments, runs=self.runs | other.runs,
                      metrics_only=self.metrics_only and other.metrics_only, light=self.light and other.light)

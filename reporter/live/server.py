@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from reporter.terminal import warn
 from reporter.live.guard import HostRule, path_refusal
+from reporter.terminal import warn
 
 EVENTS_PATH = "/__flowsheet__/events"
 SCRIPT_PATH = "/__flowsheet__/reload.js"
@@ -222,9 +222,9 @@ def _family(host: str) -> int:
 
 def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = True):
     """Watch the config's logs and templates; each settled batch of changes rebuilds, reports and notifies."""
-    from reporter.site.redact import IGNORE_FILE
     from reporter.assets import templates_dir
     from reporter.live.watch import FLUSH, Watcher
+    from reporter.site.redact import IGNORE_FILE
 
     config = rebuilder.config
     roots = {"logs": config.log_dir, "templates": templates_dir()}

@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
@@ -163,7 +164,6 @@ class Watcher:
     def start(self) -> None:
         from watchdog import events as E
         from watchdog.events import FileSystemEventHandler
-
         from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
 

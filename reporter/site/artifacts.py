@@ -80,7 +80,7 @@ class _PreviewBudget:
 class ArtifactNode:
     name: str
     path: str
-    children: list["ArtifactNode"] = field(default_factory=list)
+    children: list[ArtifactNode] = field(default_factory=list)
     artifact: ArtifactView | None = None
     size: int = 0
 

@@ -6,12 +6,13 @@ import dataclasses
 import functools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from logger.model import LogData, Problem
 from logger.safepath import open_regular
+
 from reporter.assets import STATIC_DIR
 from reporter.config import BuildConfig
 from reporter.errors import BuildError
@@ -50,7 +51,7 @@ class SitePlan:
     files: dict[str, str | bytes | Callable[[], str | bytes]] = field(default_factory=dict)
     copies: dict[str, Path] = field(default_factory=dict)  # artifacts and static assets
 
-    def add(self, other: "SitePlan") -> None:
+    def add(self, other: SitePlan) -> None:
         self.pages += other.pages
         self.files.update(other.files)
         self.copies.update(other.copies)

@@ -10,14 +10,16 @@ the compare charts of `reporter.charts.experiment` (downsampled curves that filt
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
 from logger.events import encode_non_finite
 from logger.model import Experiment, Run
 from logger.search import run_row, system_tags
+
 from reporter.charts.common import ChartBlock, ChartSection, lower_is_better, pick_primary_metric
 from reporter.charts.experiment import curve_keys, logged_metrics, overlay_spec, parallel_spec, runs_frame, scatter_spec
 from reporter.site.artifacts import image_views

@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from logger.model import LogData, Run
 from logger.safepath import open_regular
+
 from reporter.config import BuildConfig
 from reporter.site import compare as compare_data
 from reporter.site import pages as P

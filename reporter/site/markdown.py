@@ -86,7 +86,8 @@ def _keep_attribute_in_one_file(tag: str, attribute: str, value: str) -> str | N
 # ---- nesting cap: raw HTML and Markdown quotes/lists can nest without limit ----
 
 MAX_DEPTH = 64
-_VOID = frozenset("area base br col embed hr img input keygen link meta param source track wbr".split())
+_VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+                   "source", "track", "wbr"])
 _TAG_NAME = re.compile(r"(/?)([A-Za-z][^\t\n\f\r />]*)")
 _TAG_STOP = re.compile(r"[>=]")
 _VALUE_QUOTE = re.compile(r"[\t\n\f\r ]*([\"'])")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from logger.model import LogData, Problem, Run
+
 from reporter.errors import BuildError
 
 MASK = "[redacted]"

@@ -6,8 +6,9 @@ Autoescape is always on; log values never go through `|safe` (only HTML that nh3
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jinja2
 

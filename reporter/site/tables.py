@@ -8,12 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from logger.events import encode_non_finite
-from logger.values import format_number, param_number
 from logger.model import Experiment, Run
 from logger.search import run_row
+from logger.values import format_number, param_number
+
 from reporter.site.text import duration_ms, format_time, source_text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from logger.values import format_number, param_text
 from logger.format import SOURCE_NAME_TAG
 from logger.model import Run
+from logger.values import format_number, param_text
 
 __all__ = ["duration_ms", "format_duration", "format_size", "format_time", "format_value", "param_text",
            "source_text"]
@@ -18,7 +18,7 @@ def format_time(ms: int | None) -> str:
     if ms is None:
         return ""
     try:
-        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
     except (OverflowError, ValueError, OSError):  # a log's time beyond year 9999 (or before year 1)
         return f"{ms} ms since 1970"
 

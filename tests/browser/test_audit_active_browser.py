@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 from logwriting import artifact, end, write_artifact, write_experiment, write_run
 
-from reporter.site.build import build
-from reporter.config import BuildConfig
 from tests.serving import static_server
+
+from reporter.config import BuildConfig
+from reporter.site.build import build
 
 pytestmark = pytest.mark.browser
 

@@ -7,16 +7,17 @@ and the chart specs inline, exactly as the site's pages include them.
 from __future__ import annotations
 
 import math
-from array import array
 import os
 import shutil
 import tempfile
+from array import array
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from logger.model import MetricHistory, Run
+
 from reporter.charts.common import chart_script_tag
 from reporter.charts.experiment import experiment_sections
 from reporter.charts.run import run_chart_sections
@@ -285,10 +286,9 @@ def test_hover_shows_a_tooltip_with_exact_values(harness):
 
 def tensorboard_ema(values: list[float], weight: float) -> list[float]:
     """TensorBoard's debiased EMA, written out in Python as the reference."""
-    out, last, n = [], 0.0, 0
-    for y in values:
+    out, last = [], 0.0
+    for n, y in enumerate(values, start=1):
         last = last * weight + (1 - weight) * y
-        n += 1
         out.append(last / (1 - weight**n))
     return out
 

@@ -5,8 +5,8 @@ import subprocess
 import pytest
 from helpers import ROOT
 
-from reporter.site.build import build
 from reporter.config import BuildConfig
+from reporter.site.build import build
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,8 @@ def test_every_page_of_the_sample_site_renders_without_errors(chromium, demo_sit
     failures = {}
     for path in pages:
         page, errors = chromium.new_page(), []
-        page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
         page.goto(path.as_uri() + (f"?runs={selection}" if path.name == "compare.html" else ""))
         page.wait_for_load_state("load")
         page.evaluate("window.FlowsheetCharts && window.FlowsheetCharts.drawAll && window.FlowsheetCharts.drawAll()")

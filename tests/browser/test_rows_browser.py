@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from site_logs import SORTING, SORTING_ORDERS, write_sorting_logs
 
-from logger.values import format_number
 from logger.search import search_runs
-from reporter.site.build import build
+from logger.values import format_number
+
 from reporter.config import BuildConfig
+from reporter.site.build import build
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,6 @@ a real reload (which clears it) from an in-place update.
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.logwriting import metric, param

@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 import pytest
 from site_logs import HOUSES, LASSO1, LASSO2, RIDGE, write_hostile_logs, write_site_logs
 
-from benchmarks.bench_table import big_experiment_runs, write_experiment_page
-from reporter.site.build import build
-from reporter.config import BuildConfig
 from tests.serving import static_server
+
+from benchmarks.bench_table import big_experiment_runs, write_experiment_page
+from reporter.config import BuildConfig
+from reporter.site.build import build
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from site_logs import CNN, HOUSES, LASSO1, LASSO2, MNIST, RIDGE, write_site_logs
 
-from reporter.site.build import build
 from reporter.config import BuildConfig
+from reporter.site.build import build
 
 pytestmark = pytest.mark.browser
 

@@ -20,9 +20,9 @@ import pytest
 from bs4 import BeautifulSoup
 from logwriting import artifact, end, write_artifact, write_experiment, write_run
 
+from reporter.config import BuildConfig
 from reporter.site.artifacts import FRAME_POLICY
 from reporter.site.build import build, gather, publishable, read_data
-from reporter.config import BuildConfig
 from reporter.site.export import export
 
 RUN = "a" * 32

@@ -16,13 +16,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browser.conftest import chromium  # noqa: F401  (the module-scoped Chromium of the browser tests)
 from bs4 import BeautifulSoup
 from site_logs import T0, experiment, run
 
 from benchmarks.bench_markdown import PATHOLOGICAL, hostile_markdown
 from reporter.site.markdown import render_markdown
-
-from browser.conftest import chromium  # noqa: F401  (the module-scoped Chromium of the browser tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 LINEAR_ENOUGH = 8  # 4x the input may cost at most 8x the work: linear is 4, quadratic 16
@@ -205,8 +204,8 @@ class counting_server:  # noqa: N801 - used like a function
 
 
 def test_notes_make_no_request_off_the_site(tmp_path, chromium):  # noqa: F811
-    from reporter.site.build import build
     from reporter.config import BuildConfig
+    from reporter.site.build import build
 
     logs = tmp_path / "logs"
     folder = experiment(logs, "imgs-00000001", "images", {"mlflow.note.content": every_trick()})

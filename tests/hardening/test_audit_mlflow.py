@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from mlflow_fixture import FIXTURE, flat_meta
 
 from logger.mlflow_store import read_mlflow_store
+
 from reporter.cli import main
 
 SECRET = "SECRET-0ut51de"

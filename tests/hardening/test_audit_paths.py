@@ -20,9 +20,10 @@ import pytest
 from logwriting import metric, write_artifact, write_experiment, write_run
 
 from logger.reader import read_logs
-from reporter.site.build import build, vega_bundle
+
 from reporter.config import BuildConfig
 from reporter.live.rebuild import Rebuilder
+from reporter.site.build import build, vega_bundle
 
 RUN_ID = "a" * 32
 SECRET = "BEGIN OPENSSH PRIVATE KEY hunter2"

@@ -17,9 +17,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from logger.reader import read_logs
-from reporter.site.build import build
+
 from reporter.config import BuildConfig
 from reporter.live.rebuild import Rebuilder
+from reporter.site.build import build
 
 RUN_ID = "0123456789abcdef0123456789abcdef"
 EXPERIMENT = "exp-00000000"

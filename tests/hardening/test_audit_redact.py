@@ -16,13 +16,25 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from helpers import clean_env
-from logwriting import (append, artifact, end, event, metric, param, start, tag, write_artifact, write_experiment,
-                        write_plain)
+from logwriting import (
+    append,
+    artifact,
+    end,
+    event,
+    metric,
+    param,
+    start,
+    tag,
+    write_artifact,
+    write_experiment,
+    write_plain,
+)
 
 from logger.reader import read_logs
-from reporter.site.build import BuildError, build
+
 from reporter.cli import main
 from reporter.config import BuildConfig
+from reporter.site.build import BuildError, build
 from reporter.site.redact import IGNORE_FILE, Redaction, redact
 
 

@@ -19,10 +19,11 @@ import pytest
 from site_logs import SORTING, write_sorting_logs
 
 from logger.events import encode_non_finite
-from logger.values import format_number
 from logger.search import search_runs
-from reporter.site.build import build
+from logger.values import format_number
+
 from reporter.config import BuildConfig
+from reporter.site.build import build
 
 ROOT = Path(__file__).resolve().parents[2]
 FILTER_JS = ROOT / "reporter" / "static" / "filter.js"

@@ -194,8 +194,8 @@ def test_serve_no_redact_publishes_values_as_logged(tmp_path):
 
 
 def test_pages_cannot_be_planned_from_the_readers_data(tmp_path):
-    from reporter.site.build import gather, plan_home, plan_run, publishable, read_data
     from reporter.config import BuildConfig
+    from reporter.site.build import gather, plan_home, plan_run, publishable, read_data
 
     logs, _ = served_logs(tmp_path, [param("password", "hunter2"), metric("loss", 1.0, 0)], ignore="")
     config = BuildConfig.from_options(logs, tmp_path / "site")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from logwriting import artifact, end, write_artifact, write_experiment, write_run
 
-from reporter.site.build import build
 from reporter.config import BuildConfig
+from reporter.site.build import build
 from reporter.site.writer import MARKER, SiteError, SiteWriter
 
 RUN = "a" * 32

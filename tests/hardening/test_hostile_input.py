@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from logger.experiments import experiment_id_for
 from logger.reader import LogReader, read_logs
-from reporter.site.build import build
+
 from reporter.config import BuildConfig
+from reporter.site.build import build
 
 RUN_ID = "0123456789abcdef0123456789abcdef"
 EXPERIMENT = "exp-00000000"

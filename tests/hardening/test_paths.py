@@ -19,8 +19,9 @@ from ondisk import events_of
 import logger
 from logger import artifacts
 from logger.reader import read_logs
-from reporter.site.build import build
+
 from reporter.config import BuildConfig
+from reporter.site.build import build
 
 ESCAPES = ["..", "../x", "a/../../x", "a/b/../../../x", "..\\x", "a\\..\\..\\x", "sub/..\\..\\x", "/x", "/etc/passwd",
            "\\x", "\\\\server\\share\\x", "\\\\?\\C:\\x", "C:x", "C:\\x", "c:/x", "Z:", "x\x00y", "./../x"]

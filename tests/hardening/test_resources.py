@@ -19,8 +19,9 @@ from site_logs import write_site_logs
 
 import logger
 from logger.reader import read_logs
-from reporter.site.build import build
+
 from reporter.config import BuildConfig
+from reporter.site.build import build
 
 
 def mount(*args: str) -> None:

@@ -15,13 +15,13 @@ import re
 from pathlib import Path
 
 import pytest
+from browser.conftest import chromium  # noqa: F401  (the module-scoped Chromium of the browser tests)
 from site_logs import T0, experiment, run
 
 from logger.reader import read_logs
-from reporter.site.build import build
-from reporter.config import BuildConfig
 
-from browser.conftest import chromium  # noqa: F401  (the module-scoped Chromium of the browser tests)
+from reporter.config import BuildConfig
+from reporter.site.build import build
 
 PAYLOAD_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "xss_payloads.txt"
 PAYLOADS = [line.rstrip("\n") for line in PAYLOAD_FILE.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -70,10 +70,10 @@ def write_xss_logs(log_dir: Path) -> Path:
     # One run carries everything: all payloads as keys, values and artifacts.
     folder = log_dir / experiment_id(0)
     html = "".join(f"<p>{p}</p>\n" for p in PAYLOADS).encode()
-    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" onload="top.__pwned=1">'
-           '<script>top.__pwned=1;alert(9)</script><a href="javascript:top.__pwned=1"><rect width="9" height="9"/></a>'
-           '<foreignObject><body xmlns="http://www.w3.org/1999/xhtml"><img src="x" onerror="top.__pwned=1"/></body>'
-           '</foreignObject></svg>').encode()
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" onload="top.__pwned=1">'
+           b'<script>top.__pwned=1;alert(9)</script><a href="javascript:top.__pwned=1"><rect width="9" height="9"/></a>'
+           b'<foreignObject><body xmlns="http://www.w3.org/1999/xhtml"><img src="x" onerror="top.__pwned=1"/></body>'
+           b'</foreignObject></svg>')
     csv_text = "name,value\n" + "".join(f"{json.dumps(p)},{json.dumps(p)}\n" for p in PAYLOADS)
     artifacts = {"evil.html": html, "evil.htm": html, "evil.svg": svg, "evil.md": markdown_with_all().encode(),
                  "evil.csv": csv_text.encode(), "evil.txt": "\n".join(PAYLOADS).encode(),
@@ -195,7 +195,7 @@ def exercise(page) -> None:
 
 
 @pytest.mark.browser
-def test_no_payload_runs_in_chromium(xss_site, chromium):
+def test_no_payload_runs_in_chromium(xss_site, chromium):  # noqa: F811 - the fixture imported above
     from urllib.parse import urlsplit
 
     site = xss_site["site"]

@@ -99,9 +99,8 @@ def test_a_symlink_inside_artifacts_cannot_lead_out(log_dir, tmp_path, source):
 
 
 def test_missing_source_file_raises(log_dir, tmp_path):
-    with logger.start_run():
-        with pytest.raises(FileNotFoundError):
-            logger.log_artifact(tmp_path / "nope.txt")
+    with logger.start_run(), pytest.raises(FileNotFoundError):
+        logger.log_artifact(tmp_path / "nope.txt")
 
 
 # Every character str.splitlines breaks at, plus other controls: names carrying them could inject lines

@@ -115,7 +115,10 @@ def test_racing_processes_create_one_experiment(tmp_path):
         while time.time() < float(sys.argv[1]): pass
         print(logger.set_experiment("race").experiment_id)
     """
-    import subprocess, sys, textwrap, time
+    import subprocess
+    import sys
+    import textwrap
+    import time
 
     from helpers import clean_env
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from logger.filter import parse_filter
-from logger.values import param_number, param_text
 from logger.order import OrderKey, parse_order_by, sort_rows
+from logger.values import param_number, param_text
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "filter_cases.json"
 SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

@@ -11,8 +11,22 @@ import pytest
 
 from logger.model import Artifact
 from logger.reader import LogReader, read_logs
-from tests.logwriting import (T0, append, append_raw, artifact, end, event, metric, param, resume, tag,
-                              write_artifact, write_experiment, write_plain, write_run)
+from tests.logwriting import (
+    T0,
+    append,
+    append_raw,
+    artifact,
+    end,
+    event,
+    metric,
+    param,
+    resume,
+    tag,
+    write_artifact,
+    write_experiment,
+    write_plain,
+    write_run,
+)
 
 A, B, C = "a" * 32, "b" * 32, "c" * 32
 NOW = (T0 + 60_000) / 1000  # one minute after the hand-made clock's start, in seconds

@@ -28,16 +28,14 @@ def test_with_block_records_start_and_finished(log_dir):
 
 
 def test_exception_in_with_block_records_failed(log_dir):
-    with pytest.raises(ZeroDivisionError):
-        with logger.start_run() as run:
-            1 / 0
+    with pytest.raises(ZeroDivisionError), logger.start_run() as run:
+        raise ZeroDivisionError
     assert statuses(log_dir, run.info.run_id) == ["FAILED"]
 
 
 def test_keyboard_interrupt_records_killed(log_dir):
-    with pytest.raises(KeyboardInterrupt):
-        with logger.start_run() as run:
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), logger.start_run() as run:
+        raise KeyboardInterrupt
     assert statuses(log_dir, run.info.run_id) == ["KILLED"]
 
 
@@ -58,11 +56,10 @@ def test_second_run_without_nested_raises(log_dir):
 
 
 def test_nesting_to_any_depth_records_parents(log_dir):
-    with logger.start_run(run_name="a") as a:
-        with logger.start_run(run_name="b", nested=True) as b:
-            with logger.start_run(run_name="c", nested=True) as c:
-                logger.log_metric("depth", 3)
-            assert logger.active_run() is b
+    with logger.start_run(run_name="a") as a, logger.start_run(run_name="b", nested=True) as b:
+        with logger.start_run(run_name="c", nested=True) as c:
+            logger.log_metric("depth", 3)
+        assert logger.active_run() is b
     assert events_of(log_dir, b.info.run_id, "start")[0]["parent_run_id"] == a.info.run_id
     assert events_of(log_dir, c.info.run_id, "start")[0]["parent_run_id"] == b.info.run_id
     assert events_of(log_dir, c.info.run_id, "metric")[0]["value"] == 3

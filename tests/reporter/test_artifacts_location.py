@@ -10,9 +10,9 @@ import pytest
 from bs4 import BeautifulSoup
 from mlflow_fixture import FIXTURE, flat_meta
 
-from reporter.site.build import build
 from reporter.config import BuildConfig
 from reporter.importers.mlflow import import_mlflow
+from reporter.site.build import build
 
 
 def _run_folder(store: Path, name: str) -> Path:

@@ -10,8 +10,9 @@ import pytest
 from site_logs import LASSO1, RIDGE, write_site_logs
 
 from logger.model import Problem
-from reporter.site.build import BuildError, build, read_data
+
 from reporter.config import BuildConfig, ConfigError
+from reporter.site.build import BuildError, build, read_data
 from reporter.site.writer import MARKER, SiteError
 
 

@@ -13,6 +13,7 @@ import pytest
 from altair.utils.schemapi import validate_jsonschema
 
 from logger.model import MetricHistory, Run
+
 from reporter.charts import experiment as experiment_charts
 from reporter.charts import run as run_charts
 from reporter.charts.common import (

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from logger.filter import parse_filter
-from logger.values import param_text
 from logger.order import parse_order_by, sort_rows
+from logger.values import param_text
 
 ROOT = Path(__file__).resolve().parents[2]
 FILTER_JS = ROOT / "reporter" / "static" / "filter.js"

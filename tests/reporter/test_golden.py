@@ -16,8 +16,8 @@ from pathlib import Path
 
 from site_logs import write_site_logs
 
-from reporter.site.build import build
 from reporter.config import BuildConfig
+from reporter.site.build import build
 from reporter.site.writer import MARKER
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "site"

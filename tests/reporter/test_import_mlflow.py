@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from logger import experiments
 from logger.mlflow_store import read_mlflow_store
 from logger.reader import read_logs
+
 from reporter.cli import main
 from reporter.importers.mlflow import import_mlflow, missing_lines, run_events
 
@@ -73,8 +74,8 @@ def test_import_reads_back_the_same(store, tmp_path):
     assert_same_runs(source, imported)
     lasso = next(r for r in imported.runs.values() if r.name == "lasso")
     assert math.isnan(lasso.metrics["val/rmse"].values[10])
-    line = next(l for l in (Path(lasso.path) / "run.jsonl").read_bytes().splitlines() if b'"step":10' in l
-                and b"val/rmse" in l)
+    line = next(text for text in (Path(lasso.path) / "run.jsonl").read_bytes().splitlines()
+                if b'"step":10' in text and b"val/rmse" in text)
     assert orjson.loads(line)["value"] == "NaN"  # strict JSON, as FORMAT.md says
 
 
@@ -129,7 +130,7 @@ def test_merges_with_a_native_experiment_of_the_same_name(store, tmp_path):
     native = experiments.create(out, "houses", tags={"team": "pricing"})
     import_mlflow(store, out)
     lines = (Path(native.path) / "experiment.jsonl").read_bytes().splitlines()
-    assert [orjson.loads(l)["kind"] for l in lines].count("experiment") == 1
+    assert [orjson.loads(line)["kind"] for line in lines].count("experiment") == 1
     data = read_logs(out)
     houses_runs = [r for r in data.runs.values() if r.experiment_id == native.experiment_id]
     assert {r.name for r in houses_runs} >= {"grid-search", "lasso", "ridge"}

@@ -10,12 +10,22 @@ import orjson
 import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
-from mlflow_fixture import (FIXTURE, STATUS, artifact_files, experiments, key_files, latest_point, live_runs,
-                            metric_files, metric_points, run_name)
+from mlflow_fixture import (
+    FIXTURE,
+    STATUS,
+    artifact_files,
+    experiments,
+    key_files,
+    latest_point,
+    live_runs,
+    metric_files,
+    metric_points,
+    run_name,
+)
 
-from reporter.site.build import build
 from reporter.cli import main
 from reporter.config import BuildConfig
+from reporter.site.build import build
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
+import logger
+
 from reporter.cli import main
 from reporter.site.publish import pages_url
-
-import logger
 
 
 def git(cwd, *args):

@@ -1,6 +1,7 @@
 import pytest
 
 from logger.model import Artifact, Experiment, LogData, Run
+
 from reporter.site.redact import MASK, Redaction, redact
 
 
@@ -60,6 +61,7 @@ def test_no_secret_reaches_any_file_of_the_site(tmp_path):
     from click.testing import CliRunner
 
     import logger
+
     from reporter.cli import main
 
     logs = tmp_path / "runs"
@@ -97,6 +99,7 @@ def test_exports_are_redacted_too(tmp_path):
     from click.testing import CliRunner
 
     import logger
+
     from reporter.cli import main
 
     logs = tmp_path / "runs"

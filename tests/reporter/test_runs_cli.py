@@ -9,8 +9,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from reporter.cli import main
 from tests.logwriting import T0, end, metric, param, write_experiment, write_run
+
+from reporter.cli import main
 
 A, B = "a" * 32, "b" * 32
 
@@ -93,6 +94,7 @@ def test_table_shows_the_sort_metric_before_params(tmp_path, monkeypatch):
     import io
 
     import logger
+
     from reporter.commands.runs import show_runs
 
     monkeypatch.setenv("COLUMNS", "400")

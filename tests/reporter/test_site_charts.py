@@ -11,9 +11,10 @@ from bs4 import BeautifulSoup
 from site_logs import CNN, HOUSES, LASSO1, LASSO2, MNIST, RIDGE, SWEEP, write_site_logs
 
 from logger.model import Artifact, MetricHistory, Run
+
+from reporter.config import BuildConfig
 from reporter.site import compare as compare_data
 from reporter.site.build import build
-from reporter.config import BuildConfig
 from reporter.site.pages import run_href
 
 
@@ -177,6 +178,7 @@ def test_run_page_with_20_metrics_of_100k_points_stays_under_3_mb(tmp_path):
     import numpy as np
 
     from logger.model import LogData
+
     from reporter.site import pages as P
     from reporter.site.render import make_environment, render_page
 

@@ -10,8 +10,8 @@ from urllib.parse import urljoin, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from reporter.site.build import build
 from reporter.config import BuildConfig
+from reporter.site.build import build
 
 ROOT_PATH = "/some-repo/"
 
@@ -60,9 +60,7 @@ def test_every_internal_link_resolves_inside_the_site(served_site):
         for link in links_of(body.decode("utf-8")):
             target = urljoin(url, link)
             parsed = urlparse(target)
-            if parsed.scheme not in ("http", "https") or parsed.netloc != urlparse(start).netloc:
-                outside.append((url, link))
-            elif not parsed.path.startswith(ROOT_PATH):
+            if parsed.scheme not in ("http", "https") or parsed.netloc != urlparse(start).netloc or not parsed.path.startswith(ROOT_PATH):
                 outside.append((url, link))
             else:
                 queue.append(target.split("#")[0].split("?")[0])

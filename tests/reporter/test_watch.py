@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from logger.reader import LogReader
+from tests.logwriting import append, end, metric, tag, write_experiment, write_run
+
 from reporter.config import BuildConfig
 from reporter.live.rebuild import FULL, Rebuilder, Scope, link_facts, scope_of
 from reporter.live.watch import Debouncer, Watcher, classify
-from tests.logwriting import append, end, metric, tag, write_experiment, write_run
 
 ROOTS = {"logs": Path("/data/runs"), "templates": Path("/code/templates")}
 
