@@ -18,7 +18,7 @@ _FLUENT = (
     "set_tracking_uri", "start_run", "log_metric", "log_metrics", "log_param", "log_params", "set_tag", "set_tags",
     "log_artifact", "log_artifacts", "log_text", "log_dict", "log_figure", "log_image", "get_artifact_uri",
 )
-_WHERE = {name: ("logger.fluent", name) for name in _FLUENT}
+_WHERE: dict[str, tuple[str, str | None]] = {name: ("logger.fluent", name) for name in _FLUENT}
 _WHERE.update({
     "get_log_dir": ("logger.paths", "get_log_dir"),
     "set_log_dir": ("logger.paths", "set_log_dir"),

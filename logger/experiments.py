@@ -100,8 +100,11 @@ def get_or_create(log_dir: Path, name: str) -> Experiment:
         return existing
     try:
         return create(log_dir, name)
-    except FileExistsError:
-        return find_by_name(log_dir, name)
+    except FileExistsError:  # made by another process since we looked
+        made = find_by_name(log_dir, name)
+        if made is None:
+            raise
+        return made
 
 
 def _experiment_folders(log_dir: Path) -> list[Path]:

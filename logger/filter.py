@@ -222,6 +222,7 @@ class Parser:
         entity, key = self.field()
         op, op_token = self.operator()
         label = key if entity == "attributes" else f"{entity}.{key}"
+        allowed: tuple[str, ...]
         if entity == "metrics" or (entity == "attributes" and key in NUMBER_ATTRIBUTES):
             allowed = _NUMBER_OPS
         elif entity == "params":

@@ -155,7 +155,7 @@ class MlflowFiles:
         """The real path of the run's artifact folder (see `artifact_folder`; checked: in the store or where
         the caller allowed) and the regular files under it, sorted."""
         folder = artifact_folder(run_folder, artifact_uri)
-        boundary = self.real
+        boundary: str | None = self.real
         if folder != run_folder / ARTIFACTS_DIR:  # artifact_uri: in the store, or where the caller allowed
             boundary = next((b for b in [self.real, *self.outside_allowed] if is_inside(b, folder)), None)
             if boundary is None:
@@ -176,7 +176,8 @@ class MlflowFiles:
             else:
                 found.append(Artifact(rel, info.st_size))
         real = os.path.realpath(folder)
-        return (real if is_inside(boundary, real) else None), found  # a folder that links out is no place to read
+        inside = boundary is not None and is_inside(boundary, real)
+        return (real if inside else None), found  # a folder that links out is no place to read
 
 
 def _metric_point(fields: list[bytes]) -> tuple[float, int, int]:

@@ -81,7 +81,7 @@ class Run:
     source: str = "flowsheet"  # "flowsheet", "plain" (a flat JSONL file) or "mlflow"
 
     def latest_metrics(self) -> dict[str, float]:
-        return {key: history.latest for key, history in self.metrics.items() if len(history)}
+        return {key: history.values[history.latest_index()] for key, history in self.metrics.items() if len(history)}
 
 
 @dataclass

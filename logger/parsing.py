@@ -8,6 +8,7 @@ recorded as a `Problem` with its line number and the reason, and the next line i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 
@@ -50,6 +51,12 @@ class Parser:
 
     def problem(self, line: int | None, reason: str) -> None:
         self.problems.append(Problem(self.rel, line, reason))
+
+    def feed(self, lines: list[bytes]) -> None:
+        raise NotImplementedError
+
+
+AnyParser = TypeVar("AnyParser", bound=Parser)
 
 
 class RunParser(Parser):
@@ -299,7 +306,7 @@ class ExperimentParser(Parser):
                     self.problem(self.lineno, explain(line, error))
 
 
-def parse_file(parser: Parser, data: bytes) -> Parser:
+def parse_file(parser: AnyParser, data: bytes) -> AnyParser:
     """Feed a whole file to `parser`: how the logger reads a run or experiment file back (resume, find an
     experiment) with exactly the reader's rules. A torn last line is skipped like any bad line."""
     parser.feed(data.split(b"\n"))

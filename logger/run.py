@@ -8,9 +8,10 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -87,7 +88,7 @@ class Run:
         self._end_lock = threading.Lock()
         self._writer = EventWriter(folder / RUN_FILE)
         self._pending = self._writer.pending
-        self._on_end = None  # set by the fluent layer to pop the run off its stack
+        self._on_end: Callable[[Run], None] | None = None  # set by the fluent layer to pop the run off its stack
 
     # --- creating and resuming -------------------------------------------------------------
 
@@ -170,7 +171,7 @@ class Run:
 
     def log_params(self, params: dict) -> None:
         self._check_open()
-        fresh = {}
+        fresh: dict[str, Any] = {}
         for key, value in params.items():
             events.check_key(key, "param key")
             value = events.plain_value(value, f"param {key!r}")
@@ -289,7 +290,7 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, kind, error, traceback) -> bool:
+    def __exit__(self, kind, error, traceback) -> Literal[False]:
         if kind is None:
             self.end("FINISHED")
         elif issubclass(kind, (KeyboardInterrupt, Terminated)):

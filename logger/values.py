@@ -67,7 +67,9 @@ def format_number(value: int | float) -> str:
     1.2345678901234567e+19), so a number reads as `param_text` writes it and a filter can quote it.
     An int is shown as the double nearest it, the number the browser gets from JSON.
     """
-    number = param_number(value) if type(value) is int else float(value)  # numpy's floats too
+    # an int as the double nearest it (what the browser gets from JSON; inf past the doubles); numpy floats too
+    number = param_number(value) if type(value) is int else float(value)
+    assert number is not None  # param_number reads every int
     if number != number:
         return NAN
     if number in (math.inf, -math.inf):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from logger.format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, NOTES_FILE, RUN_FILE
 from logger.model import Artifact, Experiment, LogData, Problem, Run
@@ -34,7 +35,8 @@ class _TrackedFile:
         self.log_dir = log_dir
         self.rel = rel
         self.role = role  # "run", "experiment" or "jsonl" (plain if its first line says so)
-        self.parser: Parser | None = None
+        # a RunParser, ExperimentParser or PlainParser: which one follows from the role
+        self.parser: Any = None
         self.identity: tuple[int, int] | None = None
         self.offset = 0
         self.tail = b""
@@ -281,7 +283,7 @@ class FlowsheetSource(Source):
             problems.extend(parser.problems)
             if tracked.role == "experiment":
                 continue
-            run = parser.run
+            run: Run = parser.run
             folder = parent_of(rel)
             if tracked.role == "run":
                 experiment_folder = parent_of(folder) if folder else ""

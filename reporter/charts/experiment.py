@@ -192,7 +192,7 @@ def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = 
     left_out = len(wide) - len(complete)
     rows = [{k: (int(v) if k == "i" else round_sig(float(v))) for k, v in row.items()}
             for row in complete.to_dict("records")]
-    order = [d["label"] for d in dims]
+    order = [str(d["label"]) for d in dims]
 
     def folded(chart):
         return (
@@ -256,7 +256,7 @@ def scatter_spec(frame: pd.DataFrame, primary: str, *, selection: bool = False) 
     fields.update({f"m{n}": ("m:" + key, key) for n, key in enumerate(metrics)})
     rows = []
     for record in frame.to_dict("records"):
-        row = {"i": int(record["i"])}
+        row: dict[str, float] = {"i": int(record["i"])}
         for field, (column, _) in fields.items():
             value = finite(record.get(column))
             if value is not None:

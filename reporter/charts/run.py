@@ -34,6 +34,7 @@ def series_rows(series: Series, origin: int) -> list[dict]:
     for i in range(len(series)):
         row = {"s": int(series.steps[i]), "t": int(series.times[i]) - origin, "v": round_sig(float(series.values[i]))}
         if bucketed:
+            assert series.lo is not None and series.hi is not None  # a bucketed series has both
             row["lo"] = round_sig(float(series.lo[i]))
             row["hi"] = round_sig(float(series.hi[i]))
         rows.append(row)

@@ -244,6 +244,8 @@ class _Importer:
         if not run.artifacts:
             return
         source_root = run.artifacts_dir  # a real path, checked when the store was read
+        if source_root is None:
+            return
         for artifact in run.artifacts:
             try:
                 # Opened through the same check as every read of the store: the file may have changed since.

@@ -17,11 +17,7 @@ from urllib.parse import quote
 
 from logger.model import Run
 from logger.safepath import open_regular, resolve_inside
-
-try:
-    from logger.values import param_text
-except ImportError:  # pragma: no cover - the filter module is written alongside
-    param_text = str
+from logger.values import param_text
 
 RASTER_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
 IMAGE_TYPES = RASTER_TYPES | {".svg"}
@@ -172,13 +168,13 @@ def _view(root: Path | None, path: str, logged_size: int, max_bytes: int, log_di
     try:
         if root is None:
             raise FileNotFoundError
-        source: Path | None = root.joinpath(*pure.parts)
         # Checked again here, not only by the reader: any folder on the way may have become a link since.
-        source = resolve_inside(source, log_dir)
-        info = source.stat()
+        found = resolve_inside(root.joinpath(*pure.parts), log_dir)
+        info = found.stat()
         if not stat.S_ISREG(info.st_mode):
             raise FileNotFoundError
         size = info.st_size
+        source: Path | None = found
     except OSError:
         source, note = None, "not found in the log directory"
     href = None
@@ -253,6 +249,8 @@ def _add_inline_preview(view: ArtifactView, budget: _PreviewBudget) -> int:
 
 def _read_bytes(source: Path | None, limit: int) -> bytes | None:
     """Up to limit + 1 bytes of a file (one more tells that it is longer); None when it cannot be read."""
+    if source is None:
+        return None
     try:
         with open_regular(source) as handle:
             return handle.read(limit + 1)
@@ -290,8 +288,8 @@ def _model_description(text: str) -> dict[str, Any] | None:
         return None
     if not isinstance(info, dict) or "flavor" not in info:
         return None
-    params = info.get("params") if isinstance(info.get("params"), dict) else {}
-    versions = info.get("versions") if isinstance(info.get("versions"), dict) else {}
+    params = info["params"] if isinstance(info.get("params"), dict) else {}
+    versions = info["versions"] if isinstance(info.get("versions"), dict) else {}
     return {
         "flavor": str(info.get("flavor")),
         "class": str(info.get("class") or ""),

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from logger.model import LogData, Problem
 from logger.safepath import open_regular
@@ -22,6 +23,9 @@ from reporter.site import tables
 from reporter.site.artifacts import ArtifactView, artifact_views, site_name_for_artifact
 from reporter.site.render import make_environment, render_page
 from reporter.site.writer import SiteWriter
+
+if TYPE_CHECKING:
+    from reporter.site.redact import RedactionReport
 
 VEGA_BUNDLE = "vega-bundle.js"
 
@@ -69,7 +73,7 @@ class PublishableData(LogData):
     """LogData that went through `publishable`: the only kind the planners below accept."""
 
 
-def publishable(data: LogData, config: BuildConfig):
+def publishable(data: LogData, config: BuildConfig) -> tuple[PublishableData, RedactionReport]:
     """The data as pages may show it: credentials masked, .flowsheetignore'd artifacts left out.
 
     Every page, CSV and export is made from this, never from the reader's data directly: the planners
@@ -243,7 +247,7 @@ def vega_bundle() -> str:
         pass
     import vl_convert
 
-    bundle = vl_convert.javascript_bundle()
+    bundle = vl_convert.javascript_bundle()  # type: ignore[call-arg]  # its snippet is optional at run time
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
