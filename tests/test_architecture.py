@@ -51,3 +51,26 @@ def test_no_module_passes_the_size_where_it_should_be_split():
     long = {path.relative_to(ROOT).as_posix(): n for folder in ("logger", "reporter")
             for path in (ROOT / folder).rglob("*.py") if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
     assert long == {}
+
+
+def test_every_command_that_makes_pages_takes_every_site_option():
+    """Each option is spelled once (reporter/options.py): build, serve, publish and export all take them."""
+    from click.testing import CliRunner
+
+    from reporter.cli import main
+
+    for command in ("build", "serve", "publish", "export"):
+        shown = CliRunner().invoke(main, [command, "--help"]).output
+        for option in ("--title", "--templates", "--max-artifact-mb", "--no-redact", "--redact"):
+            assert option in shown, f"reporter {command} lacks {option}"
+
+
+def test_the_csv_writer_does_not_load_the_page_renderer():
+    """Tables are data: writing runs.csv must not pull in Jinja, Markdown or the HTML cleaner."""
+    import subprocess
+    import sys
+
+    code = ("import sys, reporter.site.tables; "
+            "print(sorted(m for m in ('jinja2', 'cmarkgfm', 'nh3') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

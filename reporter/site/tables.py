@@ -14,9 +14,9 @@ from typing import Any
 from logger.events import encode_non_finite
 from logger.model import Experiment, Run
 from logger.search import run_row
-from logger.values import format_number, param_number
+from logger.values import param_number
 
-from reporter.site.text import duration_ms, format_time, source_text
+from reporter.site.text import duration_ms, format_time, format_value, source_text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -100,14 +100,10 @@ def metrics_csv(run: Run) -> str:
 
 def csv_cell(value: Any) -> Any:
     """Text that a spreadsheet would run as a formula gets a leading apostrophe; numbers stay numbers."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return format_number(value)
-    if isinstance(value, int):
+    if type(value) is int:
         return value
+    if value is None or isinstance(value, (bool, float)):
+        return format_value(value)  # as the pages write it
     text = str(value)
     # a number written as text ("-1", a param as MLflow stores it) is no formula
     return "'" + text if text.startswith(FORMULA_STARTS) and param_number(text) is None else text
