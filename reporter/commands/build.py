@@ -45,14 +45,14 @@ def build_site(config: BuildConfig) -> int:
     """Build and report; returns the exit code (0 ok, 1 build failed)."""
     from jinja2 import TemplateError
 
-    from reporter.site.build import BuildError, build, read_data
+    from reporter.site.build import BuildError, build, read_data, shown_problems
     from reporter.site.writer import SiteError
 
     quiet = config.quiet
     try:
         data = read_data(config.log_dir)
         if not quiet:
-            warn(data.problems, "error" if config.strict else "warning")
+            warn(shown_problems(data.problems, config), "error" if config.strict else "warning")
         progress = progress_bar() if not quiet and sys.stderr.isatty() else None
         try:
             result = build(config, data=data, progress=progress)

@@ -30,7 +30,7 @@ def export(log_dir, out_file, experiment, run_ids, max_image_mb, quiet, **site) 
 def run_export(log_dir: str | None, out_file: str, *, experiment=None, run_ids=(), max_image_mb=None,
                quiet: bool = False, **site) -> int:
     """Write the report; returns the exit code (0 ok, 1 failed, 2 bad options)."""
-    from reporter.site.build import BuildError, read_data
+    from reporter.site.build import BuildError, read_data, shown_problems
     from reporter.site.export import DEFAULT_MAX_IMAGE_MB, ExportError, export, select
 
     out = Path(out_file).expanduser().absolute()
@@ -41,7 +41,7 @@ def run_export(log_dir: str | None, out_file: str, *, experiment=None, run_ids=(
         click.echo(f"reporter export: {exc}", err=True)
         return 2
     if not quiet:
-        warn(data.problems)
+        warn(shown_problems(data.problems, config))
     limit = DEFAULT_MAX_IMAGE_MB if max_image_mb is None else max_image_mb
     try:
         result = export(config, data, out, max_image_mb=limit, title=site.get("title"))

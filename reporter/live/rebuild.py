@@ -30,6 +30,7 @@ from reporter.site.build import (
     plan_home,
     plan_run,
     publishable,
+    shown_problems,
     static_sources,
 )
 from reporter.site.render import make_environment, render_page
@@ -172,6 +173,7 @@ class Rebuilder:
         started = time.perf_counter()
         now = time.monotonic() if now is None else now
         changes = self.reader.refresh()
+        changes.problems = shown_problems(changes.problems, self.config)  # printed by serve: masked like pages
         try:
             # The reader's data goes no further: scopes and pages are made from what build would publish.
             data, redaction = publishable(self.reader.data, self.config)

@@ -84,6 +84,13 @@ def publishable(data: LogData, config: BuildConfig) -> tuple[PublishableData, Re
     return PublishableData(**{f.name: getattr(safe, f.name) for f in dataclasses.fields(LogData)}), report
 
 
+def shown_problems(problems: list[Problem], config: BuildConfig) -> list[Problem]:
+    """The reader's problems as warnings and errors may print them: masked like every page."""
+    from reporter.site.redact import Redaction, mask_problems
+
+    return mask_problems(problems, Redaction(config.redact, config.redact_patterns))
+
+
 def require_publishable(data: LogData) -> None:
     if not isinstance(data, PublishableData):
         raise TypeError("pages are planned only from publishable(data, config), never from the reader's data")
@@ -94,9 +101,9 @@ def build(config: BuildConfig, data: LogData | None = None, progress: Progress |
     started = time.perf_counter()
     if data is None:
         data = read_data(config.log_dir)
+    data, redaction = publishable(data, config)
     if config.strict and data.problems:
         raise BuildError(f"{len(data.problems)} problem(s) in the logs and --strict is on; first: {data.problems[0]}")
-    data, redaction = publishable(data, config)
     plan = gather(data, config)
     writer = SiteWriter(config.out_dir, force=config.force)
     writer.open()

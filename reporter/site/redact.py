@@ -135,6 +135,14 @@ def redact(data: LogData, rules: Redaction, log_dir: Path | None = None) -> tupl
     return masker.model(LogData(data.experiments, runs, data.problems)), report
 
 
+def mask_problems(problems: list[Problem], rules: Redaction) -> list[Problem]:
+    """Problems as a terminal may show them: their text masked as pages mask it (a CI log is published too)."""
+    if not rules.enabled:
+        return list(problems)
+    masker = _Masker(rules, RedactionReport())
+    return [masker.model(problem) for problem in problems]
+
+
 class _Masker:
     """Masks every string of a model; remembers its answers, since most texts repeat from run to run."""
 

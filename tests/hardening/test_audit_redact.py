@@ -282,3 +282,18 @@ def test_flowsheetignore_that_cannot_be_read_refuses_the_build(open_folder):
     os.waitpid(pid, 0)
     assert message.startswith("IgnoreFileError") and IGNORE_FILE in message and "Permission denied" in message
     assert "would publish" in message
+
+
+def test_warnings_in_the_terminal_are_masked_like_the_pages(tmp_path):
+    """A CI log is published too: a bad line holding a token is reported without the token."""
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    logs = tmp_path / "logs"
+    (logs / "exp" / ("a" * 32)).mkdir(parents=True)
+    (logs / "exp" / ("a" * 32) / "run.jsonl").write_text(
+        '{"v":1,"kind":"start","t":1732700000000,"run_id":"' + "a" * 32 + '","experiment_id":"exp","name":"r"}\n'
+        '{"v":1,"kind":"metric","t":1732700000001,"key":"loss","value":"' + token + '","step":0}\n')
+    built = CliRunner().invoke(main, ["build", str(logs), "-o", str(tmp_path / "site")])
+    assert built.exit_code == 0, built.output
+    assert "warning:" in built.output and token not in built.output
+    strict = CliRunner().invoke(main, ["build", str(logs), "-o", str(tmp_path / "site"), "--strict"])
+    assert strict.exit_code != 0 and token not in strict.output
