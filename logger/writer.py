@@ -1,7 +1,7 @@
 """Appending lines to a run file: buffered, flushed within a second, safe across threads and processes.
 
 Logging calls put a finished line on a queue (`pending.append`, a thread-safe C call, so the hot
-path holds no lock) and drain it themselves once it holds a few thousand lines, which keeps the
+path holds no lock) and drain it themselves once it holds FLUSH_LINES lines, which keeps the
 memory small and warm. A per-process flusher thread drains the rest a few times a second;
 `flush()` drains at once. Each drain is one flock-guarded write of whole lines to a file opened with
 O_APPEND, so lines from several threads or processes never interleave.
