@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from logger import experiments, writer
 from logger.format import EXPERIMENT_TAG, NOTE_TAG, RUN_FILE, RUN_NAME_TAG
@@ -270,7 +271,9 @@ def _on_sigterm(signum, frame) -> None:
 
 # --- module-level logging calls: MLflow's signatures, acting on the current run ---------------
 
-def log_metric(key, value, step=None, synchronous=None, timestamp=None, run_id=None, model_id=None, dataset=None):
+def log_metric(key: str, value: float, step: int | None = None, synchronous: bool | None = None,
+               timestamp: int | None = None, run_id: str | None = None, model_id: str | None = None,
+               dataset: Any = None) -> None:
     stack = _stack.get()  # the common case inline: this is called in tight training loops
     if stack and run_id is None and not stack[-1]._ended:
         stack[-1].log_metric(key, value, step, timestamp)
@@ -278,49 +281,50 @@ def log_metric(key, value, step=None, synchronous=None, timestamp=None, run_id=N
         _run_for_logging(run_id).log_metric(key, value, step, timestamp)
 
 
-def log_metrics(metrics, step=None, synchronous=None, run_id=None, timestamp=None, **_mlflow_only):
+def log_metrics(metrics: dict[str, float], step: int | None = None, synchronous: bool | None = None,
+                run_id: str | None = None, timestamp: int | None = None, **_mlflow_only: Any) -> None:
     _run_for_logging(run_id).log_metrics(metrics, step, timestamp)
 
 
-def log_param(key, value, synchronous=None):
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
     return _run_for_logging().log_param(key, value)
 
 
-def log_params(params, synchronous=None, run_id=None):
+def log_params(params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None) -> None:
     _run_for_logging(run_id).log_params(params)
 
 
-def set_tag(key, value, synchronous=None):
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
     _run_for_logging().set_tag(key, value)
 
 
-def set_tags(tags, synchronous=None):
+def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
     _run_for_logging().set_tags(tags)
 
 
-def log_artifact(local_path, artifact_path=None, run_id=None):
+def log_artifact(local_path: str | os.PathLike, artifact_path: str | None = None, run_id: str | None = None) -> None:
     _run_for_logging(run_id).log_artifact(local_path, artifact_path)
 
 
-def log_artifacts(local_dir, artifact_path=None, run_id=None):
+def log_artifacts(local_dir: str | os.PathLike, artifact_path: str | None = None, run_id: str | None = None) -> None:
     _run_for_logging(run_id).log_artifacts(local_dir, artifact_path)
 
 
-def log_text(text, artifact_file, run_id=None):
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
     _run_for_logging(run_id).log_text(text, artifact_file)
 
 
-def log_dict(dictionary, artifact_file, run_id=None):
+def log_dict(dictionary: dict, artifact_file: str, run_id: str | None = None) -> None:
     _run_for_logging(run_id).log_dict(dictionary, artifact_file)
 
 
-def log_figure(figure, artifact_file, **_mlflow_only):
+def log_figure(figure: Any, artifact_file: str, **_mlflow_only: Any) -> None:
     _run_for_logging().log_figure(figure, artifact_file)
 
 
-def log_image(image, artifact_file, **_mlflow_only):
+def log_image(image: Any, artifact_file: str, **_mlflow_only: Any) -> None:
     _run_for_logging().log_image(image, artifact_file)
 
 
-def get_artifact_uri(artifact_path=None):
+def get_artifact_uri(artifact_path: str | None = None) -> str:
     return _run_for_logging().get_artifact_uri(artifact_path)
