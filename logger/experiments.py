@@ -60,11 +60,6 @@ def find_by_id(log_dir: Path, experiment_id: str) -> Experiment | None:
     return read_experiment(log_dir / experiment_id)
 
 
-def list_all(log_dir: Path) -> list[Experiment]:
-    found = (read_experiment(folder) for folder in _experiment_folders(log_dir))
-    return sorted((e for e in found if e is not None), key=lambda e: e.name)
-
-
 def create(log_dir: Path, name: str, artifact_location: str | None = None, tags: dict | None = None) -> Experiment:
     """Create experiment `name`; FileExistsError if it exists (one winner among racing processes)."""
     check_name(name)

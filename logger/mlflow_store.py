@@ -23,7 +23,7 @@ are not plain folder names. An `artifact_uri` outside the store is read only whe
 
 Choices where MLflow leaves room:
 - Experiment ids stay MLflow's (`0`, `5360806...`) so the site's URLs match what users know; the
-  importer (reporter/import_mlflow.py) is what renames them to flowsheet's name-based ids.
+  importer (reporter/importers/mlflow.py) is what renames them to flowsheet's name-based ids.
 - Params and tags stay strings, as MLflow stores them. All tags are kept, `mlflow.*` ones included.
 - A RUNNING (or SCHEDULED) run is `RUNNING` while its last activity is recent and `UNFINISHED` after,
   as for native runs: an `mlruns/` copied from a cluster often holds runs whose process died.

@@ -119,8 +119,5 @@ class LogData:
     runs: dict[str, Run] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
-    def runs_of(self, experiment_id: str) -> list[Run]:
-        return [run for run in self.runs.values() if run.experiment_id == experiment_id]
-
     def children_of(self, run_id: str) -> list[Run]:
         return [run for run in self.runs.values() if run.parent_run_id == run_id]

@@ -27,7 +27,7 @@ class BuildConfig:
     force: bool = False
     # Seconds since the epoch to print as the build time; None keeps pages free of timestamps.
     build_time: int | None = None
-    redact: bool = True  # mask credentials in params and tags (see reporter/redact.py)
+    redact: bool = True  # mask credentials in params and tags (see reporter/site/redact.py)
     redact_patterns: tuple[str, ...] = ()  # more key patterns to mask (regular expressions)
 
     @property

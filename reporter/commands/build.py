@@ -51,8 +51,8 @@ def build_site(config: BuildConfig) -> int:
     quiet = config.quiet
     try:
         data = read_data(config.log_dir)
-        if not quiet:
-            warn(shown_problems(data.problems, config), "error" if config.strict else "warning")
+        if config.strict and not quiet:  # the build is about to fail on them: show them all first
+            warn(shown_problems(data.problems, config), "error")
         progress = progress_bar() if not quiet and sys.stderr.isatty() else None
         try:
             result = build(config, data=data, progress=progress)
@@ -70,6 +70,8 @@ def build_site(config: BuildConfig) -> int:
     except OSError as exc:
         click.echo(f"reporter build: {exc.filename or ''}: {exc.strerror or exc}", err=True)
         return 1
+    if not quiet:  # the logs' problems and the files the site could not take
+        warn(shown_problems(result.problems, config))
     if result.redaction and not quiet:
         click.echo(f"warning: {result.redaction}", err=True)
     if not quiet:

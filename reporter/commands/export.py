@@ -45,6 +45,9 @@ def run_export(log_dir: str | None, out_file: str, *, experiment=None, run_ids=(
     limit = DEFAULT_MAX_IMAGE_MB if max_image_mb is None else max_image_mb
     try:
         result = export(config, data, out, max_image_mb=limit, title=site.get("title"))
+    except ExportError as exc:
+        click.echo(f"reporter export: {exc}", err=True)
+        return 2
     except BuildError as exc:
         click.echo(f"reporter export: {exc}", err=True)
         return 1

@@ -200,7 +200,7 @@ class Rebuilder:
             rendered = render_all(plan, self._env)
             writer = RecordingWriter(self.config.out_dir, force=self.config.force)
             writer.open()
-            outcome.problems += write_rendered(plan, rendered, writer)
+            outcome.problems += shown_problems(write_rendered(plan, rendered, writer), self.config)
             writer.close(prune=scope.full)
         except Exception as exc:  # noqa: BLE001 - any failure is reported and the last good site kept
             self._failed = True

@@ -3,7 +3,7 @@
     python -m reporter serve runs -o site --port 8000
 
 Three threads of interest: the HTTP server (main thread, one thread per request), the watchdog
-observer, and the rebuild worker (reporter/watch.py). The worker publishes what each rebuild changed
+observer, and the rebuild worker (reporter/live/watch.py). The worker publishes what each rebuild changed
 on an `EventHub`; every open page holds a server-sent-events stream from it and reloads itself when
 a file it uses changed. The reload script is added to HTML responses here, never to files on disk.
 """
@@ -71,11 +71,6 @@ class EventHub:
             self._closed = True
             for q in self._clients:
                 q.put(None)
-
-    @property
-    def client_count(self) -> int:
-        with self._lock:
-            return len(self._clients)
 
 
 class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):

@@ -90,6 +90,8 @@ def export(config: BuildConfig, data: LogData, out_file: Path, max_image_mb: flo
     """Render the selection's report and write it to `out_file` (config.out_dir is not used)."""
     # The file's title, run count and selection show names and ids too: take them from what may be published.
     safe, _ = publishable(data, config)
+    if not safe.runs:
+        raise ExportError("nothing to export: every run chosen is left out by .flowsheetignore")
     html, left_out = render_export(safe, config, max_image_mb * 1024 * 1024, title or _default_title(safe))
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(html, encoding="utf-8")

@@ -260,12 +260,16 @@ def _is_model(value: Any) -> bool:
     return hasattr(type(value), "__dataclass_fields__")
 
 
+# Where the build reads files from: never shown on a page, and masking them would lose the files.
+_READ_FROM = frozenset({"path", "artifacts_dir"})
+
+
 def _fields_to_mask(cls: type) -> tuple[tuple[str, bool], ...]:
-    """(name, whether it names something) for each field of a model class, but `path` (where files are read)."""
+    """(name, whether it names something) for each field of a model class, but those the build reads from."""
     known = _FIELDS.get(cls)
     if known is None:
         known = _FIELDS[cls] = tuple((f.name, f.name == "key" or f.name.endswith("_id"))
-                                     for f in fields(cls) if f.name != "path")
+                                     for f in fields(cls) if f.name not in _READ_FROM)
     return known
 
 

@@ -297,3 +297,47 @@ def test_warnings_in_the_terminal_are_masked_like_the_pages(tmp_path):
     assert "warning:" in built.output and token not in built.output
     strict = CliRunner().invoke(main, ["build", str(logs), "-o", str(tmp_path / "site"), "--strict"])
     assert strict.exit_code != 0 and token not in strict.output
+
+
+def test_a_log_folder_whose_path_looks_secret_keeps_its_artifacts(tmp_path):
+    """Where files are read from is never shown, so it is never masked: masking it lost every artifact."""
+    logs = tmp_path / "tokenizer study" / "logs"  # "token" and a space: the start of a --token value
+    run_folder = logs / "exp" / ("b" * 32)
+    (run_folder / "artifacts").mkdir(parents=True)
+    (run_folder / "artifacts" / "notes.txt").write_text("kept")
+    (run_folder / "run.jsonl").write_text(
+        '{"v":1,"kind":"start","t":1732700000000,"run_id":"' + "b" * 32 + '","experiment_id":"exp","name":"r"}\n'
+        '{"v":1,"kind":"artifact","t":1732700000001,"path":"notes.txt","size":4}\n')
+    built = CliRunner().invoke(main, ["build", str(logs), "-o", str(tmp_path / "site")])
+    assert built.exit_code == 0, built.output
+    assert (tmp_path / "site" / "runs" / ("b" * 32) / "artifacts" / "notes.txt").read_text() == "kept"
+
+
+def test_the_build_names_each_file_it_could_not_take(tmp_path):
+    """A problem met while writing the site (here: a folder where an artifact goes) is named, not only counted."""
+    logs = tmp_path / "logs"
+    run_folder = logs / "exp" / ("c" * 32)
+    (run_folder / "artifacts").mkdir(parents=True)
+    (run_folder / "artifacts" / "plot.png").write_bytes(b"png")
+    (run_folder / "run.jsonl").write_text(
+        '{"v":1,"kind":"start","t":1732700000000,"run_id":"' + "c" * 32 + '","experiment_id":"exp","name":"r"}\n'
+        '{"v":1,"kind":"artifact","t":1732700000001,"path":"plot.png","size":3}\n')
+    site = tmp_path / "site"
+    assert CliRunner().invoke(main, ["build", str(logs), "-o", str(site)]).exit_code == 0
+    copy = site / "runs" / ("c" * 32) / "artifacts" / "plot.png"
+    copy.unlink()
+    copy.mkdir()  # the file's place is taken
+    again = CliRunner().invoke(main, ["build", str(logs), "-o", str(site)])
+    assert again.exit_code == 0 and "warning:" in again.output and "plot.png" in again.output, again.output
+
+
+def test_exporting_only_ignored_runs_is_an_error_not_an_empty_report(tmp_path):
+    logs = tmp_path / "logs"
+    run_folder = logs / "secret-exp" / ("d" * 32)
+    run_folder.mkdir(parents=True)
+    (run_folder / "run.jsonl").write_text(
+        '{"v":1,"kind":"start","t":1732700000000,"run_id":"' + "d" * 32 + '","experiment_id":"secret-exp","name":"r"}\n')
+    (logs / ".flowsheetignore").write_text("secret-exp/\n")
+    done = CliRunner().invoke(main, ["export", str(logs), "-o", str(tmp_path / "r.html")])
+    assert done.exit_code == 2 and "nothing to export" in done.output, done.output
+    assert not (tmp_path / "r.html").exists()

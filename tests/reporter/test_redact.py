@@ -155,8 +155,9 @@ def test_every_text_field_of_the_model_is_masked_even_ones_added_later():
         values = {f.name: f"x {TOKEN}" for f in dataclasses.fields(cls) if f.init and f.type in ("str", "str | None")}
         return cls(**{**values, **fixed})
 
-    run = filled(Run, path="r1", params={TOKEN: TOKEN}, tags={"t": [TOKEN]}, system={"env": {"x": TOKEN}},
-                 metrics={TOKEN: MetricHistory(TOKEN)}, artifacts=[Artifact("ok.txt", 1)])
+    # path and artifacts_dir are where files are read from: never shown, never masked
+    run = filled(Run, path="r1", artifacts_dir="r1/artifacts", params={TOKEN: TOKEN}, tags={"t": [TOKEN]},
+                 system={"env": {"x": TOKEN}}, metrics={TOKEN: MetricHistory(TOKEN)}, artifacts=[Artifact("ok.txt", 1)])
     data = LogData(experiments={"e": filled(Experiment, path="e")}, runs={run.run_id: run},
                    problems=[filled(Problem, line=3)])
     safe, _ = redact(data, Redaction())
