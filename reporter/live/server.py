@@ -219,7 +219,7 @@ def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = 
     """Watch the config's logs and templates; each settled batch of changes rebuilds, reports and notifies."""
     from reporter.assets import templates_dir
     from reporter.live.watch import FLUSH, Watcher
-    from reporter.site.redact import IGNORE_FILE
+    from reporter.site.ignore import IGNORE_FILE
 
     config = rebuilder.config
     roots = {"logs": config.log_dir, "templates": templates_dir()}

@@ -35,7 +35,8 @@ from logger.reader import read_logs
 from reporter.cli import main
 from reporter.config import BuildConfig
 from reporter.site.build import BuildError, build
-from reporter.site.redact import IGNORE_FILE, Redaction, redact
+from reporter.site.ignore import IGNORE_FILE
+from reporter.site.redact import Redaction, redact
 
 
 def _token(code: str) -> tuple[str, list[str]]:
