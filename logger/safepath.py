@@ -25,12 +25,13 @@ class RefusedPath(OSError):
     """A path that is not read; `strerror` says why, in words for the problems list."""
 
 
-def resolve_inside(path: str | os.PathLike, log_dir: str | os.PathLike) -> Path:
+def resolve_inside(path: str | os.PathLike, log_dir: str | os.PathLike, root_real: str | None = None) -> Path:
     """`path` with every link followed, when that lies inside `log_dir` (its links followed too).
 
+    `root_real`: `log_dir` already resolved, for a caller checking many files against it (a reader's pass).
     Raises RefusedPath when it leads out, and OSError when it does not exist or cannot be resolved."""
     real = os.path.realpath(path, strict=True)
-    if not is_inside(os.path.realpath(log_dir, strict=True), real):
+    if not is_inside(root_real or os.path.realpath(log_dir, strict=True), real):
         raise RefusedPath(errno.EACCES, LEADS_OUTSIDE, os.fspath(path))
     return Path(real)
 
@@ -60,9 +61,9 @@ def _open_without_waiting(name: str, flags: int) -> int:
     return os.open(name, flags | os.O_NONBLOCK)
 
 
-def open_inside(path: str | os.PathLike, log_dir: str | os.PathLike) -> BinaryIO:
+def open_inside(path: str | os.PathLike, log_dir: str | os.PathLike, root_real: str | None = None) -> BinaryIO:
     """Open a file of the log directory for reading: inside it (links followed) and regular, or refused."""
-    return open_regular(resolve_inside(path, log_dir))
+    return open_regular(resolve_inside(path, log_dir, root_real))
 
 
 def _check_regular(mode: int, path: str | os.PathLike) -> None:

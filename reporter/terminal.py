@@ -21,3 +21,11 @@ def progress_bar():
         filled = width * done // max(total, 1)
         click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", err=True, nl=False)
     return show
+
+
+def fail(command: str, error: BaseException, code: int) -> int:
+    """The one line a command prints when it stops on `error` (an OSError names its file); returns `code`."""
+    named = isinstance(error, OSError) and error.strerror
+    text = f"{getattr(error, 'filename', None) or ''}: {getattr(error, 'strerror', '')}" if named else str(error)
+    click.echo(f"reporter {command}: {text}", err=True)
+    return code

@@ -57,8 +57,10 @@ class _TrackedFile:
         self.plain = is_plain_record(record)
         return PlainParser(self.rel, self.path, plain_run_id(self.rel)) if self.plain else None
 
-    def update(self) -> bool:
-        """Read what was appended since last time (or all of it again). True when anything changed."""
+    def update(self, root_real: str) -> bool:
+        """Read what was appended since last time (or all of it again). True when anything changed.
+
+        `root_real`: the log directory resolved once for the whole pass, not once per file."""
         try:
             info = os.stat(self.path)
         except OSError:
@@ -67,7 +69,7 @@ class _TrackedFile:
                 and (info.st_dev, info.st_ino) == self.identity):
             return False
         try:
-            with open_inside(self.path, self.log_dir) as file:
+            with open_inside(self.path, self.log_dir, root_real) as file:
                 return self._read(file)
         except OSError as error:
             problem = Problem(self.rel, None, f"cannot read: {error.strerror or error}")
@@ -191,11 +193,12 @@ class FlowsheetSource(Source):
             if rel not in found:
                 del self._files[rel]
         changed_files = set()
+        root_real = os.path.realpath(self.root)
         for rel, role in found.items():
             tracked = self._files.get(rel)
             if tracked is None:
                 tracked = self._files[rel] = _TrackedFile(self.root / rel, rel, role, self.root)
-            if tracked.update():
+            if tracked.update(root_real):
                 changed_files.add(rel)
         return self._assemble(now, changed_files, notes, run_folders)
 

@@ -11,7 +11,7 @@ import click
 
 from reporter.config import BuildConfig, ConfigError
 from reporter.options import log_dir_argument, out_dir_options, quiet_option, site_config, site_options
-from reporter.terminal import progress_bar, warn
+from reporter.terminal import fail, progress_bar, warn
 
 
 @click.command()
@@ -59,17 +59,13 @@ def build_site(config: BuildConfig) -> int:
         finally:
             if progress:
                 click.echo("", err=True)
-    except (BuildError, SiteError) as exc:
-        click.echo(f"reporter build: {exc}", err=True)
-        return 1
     except TemplateError as exc:
         filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
         where = f" ({filename}:{line})" if filename else ""
         click.echo(f"reporter build: template error{where}: {exc}", err=True)
         return 1
-    except OSError as exc:
-        click.echo(f"reporter build: {exc.filename or ''}: {exc.strerror or exc}", err=True)
-        return 1
+    except (BuildError, SiteError, OSError) as exc:
+        return fail("build", exc, 1)
     if not quiet:  # the logs' problems and the files the site could not take
         warn(shown_problems(result.problems, config))
     if result.redaction and not quiet:

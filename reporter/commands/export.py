@@ -9,7 +9,7 @@ import click
 
 from reporter.config import BuildConfig, ConfigError
 from reporter.options import default_log_dir, log_dir_argument, quiet_option, site_config, site_options
-from reporter.terminal import warn
+from reporter.terminal import fail, warn
 
 
 @click.command()
@@ -38,22 +38,16 @@ def run_export(log_dir: str | None, out_file: str, *, experiment=None, run_ids=(
         config = report_config(log_dir, out, site)
         data = select(read_data(config.log_dir), experiment, list(run_ids))
     except (ConfigError, ExportError) as exc:
-        click.echo(f"reporter export: {exc}", err=True)
-        return 2
+        return fail("export", exc, 2)
     if not quiet:
         warn(shown_problems(data.problems, config))
     limit = DEFAULT_MAX_IMAGE_MB if max_image_mb is None else max_image_mb
     try:
         result = export(config, data, out, max_image_mb=limit, title=site.get("title"))
     except ExportError as exc:
-        click.echo(f"reporter export: {exc}", err=True)
-        return 2
-    except BuildError as exc:
-        click.echo(f"reporter export: {exc}", err=True)
-        return 1
-    except OSError as exc:
-        click.echo(f"reporter export: {exc.filename or ''}: {exc.strerror or exc}", err=True)
-        return 1
+        return fail("export", exc, 2)
+    except (BuildError, OSError) as exc:
+        return fail("export", exc, 1)
     if not quiet:
         note = f"; {result.images_left_out} image(s) over {limit:g} MB left out" if result.images_left_out else ""
         click.echo(f"{result.runs} run(s) in {result.path} ({result.size / 1e6:.1f} MB){note}")

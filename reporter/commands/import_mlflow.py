@@ -7,7 +7,7 @@ import sys
 import click
 
 from reporter.options import default_log_dir
-from reporter.terminal import warn
+from reporter.terminal import fail, warn
 
 
 @click.command("import-mlflow")
@@ -36,11 +36,9 @@ def run_import(mlruns_dir: str, log_dir: str, *, link: bool = True, quiet: bool 
     try:
         result = import_mlflow(mlruns_dir, log_dir, link=link, allow_artifacts_outside=allow_artifacts_outside)
     except MlflowImportError as error:
-        click.echo(f"reporter import-mlflow: {error}", err=True)
-        return 2
+        return fail("import-mlflow", error, 2)
     except OSError as error:
-        click.echo(f"reporter import-mlflow: {error.filename or ''}: {error.strerror or error}", err=True)
-        return 1
+        return fail("import-mlflow", error, 1)
     if not quiet:
         warn(result.problems)
         click.echo(f"Imported into {result.log_dir}: {result.summary()}")
