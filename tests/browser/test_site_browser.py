@@ -125,8 +125,9 @@ def test_runs_table_tree_sort_filter_and_url_state(sites, new_page):
     page.locator(f"tr[data-run-id='{LASSO2}'] input[type=checkbox]").check()
     page.locator(".column-chooser summary").click()
     page.locator(".column-chooser input[value='tags.stage']").uncheck()
-    shared = page.url
-    assert "sel=" in shared and "cols=" in shared
+    # the hash is written by history.replaceState: read it from the document, not from page.url (which lags)
+    page.wait_for_function("location.hash.includes('sel=') && location.hash.includes('cols=')")
+    shared = page.evaluate("location.href")
     other, _ = new_page()
     other.goto(shared)
     other.wait_for_selector("table.runs tbody tr")
