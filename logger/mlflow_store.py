@@ -80,6 +80,14 @@ def store_root(path: str | os.PathLike) -> Path | None:
     return None
 
 
+def looks_like_store(listing) -> bool:
+    """`_is_store` for a folder of the reader's walk (a `logger.logtree.Listing`), asked of every folder:
+    MLflow names experiment folders by number, so a folder with no numbered subfolder is not looked into."""
+    if META in listing.files or not any(name.isdigit() for name in listing.dirs):
+        return False
+    return _is_store(listing.path)
+
+
 def _is_store(folder: Path) -> bool:
     if (folder / META).is_file():
         return False  # one experiment's folder (or a run's), not a whole store

@@ -16,9 +16,14 @@ What it promises (docs/FORMAT.md is the format):
 - Any other `*.jsonl` whose first line is a flat JSON object is a "plain" metric log: a run of its own.
 
 Each log format is a `Source` (logger/sources/): flowsheet's own logs and plain JSONL logs
-(logger/sources/flowsheet.py) and MLflow file stores (logger/sources/mlruns.py). The reader asks each
-registered source whether it claims the directory, refreshes those that do, and merges their models;
-an id two sources hold is kept by the first (in `Source.order`) and the other is reported.
+(logger/sources/flowsheet.py), MLflow file stores (logger/sources/mlruns.py) and the other trackers'
+formats beside them. The reader walks the directory once per refresh, lets each registered source claim
+what it reads (logger/logtree.py), refreshes those that claimed something, and merges their models;
+an id two sources hold is kept by the first (in `Source.order`) and the other is reported. Experiments
+two sources found in the same folder are one experiment.
+
+The log path may also be one file (an `mlflow.db`, an event file): the reader then reads that file alone,
+and the folder holding it is the boundary nothing is read outside of.
 
 Deliberate choices where the format leaves room:
 - The `start` line must come first. A run file whose first event is something else is read anyway
@@ -39,11 +44,12 @@ import os
 import time
 from pathlib import Path
 
+from logger.logtree import find_units
 from logger.model import LogData, Problem
 from logger.parsing_plain import is_plain_record
 from logger.sources import Changes, Source, registered
 
-__all__ = ["Changes", "LogProblemWarning", "LogReader", "read_logs", "is_plain_record"]
+__all__ = ["Changes", "LogProblemWarning", "LogReader", "log_root", "read_logs", "is_plain_record"]
 
 
 class LogProblemWarning(UserWarning):
@@ -57,28 +63,38 @@ def _check_dir(path: Path) -> None:
         raise NotADirectoryError(f"log directory is not a directory: {path}")
 
 
+def log_root(path: str | os.PathLike) -> Path:
+    """The folder a log path stands for: itself, or the folder holding it when it is a file."""
+    path = Path(path).expanduser().absolute()
+    return path.parent if path.is_file() else path
+
+
 class LogReader:
-    """Follows one log directory; `refresh()` brings `data` up to date and says what changed."""
+    """Follows one log directory (or one log file); `refresh()` brings `data` up to date and says what changed."""
 
     def __init__(self, log_dir: str | os.PathLike, running_window: float = 600.0):
-        self.root = Path(log_dir).expanduser().absolute()
+        path = Path(log_dir).expanduser().absolute()
+        self.only = path if path.is_file() else None  # a file named alone: read it and nothing beside it
+        self.root = path.parent if self.only else path
         _check_dir(self.root)
         self.running_window = running_window
         self.data = LogData()
         self._sources: dict[type[Source], Source] = {}
+        self.units: dict[type[Source], list[Path]] = {}  # what each source claimed in the last walk
         self._refreshed = False
 
     def refresh(self, now: float | None = None) -> Changes:
         """Read what changed since the last call. `now` (seconds since the epoch) decides RUNNING vs UNFINISHED."""
+        if self.only is not None and not self.only.exists():
+            raise FileNotFoundError(f"log file not found: {self.only}")
         _check_dir(self.root)
         now = time.time() if now is None else now
-        claiming = [source for source in registered() if source.claims(self.root)]
-        exclusive = [source for source in claiming if source.exclusive]
-        claiming = exclusive[:1] or claiming
-        self._sources = {kind: self._sources.get(kind) or kind(self.root, self.running_window) for kind in claiming}
+        self.units = find_units(self.root, registered(), self.only)
+        self._sources = {kind: self._sources.get(kind) or kind(self.root, self.running_window)
+                         for kind in self.units}
         changes = Changes(everything=not self._refreshed)
-        for source in self._sources.values():
-            part = source.refresh(now)
+        for kind, source in self._sources.items():
+            part = source.refresh(now, self.units[kind])
             changes.experiments |= part.experiments
             changes.runs |= part.runs
         old, self.data = self.data, self._merge()
@@ -97,13 +113,23 @@ class LogReader:
             _add_unique(merged.runs, part.runs, "run", merged.problems)
         return merged
 
+    def runs_by_source(self) -> dict[str, int]:
+        """How many runs each source brought, by its label (the terminal's "found" line)."""
+        counts: dict[str, int] = {}
+        for source in self._sources.values():
+            label = source.label or source.name
+            counts[label] = counts.get(label, 0) + sum(1 for run_id, run in source.data.runs.items()
+                                                     if self.data.runs.get(run_id) is run)
+        return counts
+
 
 def _add_unique(kept: dict, found: dict, what: str, problems: list[Problem]) -> None:
     for key, item in found.items():
-        if key in kept:
-            problems.append(Problem(item.path, None, f"{what} id {key!r} is used by {kept[key].path}; skipped"))
-        else:
+        if key not in kept:
             kept[key] = item
+        elif getattr(item, "path", None) != getattr(kept[key], "path", None) or what != "experiment":
+            problems.append(Problem(item.path, None, f"{what} id {key!r} is used by {kept[key].path}; skipped"))
+        # else: two sources found runs in one folder: one experiment
 
 
 def _settle(changes: Changes, old: LogData, new: LogData) -> Changes:

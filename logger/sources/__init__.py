@@ -1,32 +1,38 @@
 """Log formats the reader understands: one `Source` per format, each in a module of this package.
 
-`logger.reader.LogReader` asks every registered source whether it claims the log directory, lets
-each claiming source bring its part of the model (`LogData`) up to date, and merges the parts.
+`logger.reader.LogReader` walks the log directory once per refresh (logger/logtree.py). At every
+folder it asks the sources, in `order`, what they read there (`claim`); then it lets each source
+bring its part of the model (`LogData`) up to date from its units, and merges the parts.
 
 Adding a log format is one new module here (and its tests), nothing else edited:
 
     # logger/sources/csvlogs.py
+    from logger.logtree import Claim
     from logger.sources import Changes, Source, register
 
     @register
     class CsvSource(Source):
         name = "csv"
-        order = 50                      # merge order: the first source holding an id keeps it
+        order = 50                      # asked, and merged, in this order: the first holding an id keeps it
 
         @classmethod
-        def claims(cls, root):          # cheap: called on every refresh
-            return any(root.glob("*.csv"))
+        def claim(cls, listing):        # cheap: called for every folder of every refresh
+            if "metrics.csv" in listing.regular:
+                return Claim([listing.path], owns=True)
+            return None
 
-        def refresh(self, now):         # read what changed since the last call into self.data
+        def refresh(self, now, units):  # read what changed since the last call into self.data
             ...
             return Changes(runs={...})  # ids added or changed by this call
+
+Most formats are one run per folder, re-read whole when a file in it changes: logger/sources/units.py
+(`UnitSource`) does the bookkeeping, and such a source only says how to read one unit.
 
 Every module of this package is imported when the reader first asks for the sources, so the
 `@register` runs without any list to edit. A source must keep the reader's promises (logger/reader.py):
 never write, never raise on file content (a bad line or file is a `Problem` in `data.problems`),
 read nothing from outside the log directory (logger/safepath.py), and read incrementally: a refresh
-re-reads only what changed. A source with `exclusive = True` (an MLflow store) is, when it claims
-the directory, the only one read.
+re-reads only what changed.
 """
 
 from __future__ import annotations
@@ -36,9 +42,10 @@ import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from logger.logtree import Claim, Listing
 from logger.model import LogData, Problem
 
-__all__ = ["Changes", "Source", "register", "registered", "unregister"]
+__all__ = ["Changes", "Claim", "Listing", "Source", "register", "registered", "unregister"]
 
 
 @dataclass
@@ -61,12 +68,13 @@ class Source:
     """One log format under one log directory; `refresh` brings `data` up to date and says what changed."""
 
     name = ""
+    label = ""  # how the terminal names it ("MLflow database"); the name when empty
     order = 100  # sources are asked, and merged, in this order
-    exclusive = False  # when it claims a directory, no other source reads it
 
     @classmethod
-    def claims(cls, root: Path) -> bool:
-        """Whether this source reads logs under `root`; asked on every refresh, so it must be cheap."""
+    def claim(cls, listing: Listing) -> Claim | None:
+        """What this source reads in the folder `listing` describes, or None. Asked for every folder on
+        every refresh: decide from the names, and stat or open a file only when the names already fit."""
         raise NotImplementedError
 
     def __init__(self, root: Path, running_window: float):
@@ -74,8 +82,9 @@ class Source:
         self.running_window = running_window  # seconds: a run silent for longer is no longer RUNNING
         self.data = LogData()
 
-    def refresh(self, now: float) -> Changes:
-        """Read what changed since the last call; `now` (seconds since the epoch) decides RUNNING vs UNFINISHED.
+    def refresh(self, now: float, units: list[Path]) -> Changes:
+        """Read what changed since the last call; `units` are what this source claimed in this refresh's walk.
+        `now` (seconds since the epoch) decides RUNNING vs UNFINISHED.
 
         The removed runs and experiments and the new problems are worked out by the reader: a source
         may leave those fields empty."""

@@ -1,7 +1,7 @@
 """The flowsheet log tree: `experiment.jsonl`, `<run id>/run.jsonl`, notes.md, artifacts/, and plain JSONL logs.
 
-A `Source` (logger/sources/__init__.py) that claims every log directory: it walks the tree on each
-refresh and reads only the new bytes of the files that grew (see logger/reader.py for the promises).
+A `Source` (logger/sources/__init__.py) that claims its files wherever they lie in the walk, and reads
+only the new bytes of the files that grew (see logger/reader.py for the promises).
 Plain metric logs (any other `*.jsonl` whose first line is a flat object) are read here too: a plain
 log lying in an experiment folder joins that experiment, which needs the same walk.
 """
@@ -9,6 +9,7 @@ log lying in an experiment folder joins that experiment, which needs the same wa
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from logger.model import Artifact, Experiment, LogData, Problem, Run
 from logger.parsing import ExperimentParser, Parser, RunParser
 from logger.parsing_plain import PlainParser, is_plain_record, lenient_loads, plain_experiment_id, plain_run_id
 from logger.safepath import RefusedPath, file_kind, open_inside, resolve_inside
-from logger.sources import Changes, Source, register
+from logger.sources import Changes, Claim, Listing, Source, register
 
 CHUNK = 1 << 20
 TAIL = 64  # bytes before the offset remembered to notice a file rewritten in place
@@ -166,6 +167,13 @@ def _list_artifacts(folder: Path, log_dir: Path, rel_folder: str) -> tuple[list[
     return found, problems
 
 
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 # ---------------------------------------------------------------- the source
 
 
@@ -177,8 +185,19 @@ class FlowsheetSource(Source):
     order = 10
 
     @classmethod
-    def claims(cls, root: Path) -> bool:
-        return True  # any folder may hold runs (or come to hold them)
+    def claim(cls, listing: Listing) -> Claim | None:
+        # Every regular *.jsonl and any notes.md; a run's run.jsonl whatever it is (its folder is a run
+        # folder even when the file is refused), and nothing under a run's artifacts/.
+        names = [name for name in listing.regular if name.endswith(LOG_SUFFIX)]
+        is_run = RUN_FILE in listing.files
+        if is_run and RUN_FILE not in listing.regular:
+            names.append(RUN_FILE)
+        if NOTES_FILE in listing.files:
+            names.append(NOTES_FILE)
+        if not names:
+            return None
+        skip = frozenset({ARTIFACTS_DIR}) if is_run else frozenset()
+        return Claim([listing.path / name for name in names], skip=skip)
 
     def __init__(self, root: Path, running_window: float):
         super().__init__(root, running_window)
@@ -187,8 +206,8 @@ class FlowsheetSource(Source):
         self._artifacts: dict[str, list[Artifact]] = {}  # what the last refresh saw, to tell changes
         self._statuses: dict[str, str] = {}
 
-    def refresh(self, now: float) -> Changes:
-        found, notes, run_folders = self._scan()
+    def refresh(self, now: float, units: list[Path]) -> Changes:
+        found, notes, run_folders = self._sort_units(units)
         for rel in list(self._files):
             if rel not in found:
                 del self._files[rel]
@@ -204,38 +223,22 @@ class FlowsheetSource(Source):
 
     # --- finding the files ---------------------------------------------------------------------
 
-    def _scan(self) -> tuple[dict[str, str], dict[str, str], set[str]]:
-        """Walk the tree: log files (rel path -> role), notes (experiment folder -> rel path), run folders."""
+    def _sort_units(self, units: list[Path]) -> tuple[dict[str, str], dict[str, str], set[str]]:
+        """The claimed files: log files (rel path -> role), notes (experiment folder -> rel path), run folders."""
         found: dict[str, str] = {}
         notes: dict[str, str] = {}
         run_folders: set[str] = set()
-        stack = [""]
-        while stack:
-            rel_dir = stack.pop()
-            directory = self.root / rel_dir if rel_dir else self.root
-            try:
-                entries = list(os.scandir(directory))
-            except OSError:
+        for path in units:
+            rel = path.relative_to(self.root).as_posix()
+            folder, _, name = rel.rpartition("/")
+            if name == NOTES_FILE:
+                notes[folder] = rel  # whatever it is: reading it checks and reports
                 continue
-            prefix = rel_dir + "/" if rel_dir else ""
-            is_run = any(entry.name == RUN_FILE for entry in entries)
-            if is_run:
-                run_folders.add(rel_dir)
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
+            if name == RUN_FILE:
+                run_folders.add(folder)
+                if not _is_regular(path):
                     continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if not (is_run and name == ARTIFACTS_DIR):
-                            stack.append(prefix + name)
-                    elif name == NOTES_FILE:
-                        notes[rel_dir] = prefix + name  # whatever it is: reading it checks and reports
-                    elif entry.is_file(follow_symlinks=False) and name.endswith(LOG_SUFFIX):
-                        found[prefix + name] = ("run" if name == RUN_FILE else
-                                                "experiment" if name == EXPERIMENT_FILE else "jsonl")
-                except OSError:
-                    continue
+            found[rel] = "run" if name == RUN_FILE else "experiment" if name == EXPERIMENT_FILE else "jsonl"
         return found, notes, run_folders
 
     # --- putting the model together ------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""An MLflow file store (`mlruns/`): read through logger/mlflow_store.py, re-reading only what changed.
+"""MLflow file stores (`mlruns/`): read through logger/mlflow_store.py, re-reading only what changed.
 
-A `Source` (logger/sources/__init__.py). It claims a log directory that is a store (or holds one as
-`mlruns/`), and then it alone reads it: a store is one whole format, not logs among others.
+A `Source` (logger/sources/__init__.py). It claims each folder of the walk that is a store, as one
+unit: nothing under a store is anyone else's (a run's artifacts may hold event files or JSONL logs,
+which are the run's artifacts, not runs).
 """
 
 from __future__ import annotations
@@ -9,30 +10,37 @@ from __future__ import annotations
 from pathlib import Path
 
 from logger.mlflow_files import MlflowFiles
-from logger.mlflow_store import StoreReader, is_mlflow_store, store_root
-from logger.sources import Changes, Source, register
+from logger.mlflow_store import StoreReader, looks_like_store
+from logger.model import LogData
+from logger.sources import Changes, Claim, Listing, Source, register
 
 
 @register
 class MlflowStoreSource(Source):
     name = "mlflow"
+    label = "MLflow file store"
     order = 0
-    exclusive = True
 
     @classmethod
-    def claims(cls, root: Path) -> bool:
-        return is_mlflow_store(root)
+    def claim(cls, listing: Listing) -> Claim | None:
+        return Claim([listing.path], owns=True) if looks_like_store(listing) else None
 
     def __init__(self, root: Path, running_window: float):
         super().__init__(root, running_window)
-        self._reader: StoreReader | None = None
+        self._readers: dict[Path, StoreReader] = {}
         self._statuses: dict[str, str] = {}
 
-    def refresh(self, now: float) -> Changes:
-        root = store_root(self.root) or self.root
-        if self._reader is None or self._reader.store.root != root:
-            self._reader = StoreReader(MlflowFiles(root))  # the reader never reads artifacts outside the store
-        old, data = self.data, self._reader.read(self.running_window, now)
+    def refresh(self, now: float, units: list[Path]) -> Changes:
+        # the reader never reads artifacts outside the store
+        self._readers = {unit: self._readers.get(unit) or StoreReader(MlflowFiles(unit)) for unit in units}
+        old, data = self.data, LogData()
+        for reader in self._readers.values():
+            part = reader.read(self.running_window, now)
+            data.problems += part.problems
+            for experiment_id, experiment in part.experiments.items():
+                data.experiments.setdefault(experiment_id, experiment)
+            for run_id, run in part.runs.items():
+                data.runs.setdefault(run_id, run)
         # Unchanged experiments and runs are the very objects of the last read (StoreReader keeps them).
         runs = {run_id for run_id, run in data.runs.items()
                 if old.runs.get(run_id) is not run or self._statuses.get(run_id) != run.status}

@@ -360,12 +360,15 @@ def test_plain_log_in_an_experiment_folder_joins_it(log_dir):
     assert extra.experiment_id == "houses-00000006"
 
 
-def test_missing_or_wrong_directory_raises(tmp_path):
+def test_missing_directory_raises_and_a_file_is_read_alone(tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
         LogReader(tmp_path / "nope")
+    # a log path may be one file (an mlflow.db, an event file): read alone, nothing beside it
     (tmp_path / "file").write_text("x")
-    with pytest.raises(NotADirectoryError):
-        read_logs(tmp_path / "file")
+    write_plain(tmp_path / "beside.jsonl", [{"step": 1, "loss": 0.5}])
+    assert read_logs(tmp_path / "file").runs == {}
+    only = read_logs(tmp_path / "beside.jsonl")
+    assert [run.name for run in only.runs.values()] == ["beside"]
 
 
 def _tree(folder):

@@ -13,7 +13,7 @@ from mlflow_fixture import FIXTURE, flat_meta
 
 from logger.model import LogData, MetricHistory, Run
 from logger.reader import LogReader, read_logs
-from logger.sources import Changes, Source, register, unregister
+from logger.sources import Changes, Claim, Listing, Source, register, unregister
 
 # ---------------------------------------------------------------- a toy format, registered from here
 
@@ -25,12 +25,13 @@ class CountsSource(Source):
     order = 50
 
     @classmethod
-    def claims(cls, root: Path) -> bool:
-        return any(root.glob("*.counts"))
+    def claim(cls, listing: Listing) -> Claim | None:
+        found = [listing.path / name for name in sorted(listing.regular) if name.endswith(".counts")]
+        return Claim(found) if found else None
 
-    def refresh(self, now: float) -> Changes:
+    def refresh(self, now: float, units: list[Path]) -> Changes:
         data = LogData()
-        for path in sorted(self.root.glob("*.counts")):
+        for path in units:
             run = Run(run_id=f"counts-{path.stem}", experiment_id="", name=path.stem, path=str(path),
                       status="FINISHED", source="counts")
             history = run.metrics["count"] = MetricHistory("count")

@@ -1,0 +1,100 @@
+"""One walk of a log directory per refresh, in which every source claims what it reads.
+
+The reader lists each folder once (`Listing`) and asks the sources, in their `order`, whether they
+read anything there (`Source.claim`). A claim names the source's units (this folder, or files in it)
+and says how far the walk goes on below it:
+
+- `owns=True`: the folder is the source's whole unit (an MLflow store, a Hugging Face output folder, a
+  Ray Tune trial): no later source is asked about it and the walk does not go below it, so the event
+  files Ray writes beside `result.json`, or a run's logged artifacts, are not read as runs of their own.
+- `skip`: subfolders the walk leaves out (a flowsheet run's `artifacts/`).
+
+Symlinked folders are never walked into and names starting with "." are left out (the logger's and
+MLflow's half-written files, `.trash/`, `.git/`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One folder of the tree: its subfolders (links excluded) and its other entries (regular files among them)."""
+
+    path: Path
+    dirs: frozenset[str]
+    files: frozenset[str]  # every entry that is not a folder: regular files, links, FIFOs...
+    regular: frozenset[str]  # the regular files among `files` (a link is not one)
+
+    def has_dir_file(self, folder: str, name: str) -> bool:
+        """Whether `folder/name` is a regular file (one stat; only asked when the names already look right)."""
+        if folder not in self.dirs:
+            return False
+        try:
+            return (self.path / folder / name).is_file() and not (self.path / folder / name).is_symlink()
+        except OSError:
+            return False
+
+
+@dataclass
+class Claim:
+    units: list[Path]  # what the source reads here: the folder itself, or files in it
+    owns: bool = False  # the folder is one unit: nobody else is asked about it or anything under it
+    skip: frozenset[str] = field(default_factory=frozenset)  # subfolders not walked into
+
+
+def list_folder(path: Path, only: str | None = None) -> Listing | None:
+    """The listing of `path`, or None when it cannot be listed. `only`: keep that one entry alone."""
+    try:
+        with os.scandir(path) as entries:
+            listed = list(entries)
+    except OSError:
+        return None
+    dirs, files, regular = set(), set(), set()
+    for entry in listed:
+        name = entry.name
+        if name.startswith(".") or (only is not None and name != only):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                dirs.add(name)
+                continue
+            files.add(name)
+            if entry.is_file(follow_symlinks=False):
+                regular.add(name)
+        except OSError:
+            continue
+    return Listing(path, frozenset(dirs), frozenset(files), frozenset(regular))
+
+
+def find_units(root: Path, sources: Iterable[Any], only: Path | None = None) -> dict[Any, list[Path]]:
+    """Walk `root` once and ask each source (in the order given) what it reads: source -> its units.
+
+    `only`: a file directly under `root`; the walk then sees that file alone (`reporter build mlflow.db`)."""
+    sources = list(sources)
+    units: dict[Any, list[Path]] = {}
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        listing = list_folder(folder, only.name if only is not None else None)
+        if listing is None:
+            continue
+        skip: set[str] = set()
+        owned = False
+        for source in sources:
+            claim = source.claim(listing)
+            if claim is None:
+                continue
+            units.setdefault(source, []).extend(claim.units)
+            skip |= claim.skip
+            if claim.owns:
+                owned = True
+                break
+        if not owned:
+            stack.extend(folder / name for name in sorted(listing.dirs - skip, reverse=True))
+    return units
