@@ -56,6 +56,9 @@ class MetricHistory:
 class Artifact:
     path: str  # relative to the run's artifacts folder, "/"-separated
     size: int
+    # Bytes kept inside a log file rather than as a file of their own (an image in a TensorBoard event
+    # file): (that file's absolute path, offset, length). None for a file under `Run.artifacts_dir`.
+    blob: tuple[str, int, int] | None = None
 
 
 @dataclass
