@@ -47,7 +47,7 @@ from pathlib import Path
 from logger.logtree import find_units
 from logger.model import LogData, Problem
 from logger.parsing_plain import is_plain_record
-from logger.sources import Changes, Source, registered
+from logger.sources import Changes, Source, count_by_source, registered
 
 __all__ = ["Changes", "LogProblemWarning", "LogReader", "log_root", "read_logs", "is_plain_record"]
 
@@ -114,13 +114,8 @@ class LogReader:
         return merged
 
     def runs_by_source(self) -> dict[str, int]:
-        """How many runs each source brought, by its label (the terminal's "found" line)."""
-        counts: dict[str, int] = {}
-        for source in self._sources.values():
-            label = source.label or source.name
-            counts[label] = counts.get(label, 0) + sum(1 for run_id, run in source.data.runs.items()
-                                                     if self.data.runs.get(run_id) is run)
-        return counts
+        """How many runs each format brought, by its label (the terminal's "read" line)."""
+        return count_by_source(self.data.runs.values())
 
 
 def _add_unique(kept: dict, found: dict, what: str, problems: list[Problem]) -> None:

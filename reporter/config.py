@@ -31,6 +31,12 @@ class BuildConfig:
     redact_patterns: tuple[str, ...] = ()  # more key patterns to mask (regular expressions)
 
     @property
+    def log_root(self) -> Path:
+        """The folder the logs are: `log_dir`, or the folder holding it when one log file was named
+        (`reporter build mlflow.db`). Nothing outside it is read; `.flowsheetignore` lies in it."""
+        return self.log_dir if self.log_dir.is_dir() else self.log_dir.parent
+
+    @property
     def max_artifact_bytes(self) -> int:
         return int(self.max_artifact_mb * 1024 * 1024)
 
@@ -45,14 +51,15 @@ class BuildConfig:
         logs = Path(log_dir).expanduser().absolute()
         if not logs.exists():
             raise ConfigError(f"log directory {logs} does not exist")
-        if not logs.is_dir():
-            raise ConfigError(f"log directory {logs} is not a directory")
-        if not os.access(logs, os.R_OK | os.X_OK):
+        if logs.is_dir() and not os.access(logs, os.R_OK | os.X_OK):
             raise ConfigError(f"log directory {logs} is not readable")
+        if not logs.is_dir() and not (logs.is_file() and os.access(logs, os.R_OK)):
+            raise ConfigError(f"log path {logs} is neither a directory nor a readable file")
         out = Path(out_dir).expanduser().absolute()
         if out.exists() and not out.is_dir():
             raise ConfigError(f"output {out} exists and is not a directory")
-        # The site must never be written into the logs, nor the logs sit inside what we clean up.
+        # The site must never be written into the logs, nor the logs sit inside what we clean up. One log
+        # file named alone (an mlflow.db) is the logs: the site may go beside it.
         if _is_within(out, logs.resolve()) or _is_within(out.resolve(), logs.resolve()):
             raise ConfigError(f"output {out} is inside the log directory {logs}; choose another -o")
         if _is_within(logs.resolve(), out.resolve()):

@@ -39,13 +39,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from logger.logtree import Claim, Listing
-from logger.model import LogData, Problem
+from logger.model import LogData, Problem, Run
 
-__all__ = ["Changes", "Claim", "Listing", "Source", "register", "registered", "unregister"]
+__all__ = ["Changes", "Claim", "Listing", "Source", "count_by_source", "register", "registered", "unregister"]
 
 
 @dataclass
@@ -115,3 +116,13 @@ def registered() -> list[type[Source]]:
         for module in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{module.name}")
     return sorted(_registry, key=lambda source: (source.order, source.name))
+
+
+def count_by_source(runs: Iterable[Run]) -> dict[str, int]:
+    """How many of `runs` each format brought, by the format's label ("MLflow database": 3), most first."""
+    labels = {"plain": "plain JSONL"} | {source.name: source.label or source.name for source in registered()}
+    counts: dict[str, int] = {}
+    for run in runs:
+        label = labels.get(run.source, run.source)
+        counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

@@ -182,6 +182,7 @@ class FlowsheetSource(Source):
     """flowsheet's own logs and plain JSONL logs, wherever they lie under the log directory."""
 
     name = "flowsheet"
+    label = "flowsheet"
     order = 10
 
     @classmethod

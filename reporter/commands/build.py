@@ -71,8 +71,18 @@ def build_site(config: BuildConfig) -> int:
     if result.redaction and not quiet:
         click.echo(f"warning: {result.redaction}", err=True)
     if not quiet:
+        click.echo(read_line(data))
         click.echo(f"{result.experiments} experiment(s), {result.runs} run(s); {result.pages_written} page(s) written, "
                    f"{result.files_unchanged} file(s) unchanged, {result.files_removed} removed; "
                    f"{len(result.problems)} problem(s); {result.seconds:.1f} s")
         click.echo(f"Open {config.out_dir.joinpath('index.html').as_uri()}")
     return 0
+
+
+def read_line(data) -> str:
+    """"Read 12 run(s): 9 flowsheet, 3 MLflow database": what each log format brought."""
+    from logger.sources import count_by_source
+
+    counts = count_by_source(data.runs.values())
+    found = ", ".join(f"{count} {label}" for label, count in counts.items())
+    return f"Read {len(data.runs)} run(s)" + (f": {found}" if found else " (no log format found anything here)")

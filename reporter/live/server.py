@@ -222,11 +222,11 @@ def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = 
     from reporter.site.ignore import IGNORE_FILE
 
     config = rebuilder.config
-    roots = {"logs": config.log_dir, "templates": templates_dir()}
+    roots = {"logs": config.log_root, "templates": templates_dir()}
     if config.templates_dir is not None:
         roots["user-templates"] = config.templates_dir
     # What may be published changed: only a full rebuild removes the files it now leaves out.
-    rules = {"publish-rules": config.log_dir / IGNORE_FILE}
+    rules = {"publish-rules": config.log_root / IGNORE_FILE}
 
     def on_batch(kinds: set[str]) -> float | None:
         outcome = rebuilder.rebuild(full=bool(kinds & set(rules)),

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from logger.model import Run
+from logger.model import Artifact, Run
 from logger.safepath import open_regular, resolve_inside
 from logger.values import param_text
 
@@ -45,6 +45,29 @@ INLINE_PREVIEW_BYTES = 1024 * 1024  # HTML and SVG are shown from inside the pag
 INLINE_BUDGET_BYTES = 8 * 1024 * 1024  # and up to this much per run page
 
 
+@dataclass(frozen=True)
+class Blob:
+    """An artifact kept inside a log file (`Artifact.blob`: an image in a TensorBoard event file)."""
+
+    file: Path  # checked to lie inside the log directory
+    offset: int
+    length: int
+
+    def read(self, limit: int) -> bytes:
+        """Up to `limit` of its bytes (fewer when the file is shorter than it said)."""
+        with open_regular(self.file) as handle:
+            handle.seek(self.offset)
+            return handle.read(min(self.length, limit))
+
+
+def read_source(source: Path | Blob, limit: int) -> bytes:
+    """Up to `limit` bytes of an artifact, a file or a blob; raises OSError when it cannot be read."""
+    if isinstance(source, Blob):
+        return source.read(limit)
+    with open_regular(source) as handle:
+        return handle.read(limit)
+
+
 @dataclass
 class ArtifactView:
     path: str
@@ -52,7 +75,7 @@ class ArtifactView:
     size: int
     kind: str  # image, text, table, markdown, html, model, other
     href: str | None  # of the copy (see site_name_for_artifact), relative to the run page; None when not copied
-    source: Path | None  # the file in the log directory, None when missing or unsafe
+    source: Path | Blob | None  # the file (or blob) in the log directory, None when missing or unsafe
     note: str = ""
     text: str | None = None
     truncated: bool = False
@@ -87,7 +110,7 @@ def artifact_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView
     views = []
     budget = _PreviewBudget()
     for artifact in sorted(run.artifacts, key=lambda a: a.path):
-        view = _view(root, artifact.path, artifact.size, max_bytes, log_dir)
+        view = _view(root, artifact, max_bytes, log_dir)
         if view is None:
             continue
         if view.source is not None and budget.count > 0 and view.kind != "other":
@@ -106,7 +129,7 @@ def image_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView]:
     for artifact in sorted(run.artifacts, key=lambda a: a.path):
         if PurePosixPath(artifact.path).suffix.lower() not in RASTER_TYPES:
             continue
-        view = _view(root, artifact.path, artifact.size, max_bytes, log_dir)
+        view = _view(root, artifact, max_bytes, log_dir)
         if view is not None and view.kind == "image":
             views.append(view)
     return views
@@ -156,7 +179,8 @@ def _finish(node: ArtifactNode) -> int:
     return node.size
 
 
-def _view(root: Path | None, path: str, logged_size: int, max_bytes: int, log_dir: Path) -> ArtifactView | None:
+def _view(root: Path | None, artifact: Artifact, max_bytes: int, log_dir: Path) -> ArtifactView | None:
+    path = artifact.path
     pure = PurePosixPath(path)
     if pure.is_absolute() or not pure.parts or any(p in ("", ".", "..") for p in pure.parts):
         return None  # a path that would leave the artifacts folder is not an artifact
@@ -164,17 +188,22 @@ def _view(root: Path | None, path: str, logged_size: int, max_bytes: int, log_di
     suffix = pure.suffix.lower()
     kind = _kind(name, suffix)
     note = ""
-    size = logged_size
+    size = artifact.size
+    source: Path | Blob | None
     try:
-        if root is None:
-            raise FileNotFoundError
-        # Checked again here, not only by the reader: any folder on the way may have become a link since.
-        found = resolve_inside(root.joinpath(*pure.parts), log_dir)
-        info = found.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise FileNotFoundError
-        size = info.st_size
-        source: Path | None = found
+        if artifact.blob is not None:
+            source = _blob(artifact.blob, log_dir)
+            size = source.length
+        else:
+            if root is None:
+                raise FileNotFoundError
+            # Checked again here, not only by the reader: any folder on the way may have become a link since.
+            found = resolve_inside(root.joinpath(*pure.parts), log_dir)
+            info = found.stat()
+            if not stat.S_ISREG(info.st_mode):
+                raise FileNotFoundError
+            size = info.st_size
+            source = found
     except OSError:
         source, note = None, "not found in the log directory"
     href = None
@@ -184,6 +213,16 @@ def _view(root: Path | None, path: str, logged_size: int, max_bytes: int, log_di
         else:
             href = "artifacts/" + "/".join(quote(part, safe="") for part in site_name_for_artifact(path).split("/"))
     return ArtifactView(path=path, name=name, size=size, kind=kind, href=href, source=source, note=note)
+
+
+def _blob(blob: tuple[str, int, int], log_dir: Path) -> Blob:
+    """The blob's file, checked like any artifact's, and its range, checked to lie within the file."""
+    file, offset, length = blob
+    found = resolve_inside(Path(file), log_dir)
+    info = found.stat()
+    if not stat.S_ISREG(info.st_mode) or offset < 0 or length < 0 or offset + length > info.st_size:
+        raise FileNotFoundError
+    return Blob(found, offset, length)
 
 
 def _kind(name: str, suffix: str) -> str:
@@ -247,18 +286,17 @@ def _add_inline_preview(view: ArtifactView, budget: _PreviewBudget) -> int:
     return 1
 
 
-def _read_bytes(source: Path | None, limit: int) -> bytes | None:
+def _read_bytes(source: Path | Blob | None, limit: int) -> bytes | None:
     """Up to limit + 1 bytes of a file (one more tells that it is longer); None when it cannot be read."""
     if source is None:
         return None
     try:
-        with open_regular(source) as handle:
-            return handle.read(limit + 1)
+        return read_source(source, limit + 1)
     except OSError:
         return None
 
 
-def _read_head(source: Path | None) -> tuple[str | None, bool]:
+def _read_head(source: Path | Blob | None) -> tuple[str | None, bool]:
     data = _read_bytes(source, TEXT_PREVIEW_BYTES)
     if data is None:
         return None, False

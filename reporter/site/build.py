@@ -20,7 +20,7 @@ from reporter.errors import BuildError
 from reporter.site import compare as compare_data
 from reporter.site import pages as P
 from reporter.site import tables
-from reporter.site.artifacts import ArtifactView, artifact_views, site_name_for_artifact
+from reporter.site.artifacts import ArtifactView, Blob, artifact_views, site_name_for_artifact
 from reporter.site.render import make_environment, render_page
 from reporter.site.writer import SiteWriter
 
@@ -53,7 +53,7 @@ class SitePlan:
     pages: list[P.Page] = field(default_factory=list)
     # generated data files; a callable makes its content only when written (large CSVs stay out of memory)
     files: dict[str, str | bytes | Callable[[], str | bytes]] = field(default_factory=dict)
-    copies: dict[str, Path] = field(default_factory=dict)  # artifacts and static assets
+    copies: dict[str, Path | Blob] = field(default_factory=dict)  # artifacts and static assets
 
     def add(self, other: SitePlan) -> None:
         self.pages += other.pages
@@ -80,7 +80,7 @@ def publishable(data: LogData, config: BuildConfig) -> tuple[PublishableData, Re
     refuse anything else (`require_publishable`), so no build path can forget it."""
     from reporter.site.redact import Redaction, redact
 
-    safe, report = redact(data, Redaction(config.redact, config.redact_patterns), config.log_dir)
+    safe, report = redact(data, Redaction(config.redact, config.redact_patterns), config.log_root)
     return PublishableData(**{f.name: getattr(safe, f.name) for f in dataclasses.fields(LogData)}), report
 
 
@@ -149,7 +149,7 @@ def plan_home(data: PublishableData, config: BuildConfig, static_names: frozense
     plan.files["runs-data.js"] = tables.runs_data_js(
         tables.table_rows(runs, P.run_href, experiments), {eid: P.experiment_href(eid) for eid in experiments})
     summaries = [compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
-        run, P.run_dir(run.run_id), config.max_artifact_bytes, config.log_dir)) for run in runs]
+        run, P.run_dir(run.run_id), config.max_artifact_bytes, config.log_root)) for run in runs]
     plan.files["compare-data.js"] = compare_data.compare_data_js(compare_data.compare_payload(runs, summaries),
                                                                  chart_sections)
     return plan
@@ -178,7 +178,7 @@ def plan_run(data: PublishableData, run_id: str, config: BuildConfig, static_nam
     """
     require_publishable(data)
     run = data.runs[run_id]
-    artifacts = artifact_views(run, config.max_artifact_bytes, config.log_dir) if run.artifacts else []
+    artifacts = artifact_views(run, config.max_artifact_bytes, config.log_root) if run.artifacts else []
     folder = P.run_dir(run_id)
     plan = SitePlan(pages=[P.run_page(data, run, artifacts, config, static_names, index)])
     if run.metrics and downloads:
@@ -208,13 +208,16 @@ def write_plan(plan: SitePlan, writer: SiteWriter, env, progress: Progress | Non
     return not_copied
 
 
-def copy_files(copies: dict[str, Path], writer: SiteWriter) -> list[Problem]:
+def copy_files(copies: dict[str, Path | Blob], writer: SiteWriter) -> list[Problem]:
     """Copy files (artifacts) into the site. One that cannot be read or written (unreadable, no longer a
     regular file, a path too long for the site) is left out and reported: it must not fail the build."""
     problems = []
     for relpath in sorted(copies):
         source = copies[relpath]
         try:
+            if isinstance(source, Blob):  # bytes inside a log file: written, not copied
+                writer.write(relpath, source.read(source.length))
+                continue
             # The copy reads by path: make sure first that it is a regular file (a FIFO would block it).
             with open_regular(source):
                 pass
@@ -273,7 +276,7 @@ def _cache_dir() -> Path:
     return Path(base) / "flowsheet"
 
 
-def _artifact_copies(folder: str, artifacts: list[ArtifactView]) -> dict[str, Path]:
+def _artifact_copies(folder: str, artifacts: list[ArtifactView]) -> dict[str, Path | Blob]:
     """Site path -> source of every artifact copied; the name is the one the page links to, never an active type."""
     copies = {}
     for view in artifacts:

@@ -23,13 +23,12 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from logger.model import LogData, Run
-from logger.safepath import open_regular
 
 from reporter.config import BuildConfig
 from reporter.site import compare as compare_data
 from reporter.site import pages as P
 from reporter.site import tables
-from reporter.site.artifacts import image_views
+from reporter.site.artifacts import image_views, read_source
 from reporter.site.build import (
     VEGA_BUNDLE,
     PublishableData,
@@ -177,12 +176,11 @@ def _inlined_images(runs: list[Run], config: BuildConfig, max_bytes: float) -> t
     images: dict[str, dict[str, str]] = {}
     left_out = 0
     for run in runs:
-        for view in image_views(run, config.max_artifact_bytes, config.log_dir):
+        for view in image_views(run, config.max_artifact_bytes, config.log_root):
             if view.href is None or view.source is None:
                 continue
             try:
-                with open_regular(view.source) as file:
-                    content = file.read(int(max_bytes) + 1)
+                content = read_source(view.source, int(max_bytes) + 1)
             except OSError:
                 continue  # the site would report it as not copied; the report just goes without it
             if len(content) > max_bytes:

@@ -254,7 +254,7 @@ def _is_model(value: Any) -> bool:
 
 
 # Where the build reads files from: never shown on a page, and masking them would lose the files.
-_READ_FROM = frozenset({"path", "artifacts_dir"})
+_READ_FROM = frozenset({"path", "artifacts_dir", "blob"})
 
 
 def _fields_to_mask(cls: type) -> tuple[tuple[str, bool], ...]:
