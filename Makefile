@@ -42,6 +42,21 @@ bench-peers:
 	$(PEERS)/bin/python -m pip install -q mlflow dvclive orjson -e .
 	$(PEERS)/bin/python -m benchmarks.peers
 
+# Reading other trackers' logs in place (an mlflow.db, TensorBoard event files) against their own tools.
+.PHONY: bench-sources fixtures
+bench-sources:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q mlflow tensorboardX orjson -e .
+	$(PEERS)/bin/python -m benchmarks.peers.sources
+
+# The test inputs made by the real tools (MLflow, tensorboardX, dvclive) and the hand-made ones that
+# follow a documented format: tests/fixtures/make_*.py, each writing its tests/fixtures/<name>/.
+FIXTURES := .venv-fixtures
+fixtures:
+	$(PYTHON) -m venv $(FIXTURES)
+	$(FIXTURES)/bin/python -m pip install -q mlflow tensorboardX dvclive pyyaml
+	for script in tests/fixtures/make_*.py; do $(FIXTURES)/bin/python $$script || exit 1; done
+
 # The hardening suites, pushed harder: many more random cases, kills and writers (see tests/hardening/knobs.py),
 # plus the logger's own crash and concurrency tests. Minutes, not seconds.
 .PHONY: stress
