@@ -73,6 +73,8 @@ class Redaction:
 
     def key_is_secret(self, key: str) -> bool:
         words = _words(key)
+        if len(words) >= 2 and words[-2] == "token" and words[-1] in ("id", "ids"):
+            words = words[:-2]  # a tokenizer's "pad_token_id" is an index into its vocabulary, not a secret
         if SECRET_WORDS.intersection(words) or SECRET_PAIRS.intersection(zip(words, words[1:])):
             return True
         return any(re.search(pattern, key, re.IGNORECASE) for pattern in self.extra_patterns)

@@ -37,6 +37,9 @@ def test_secret_keys_and_token_values_are_masked():
     ("password", True), ("DB_PASSWORD", True), ("awsAccessKey", True), ("private-key", True), ("token", True),
     ("client_secret", True), ("api_key", True), ("tokenizer", False), ("max_tokens", False), ("keyboard", False),
     ("learning_rate", False), ("secretary_count", False),
+    # a tokenizer's special-token indices (Hugging Face model configs) are not secrets; the tokens still are
+    ("model.pad_token_id", False), ("bos_token_id", False), ("eos_token_ids", False), ("hf_token", True),
+    ("token_secret_id", True),
 ])
 def test_key_names(key, secret):
     assert Redaction().key_is_secret(key) is secret
