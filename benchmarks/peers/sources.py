@@ -91,7 +91,8 @@ def bench_mlflow_db(folder: Path, scale: float, repeats: int) -> list[dict]:
                          repeats)
     ratio = times["mlflow"] / times["flowsheet"]
     return [
-        {"measure": f"flowsheet reads mlflow.db ({runs:,} runs, every history)", "value": f"{times['flowsheet']:.2f} s"},
+        {"measure": f"flowsheet reads mlflow.db ({runs:,} runs, every history)",
+         "value": f"{times['flowsheet']:.2f} s"},
         {"measure": "mlflow.search_runs over it (latest values)", "value": f"{times['mlflow']:.2f} s"},
         {"measure": "mlflow / flowsheet", "value": f"{ratio:.1f}x", "target": "> 1x", "met": ratio > 1.0},
     ]

@@ -89,9 +89,6 @@ class HuggingFaceSource(UnitSource):
                 return Claim([listing.path], owns=True)
         return None
 
-    def experiment_folder(self, unit: Path) -> Path:
-        return unit if unit == self.root else unit.parent  # the log directory may be one output folder
-
     def _state_files(self, unit: Path) -> list[Path]:
         """Where a state may be, most complete first: the output folder's own, then each checkpoint's."""
         try:

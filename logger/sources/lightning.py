@@ -114,9 +114,6 @@ class LightningSource(UnitSource):
             return Claim([listing.path], owns=True)
         return None
 
-    def experiment_folder(self, unit: Path) -> Path:
-        return unit if unit == self.root else unit.parent  # the log directory may be one version folder
-
     def stamp(self, unit: Path) -> tuple:
         # The two files alone: the checkpoints beside them are never read, so never walked.
         return file_stamp(unit / METRICS_FILE), file_stamp(unit / HPARAMS_FILE)
