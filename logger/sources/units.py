@@ -92,8 +92,9 @@ class UnitSource(Source):
         return tree_stamp(unit) if unit.is_dir() else (file_stamp(unit),)
 
     def experiment_folder(self, unit: Path) -> Path:
-        """The folder whose experiment the unit's runs join: the one holding the unit."""
-        return unit.parent
+        """The folder whose experiment the unit's runs join: the one holding the unit (the unit itself
+        when it is the log directory: nothing outside that is named)."""
+        return unit if unit == self.root else unit.parent
 
     def rel(self, path: Path) -> str:
         """`path` under the log directory, "/"-separated ("" for the directory itself)."""

@@ -226,3 +226,10 @@ def test_links_out_of_the_log_directory_are_neither_read_nor_listed(logs, tmp_pa
     assert "plots/images/outside.png" not in {artifact.path for artifact in run.artifacts}
     assert {p.file for p in data.problems} == {"project/dvclive/plots/metrics/secret.tsv",
                                                "project/dvclive/plots/images/outside.png"}
+
+
+def test_the_dvclive_folder_itself_may_be_the_log_directory(logs):
+    data = read_logs(logs / "project" / "dvclive")
+    run = only_run(data)
+    assert (run.name, len(run.metrics["loss"])) == ("project", 3)
+    assert data.experiments[run.experiment_id].path == str(logs / "project" / "dvclive")

@@ -213,3 +213,9 @@ def test_html_and_control_characters_in_keys_and_values_are_kept_as_data(logs):
     run = runs_by_name(read(logs))["train_fn_4d7a3_00000"]
     assert list(run.metrics["<img src=x onerror=alert(1)>"].values) == [0.5]
     assert run.tags["hostname"] == "h\x1b[31m<script>"
+
+
+def test_a_trial_folder_itself_may_be_the_log_directory(logs):
+    data = read_logs(logs / FINISHED_TRIAL)
+    [run] = data.runs.values()
+    assert (run.name, run.status, data.problems) == ("train_fn_4d7a3_00000", "FINISHED", [])
