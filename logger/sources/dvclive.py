@@ -94,13 +94,14 @@ class DvcliveSource(UnitSource):
         root_real = os.path.realpath(self.root)
         run = Run(run_id=run_id_for(self.name, rel), experiment_id="", name=run_name(unit), path=str(unit),
                   status=UNKNOWN_END, artifacts_dir=str(unit), source=self.name)
-        reading = _Reading(self.root, root_real, rel, read.problems)
+        reading = _Reading(self.root, root_real, read.problems)
         run.metrics = reading.histories(unit / PLOTS_DIR / METRIC_PLOTS)
         reading.summary(unit / METRICS_FILE, run)
         run.params = reading.params(unit / PARAMS_FILE)
-        times = [stamp for history in run.metrics.values() for stamp in history.timestamps if stamp]
-        if times:
-            run.start_time, run.last_time = min(times), max(times)
+        recorded = [history.timestamps for history in run.metrics.values() if any(history.timestamps)]
+        if recorded:  # times only from histories logged with timestamp=True (the others hold 0)
+            run.start_time = min(min(stamp for stamp in stamps if stamp) for stamps in recorded)
+            run.last_time = max(max(stamps) for stamps in recorded)
         run.artifacts, notes = list_files(unit, _is_artifact)
         read.problems += [Problem(f"{rel}/{path}".strip("/") or ".", None, reason) for path, reason in notes]
         read.runs.append(run)
@@ -122,10 +123,9 @@ def _is_artifact(rel: str) -> bool:
 class _Reading:
     """One reading of one dvclive folder: its files, and the problems met."""
 
-    def __init__(self, root: Path, root_real: str, rel: str, problems: list[Problem]):
+    def __init__(self, root: Path, root_real: str, problems: list[Problem]):
         self.root = root
         self.root_real = root_real
-        self.rel = rel
         self.problems = problems
 
     def _rel(self, path: Path) -> str:
