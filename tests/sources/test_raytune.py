@@ -219,3 +219,15 @@ def test_a_trial_folder_itself_may_be_the_log_directory(logs):
     data = read_logs(logs / FINISHED_TRIAL)
     [run] = data.runs.values()
     assert (run.name, run.status, data.problems) == ("train_fn_4d7a3_00000", "FINISHED", [])
+
+
+def test_lines_are_whole_across_chunks_and_an_overlong_one_is_skipped_not_held(monkeypatch):
+    import io
+
+    import logger.foreign as foreign
+
+    monkeypatch.setattr(foreign, "CHUNK", 4)
+    data = b"ab\n" + b"x" * 20 + b"\nlong-ish\n\ncd\ntorn"
+    lines = foreign.Lines(io.BytesIO(data), max_line=8)
+    assert list(lines) == [(1, b"ab"), (2, None), (3, b"long-ish"), (4, b""), (5, b"cd")]
+    assert lines.offset == len(data) - len(b"torn")
