@@ -11,9 +11,10 @@ Used by logger/mlflow_sql_store.py (the reading) and logger/sources/mlflow_sql.p
   read as `immutable=1` instead (which creates nothing), and the read is kept only if the files
   looked the same afterwards (`database_stamp`), so a writer that started meanwhile is read next time.
 - The schema of the MLflow version that wrote the file is read from the file (`Schema`): queries name
-  only the columns that exist. MLflow's tables from 1.x to 3.x hold what flowsheet reads; what later
-  versions added (`metrics.step`, `metrics.is_nan`, `experiments.creation_time`, `latest_metrics`) is
-  optional.
+  only the columns that exist. The tables read have had the same columns from MLflow 2.0 to 3.x (Alembic
+  heads 0584bdc529eb in 2.22, dc11669786a5 in 3.17); what 1.x added later (`metrics.step`,
+  `metrics.is_nan`, `experiment_tags`, `experiments.creation_time`) is optional. What 3.x added is not
+  read: `experiments.workspace` (ids stay unique across workspaces), logged models, `inputs.step`.
 """
 
 from __future__ import annotations
