@@ -161,6 +161,14 @@ class MlflowFiles:
             if boundary is None:
                 self.problem(run_folder / META, None, OUTSIDE_ARTIFACTS)
                 folder, boundary = run_folder / ARTIFACTS_DIR, self.real
+        found = self.artifact_files(folder, boundary)
+        real = os.path.realpath(folder)
+        inside = boundary is not None and is_inside(boundary, real)
+        return (real if inside else None), found  # a folder that links out is no place to read
+
+    def artifact_files(self, folder: Path, boundary: str | None = None) -> list[Artifact]:
+        """The regular files under `folder` (checked to lie inside `boundary`, the store by default), sorted;
+        hidden names left out, links and FIFOs reported, not followed."""
         found: list[Artifact] = []
         for rel, path in self.files_under(folder, boundary):
             if any(part.startswith(".") for part in rel.split("/")):
@@ -175,9 +183,7 @@ class MlflowFiles:
                 self.problem(path, None, "not a regular file (a FIFO, device or socket): not an artifact")
             else:
                 found.append(Artifact(rel, info.st_size))
-        real = os.path.realpath(folder)
-        inside = boundary is not None and is_inside(boundary, real)
-        return (real if inside else None), found  # a folder that links out is no place to read
+        return found
 
 
 def _metric_point(fields: list[bytes]) -> tuple[float, int, int]:
