@@ -66,3 +66,5 @@ MLFLOW_TRASH_DIR = ".trash"
 MLFLOW_TAGS_DIR = "tags"  # of an experiment or a run: one file per tag
 MLFLOW_PARAMS_DIR = "params"
 MLFLOW_METRICS_DIR = "metrics"  # one file per metric, a point a line
+MLFLOW_ARTIFACTS_DIR = "artifacts"  # <experiment id>/<run id>/artifacts/ under an artifact root
+MLFLOW_DATABASE = "mlflow.db"  # the SQL store's file, as MLflow's quickstart and its 3.x default name it

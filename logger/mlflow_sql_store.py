@@ -36,7 +36,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from logger.format import END_STATUSES, NOTE_TAG, PARENT_TAG, RUN_NAME_TAG, SYSTEM_TAGS
+from logger.format import END_STATUSES, MLFLOW_ARTIFACTS_DIR, NOTE_TAG, PARENT_TAG, RUN_NAME_TAG, SYSTEM_TAGS
 from logger.mlflow_files import MlflowFiles, id_problem
 from logger.mlflow_sql_fetch import DELETED, MAX_TEXT, SERIES, RunRow, Snapshot, fetch
 from logger.mlflow_sqlite import Unreadable, connect, database_stamp, read_header, why
@@ -68,7 +68,7 @@ def artifact_folder(uri: str | None, database_folder: Path, experiment_id: str, 
     if path.is_dir():
         return path
     parts = path.parts
-    if len(parts) >= 4 and parts[-3:] == (experiment_id, run_id, "artifacts"):
+    if len(parts) >= 4 and parts[-3:] == (experiment_id, run_id, MLFLOW_ARTIFACTS_DIR):
         moved = database_folder.joinpath(*parts[-4:])
         if moved.is_dir():
             return moved
@@ -230,7 +230,7 @@ class SqlStoreReader:
         if status not in RUN_STATUSES:
             self._problem(f"run {row.run_id}: unknown status {row.status!r}; read as unfinished")
             status = "UNFINISHED"
-        run = Run(run_id=row.run_id, experiment_id=row.experiment_id, path=str(self.path), source="mlflow",
+        run = Run(run_id=row.run_id, experiment_id=row.experiment_id, path=str(self.path), source="mlflow-sql",
                   name=tags.get(RUN_NAME_TAG) or row.name or row.run_id, params=params, tags=tags)
         run.start_time = row.start_time
         run.end_time = row.end_time if status in END_STATUSES else None

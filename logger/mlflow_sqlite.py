@@ -24,11 +24,11 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from logger.format import MLFLOW_DATABASE
 from logger.safepath import open_inside
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database
 DATABASE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
-MLFLOW_DATABASE = "mlflow.db"  # the name MLflow's quickstart and its 3.x default give the file
 # Every MLflow SQL store since 1.x has these (alembic_version: MLflow migrates it with Alembic).
 MLFLOW_TABLES = frozenset({"experiments", "runs", "metrics", "params", "tags", "alembic_version"})
 BUSY_TIMEOUT = 0.5  # seconds a read waits for MLflow to finish a commit

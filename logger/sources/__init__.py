@@ -46,7 +46,7 @@ from pathlib import Path
 from logger.logtree import Claim, Listing
 from logger.model import LogData, Problem, Run
 
-__all__ = ["Changes", "Claim", "Listing", "Source", "count_by_source", "register", "registered", "unregister"]
+__all__ = ["Changes", "Claim", "Listing", "Source", "count_by_source", "register", "source_label", "registered", "unregister"]
 
 
 @dataclass
@@ -118,11 +118,16 @@ def registered() -> list[type[Source]]:
     return sorted(_registry, key=lambda source: (source.order, source.name))
 
 
+def source_label(name: str) -> str:
+    """How people call the format of a run whose `Run.source` is `name` ("MLflow database")."""
+    labels = {"plain": "plain JSONL"} | {source.name: source.label or source.name for source in registered()}
+    return labels.get(name, name)
+
+
 def count_by_source(runs: Iterable[Run]) -> dict[str, int]:
     """How many of `runs` each format brought, by the format's label ("MLflow database": 3), most first."""
-    labels = {"plain": "plain JSONL"} | {source.name: source.label or source.name for source in registered()}
     counts: dict[str, int] = {}
     for run in runs:
-        label = labels.get(run.source, run.source)
+        label = source_label(run.source)
         counts[label] = counts.get(label, 0) + 1
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

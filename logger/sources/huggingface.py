@@ -33,7 +33,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from logger.format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH
+from logger.format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NON_FINITE
 from logger.line_checks import short, type_name
 from logger.model import MetricHistory, Problem, Run
 from logger.nested_params import compact_json, flatten_params
@@ -186,7 +186,7 @@ def _cut_off(error: json.JSONDecodeError) -> bool:
     """Whether the document failed only because it ends too soon (the Trainer writing it as we read)."""
     rest = error.doc[error.pos:].rstrip()
     return not rest or error.msg.startswith("Unterminated string") or \
-        any(word.startswith(rest) for word in ("true", "false", "null", "NaN", "Infinity", "-Infinity"))
+        any(word.startswith(rest) for word in ("true", "false", "null", *NON_FINITE))
 
 
 def _mtime_ms(path: Path, default: int) -> int:

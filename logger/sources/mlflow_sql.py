@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from logger.format import MLFLOW_STORE_DIR
+from logger.format import MLFLOW_DATABASE, MLFLOW_STORE_DIR
 from logger.logtree import list_folder
 from logger.mlflow_sql_store import SERVED_ARTIFACTS, SqlStoreReader
-from logger.mlflow_sqlite import MLFLOW_DATABASE, database_stamp, is_mlflow_database, named_like_database
+from logger.mlflow_sqlite import database_stamp, is_mlflow_database, named_like_database
 from logger.mlflow_store import looks_like_store
 from logger.model import LogData, Problem
 from logger.sources import Changes, Claim, Listing, Source, register

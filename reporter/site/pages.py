@@ -15,6 +15,7 @@ from typing import Any
 
 from logger.format import NOTE_TAG
 from logger.model import RUN_STATUSES, Experiment, LogData, Run
+from logger.sources import source_label
 
 from reporter.charts.common import ChartSection, chart_script_tag
 from reporter.charts.experiment import experiment_sections
@@ -209,7 +210,7 @@ def _run_info(run: Run, system: dict[str, Any]) -> list[tuple[str, Any]]:
         ("Git commit", system.get("git_commit")), ("Git branch", system.get("git_branch")),
         ("Git dirty", None if dirty is None else ("yes" if dirty else "no")),
         ("Entry point", system.get("entry_point")), ("Command", system.get("command")),
-        ("Source", None if run.source == "flowsheet" else run.source),
+        ("Source", None if run.source == "flowsheet" else source_label(run.source)),
     ]
     return [(label, value) for label, value in pairs if value not in (None, "")]
 

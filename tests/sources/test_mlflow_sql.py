@@ -93,7 +93,7 @@ def test_experiments_and_runs_are_what_mlflow_shows(tmp_path, version):
     assert set(data.runs) == {row[0] for row in live}  # MLflow's run ids; deleted runs and experiments left out
     for run_id, name, status, start, end in live:
         run = data.runs[run_id]
-        assert (run.name, run.experiment_id, run.source, run.start_time) == (name, "1", "mlflow", start)
+        assert (run.name, run.experiment_id, run.source, run.start_time) == (name, "1", "mlflow-sql", start)
         assert run.status == ("UNFINISHED" if status == "RUNNING" else status)
         assert run.end_time == (end if status != "RUNNING" else None)
         params = dict(query(db, "SELECT key, value FROM params WHERE run_uuid = ?", run_id))
