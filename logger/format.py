@@ -58,6 +58,12 @@ SYSTEM_TAGS = {
     ENTRY_POINT_TAG: "command",
 }
 
+# ---------------------------------------------------------------- flowsheet's own tags
+
+# On a run `reporter import` could not give its own id (reporter/importers/ids.py): where it came from.
+SOURCE_FORMAT_TAG = "flowsheet.source"  # the format it was read from ("tensorboard", "mlflow", ...)
+SOURCE_RUN_ID_TAG = "flowsheet.source_run_id"  # its id there
+
 # ---------------------------------------------------------------- an MLflow file store (read, never written)
 
 MLFLOW_STORE_DIR = "mlruns"

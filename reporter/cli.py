@@ -6,6 +6,7 @@ import click
 
 from reporter.commands.build import build
 from reporter.commands.export import export
+from reporter.commands.import_logs import import_logs
 from reporter.commands.import_mlflow import import_mlflow
 from reporter.commands.publish import publish
 from reporter.commands.runs import runs
@@ -18,5 +19,5 @@ def main() -> None:
     """flowsheet: turn append-only run logs into a static site."""
 
 
-for command in (runs, build, serve, publish, export, import_mlflow):
+for command in (runs, build, serve, publish, export, import_logs, import_mlflow):
     main.add_command(command)

@@ -6,8 +6,8 @@ import sys
 
 import click
 
+from reporter.commands.import_logs import run_import
 from reporter.options import default_log_dir
-from reporter.terminal import fail, warn
 
 
 @click.command("import-mlflow")
@@ -23,23 +23,9 @@ from reporter.terminal import fail, warn
 def import_mlflow(mlruns_dir, log_dir, copy, quiet, outside) -> None:
     """Convert an MLflow file store (an mlruns/ folder) into flowsheet's format.
 
+    `reporter import` reads any format; this one also takes artifacts from folders outside the store.
     Importing again adds only what is new."""
-    sys.exit(run_import(mlruns_dir, log_dir or default_log_dir(), link=not copy, quiet=quiet,
-                        allow_artifacts_outside=outside))
+    from reporter.importers.mlflow import import_mlflow as convert
 
-
-def run_import(mlruns_dir: str, log_dir: str, *, link: bool = True, quiet: bool = False,
-               allow_artifacts_outside=()) -> int:
-    """Import, print warnings and one summary line; the exit code (0, 1 failed, 2 bad input)."""
-    from reporter.importers.mlflow import MlflowImportError, import_mlflow
-
-    try:
-        result = import_mlflow(mlruns_dir, log_dir, link=link, allow_artifacts_outside=allow_artifacts_outside)
-    except MlflowImportError as error:
-        return fail("import-mlflow", error, 2)
-    except OSError as error:
-        return fail("import-mlflow", error, 1)
-    if not quiet:
-        warn(result.problems)
-        click.echo(f"Imported into {result.log_dir}: {result.summary()}")
-    return 0
+    sys.exit(run_import("import-mlflow", lambda: convert(mlruns_dir, log_dir or default_log_dir(), link=not copy,
+                                                         allow_artifacts_outside=outside), quiet))
