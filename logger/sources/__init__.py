@@ -46,7 +46,8 @@ from pathlib import Path
 from logger.logtree import Claim, Listing
 from logger.model import LogData, Problem, Run
 
-__all__ = ["Changes", "Claim", "Listing", "Source", "count_by_source", "register", "source_label", "registered", "unregister"]
+__all__ = ["Changes", "Claim", "Listing", "Source", "count_by_source", "register", "registered", "source_label",
+           "unregister"]
 
 
 @dataclass

@@ -214,7 +214,7 @@ def test_any_mix_of_formats_in_one_folder_is_imported_and_counted_by_format(tmp_
     for make in SOURCES.values():
         make(source)
     result = import_logs(source, tmp_path / "out", now=NOW)
-    assert result.runs_by_source == {"flowsheet": 5, "MLflow file store": 7, "toy logs": 2}
+    assert result.runs_by_source == {"flowsheet": 3, "plain JSONL": 2, "MLflow file store": 7, "toy logs": 2}
     assert table(read(tmp_path / "out")) == table(read(source))
 
 
