@@ -449,7 +449,7 @@ def test_cli_imports_one_file_and_says_what_it_read(tmp_path):
     result = CliRunner().invoke(main, ["import", str(tmp_path / "src" / "train.jsonl"), "-o", str(out), "--copy"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "Read 1 run(s) from flowsheet",
+        "Read 1 run(s) from plain JSONL",
         f"Imported into {out}: 1 experiment(s) (1 new), 1 run(s): 1 new, 0 updated, 0 unchanged; 8 line(s) written; "
         "artifacts: 0 linked, 0 copied, 0 unchanged; 0 problem(s)"]
     [run] = read(out).runs.values()
