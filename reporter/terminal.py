@@ -29,3 +29,10 @@ def fail(command: str, error: BaseException, code: int) -> int:
     text = f"{getattr(error, 'filename', None) or ''}: {getattr(error, 'strerror', '')}" if named else str(error)
     click.echo(f"reporter {command}: {text}", err=True)
     return code
+
+
+def read_summary(counts: dict[str, int]) -> str:
+    """"Read 12 run(s): 9 flowsheet, 3 MLflow database": what each log format brought (`count_by_source`)."""
+    found = ", ".join(f"{count} {label}" for label, count in counts.items())
+    total = sum(counts.values())
+    return f"Read {total} run(s)" + (f": {found}" if found else " (no log format found anything here)")

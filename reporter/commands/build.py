@@ -11,7 +11,7 @@ import click
 
 from reporter.config import BuildConfig, ConfigError
 from reporter.options import log_dir_argument, out_dir_options, quiet_option, site_config, site_options
-from reporter.terminal import fail, progress_bar, warn
+from reporter.terminal import fail, progress_bar, read_summary, warn
 
 
 @click.command()
@@ -45,6 +45,8 @@ def build_site(config: BuildConfig) -> int:
     """Build and report; returns the exit code (0 ok, 1 build failed)."""
     from jinja2 import TemplateError
 
+    from logger.sources import count_by_source
+
     from reporter.site.build import BuildError, build, read_data, shown_problems
     from reporter.site.writer import SiteError
 
@@ -71,18 +73,10 @@ def build_site(config: BuildConfig) -> int:
     if result.redaction and not quiet:
         click.echo(f"warning: {result.redaction}", err=True)
     if not quiet:
-        click.echo(read_line(data))
+        click.echo(read_summary(count_by_source(data.runs.values())))
         click.echo(f"{result.experiments} experiment(s), {result.runs} run(s); {result.pages_written} page(s) written, "
                    f"{result.files_unchanged} file(s) unchanged, {result.files_removed} removed; "
                    f"{len(result.problems)} problem(s); {result.seconds:.1f} s")
         click.echo(f"Open {config.out_dir.joinpath('index.html').as_uri()}")
     return 0
 
-
-def read_line(data) -> str:
-    """"Read 12 run(s): 9 flowsheet, 3 MLflow database": what each log format brought."""
-    from logger.sources import count_by_source
-
-    counts = count_by_source(data.runs.values())
-    found = ", ".join(f"{count} {label}" for label, count in counts.items())
-    return f"Read {len(data.runs)} run(s)" + (f": {found}" if found else " (no log format found anything here)")

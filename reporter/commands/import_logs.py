@@ -8,7 +8,7 @@ from collections.abc import Callable
 import click
 
 from reporter.options import default_log_dir
-from reporter.terminal import fail, warn
+from reporter.terminal import fail, read_summary, warn
 
 
 @click.command("import")
@@ -42,8 +42,6 @@ def run_import(command: str, convert: Callable, quiet: bool) -> int:
         return fail(command, error, 1)
     if not quiet:
         warn(result.problems)
-        if result.runs_by_source:
-            click.echo("Read " + ", ".join(f"{count} run(s) from {label}"
-                                           for label, count in sorted(result.runs_by_source.items())))
+        click.echo(read_summary(result.runs_by_source))
         click.echo(f"Imported into {result.log_dir}: {result.summary()}")
     return 0

@@ -449,7 +449,7 @@ def test_cli_imports_one_file_and_says_what_it_read(tmp_path):
     result = CliRunner().invoke(main, ["import", str(tmp_path / "src" / "train.jsonl"), "-o", str(out), "--copy"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "Read 1 run(s) from plain JSONL",
+        "Read 1 run(s): 1 plain JSONL",
         f"Imported into {out}: 1 experiment(s) (1 new), 1 run(s): 1 new, 0 updated, 0 unchanged; 8 line(s) written; "
         "artifacts: 0 linked, 0 copied, 0 unchanged; 0 problem(s)"]
     [run] = read(out).runs.values()
@@ -461,7 +461,7 @@ def test_cli_warns_and_names_renamed_runs(tmp_path, toy):
     result = CliRunner().invoke(main, ["import", str(tmp_path / "src"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "warning: a.toy: not imported: tag key" in result.output
-    assert "Read 1 run(s) from toy logs" in result.output and "1 run(s) (1 under a new id): 1 new" in result.output
+    assert "Read 1 run(s): 1 toy logs" in result.output and "1 run(s) (1 under a new id): 1 new" in result.output
 
 
 def test_reporter_help_lists_import_beside_import_mlflow():
