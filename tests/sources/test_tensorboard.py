@@ -406,6 +406,7 @@ def test_odd_but_valid_events(tmp_path):
     path = write_events(tmp_path / "run" / EVENT_FILE, [
         scalar_event("neg", 1.0, step=-5),
         scalar_event("big", 2.0, step=1 << 40),
+        *(scalar_event("steps", 2.5, step=step) for step in (127, 128, 16_383, 16_384, 2_097_151, 2_097_152)),
         event(wall=None, step=3, values=[scalar_value("no_wall", 3.0)]),
         bytes_field(5, bytes_field(1, scalar_value("reversed", 4.0))) + varint_field(2, 7) + double_field(1, 1.7e9 + 1),
         event(values=[scalar_value(long_tag, 5.0)]),
@@ -420,6 +421,7 @@ def test_odd_but_valid_events(tmp_path):
     metrics = run.metrics
     assert list(metrics["neg"].steps) == [-5]
     assert list(metrics["big"].steps) == [1 << 40]
+    assert list(metrics["steps"].steps) == [127, 128, 16_383, 16_384, 2_097_151, 2_097_152]  # 1 to 4 varint bytes
     assert list(metrics["no_wall"].timestamps) == [0]
     assert list(metrics["reversed"].steps) == [7] and list(metrics["reversed"].timestamps) == [1_700_000_001_000]
     assert list(metrics[long_tag].values) == [5.0]
