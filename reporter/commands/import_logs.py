@@ -42,6 +42,7 @@ def run_import(command: str, convert: Callable, quiet: bool) -> int:
         return fail(command, error, 1)
     if not quiet:
         warn(result.problems)
-        click.echo(read_summary(result.runs_by_source))
+        if result.runs_by_source:  # import-mlflow reads one known format: nothing to tell
+            click.echo(read_summary(result.runs_by_source))
         click.echo(f"Imported into {result.log_dir}: {result.summary()}")
     return 0

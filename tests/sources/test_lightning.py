@@ -75,14 +75,15 @@ def test_every_csv_version_folder_is_one_run_and_a_tensorboard_version_is_not(tm
     root = _copy(tmp_path)
     reader = LogReader(root)
     reader.refresh(now=T0 / 1000)
-    found = {run.path: (run.name, reader.data.experiments[run.experiment_id].name) for run in reader.data.runs.values()}
+    found = {run.path: (run.name, reader.data.experiments[run.experiment_id].name) for run in reader.data.runs.values()
+             if run.source == "lightning"}
     assert found == {
         str(root / "logs/lightning_logs/version_0"): ("lightning_logs/version_0", "lightning_logs"),
         str(root / "logs/lightning_logs/version_1"): ("lightning_logs/version_1", "lightning_logs"),
         str(root / "logs/mnist/baseline"): ("mnist/baseline", "mnist"),
         str(root / "fabric/lightning_logs/version_0"): ("lightning_logs/version_0", "lightning_logs"),
     }
-    assert reader.runs_by_source() == {"Lightning CSVLogger": 4}
+    assert reader.runs_by_source() == {"Lightning CSVLogger": 4, "TensorBoard": 1}  # TensorBoardLogger's version
     assert reader.data.problems == []
 
 
@@ -90,7 +91,8 @@ def test_a_tensorboard_loggers_version_folder_is_left_to_another_source(tmp_path
     board = _copy(tmp_path, "tb_logs") / "tb_logs" / "my_model" / "version_0"
     assert {path.name.split(".")[0] for path in board.iterdir()} == {"events", "hparams"}
     assert LightningSource.claim(list_folder(board)) is None
-    assert read_logs(board.parent.parent).runs == {}
+    [run] = read_logs(board.parent.parent).runs.values()
+    assert run.source == "tensorboard" and run.path == str(board)
 
 
 def test_metrics_are_every_column_but_step_and_empty_cells_are_skipped(tmp_path):
