@@ -40,8 +40,10 @@ Deliberate choices where the format leaves room:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from logger.logtree import find_units
@@ -79,7 +81,7 @@ class LogReader:
         _check_dir(self.root)
         self.running_window = running_window
         self.data = LogData()
-        self._sources: dict[type[Source], Source] = {}
+        self._sources: dict[tuple[type[Source], Path | None], Source] = {}  # (kind, its unit when per_unit)
         self.units: dict[type[Source], list[Path]] = {}  # what each source claimed in the last walk
         self._refreshed = False
 
@@ -90,41 +92,61 @@ class LogReader:
         _check_dir(self.root)
         now = time.time() if now is None else now
         self.units = find_units(self.root, registered(), self.only)
-        self._sources = {kind: self._sources.get(kind) or kind(self.root, self.running_window)
-                         for kind in self.units}
+        # A source that reads one store per unit (`Source.per_unit`) gets an instance for each.
+        wanted = {(kind, unit if kind.per_unit else None): [unit] if kind.per_unit else units
+                  for kind, units in self.units.items() for unit in units}
+        self._sources = {key: self._sources.get(key) or key[0](self.root, self.running_window) for key in wanted}
         changes = Changes(everything=not self._refreshed)
-        for kind, source in self._sources.items():
-            part = source.refresh(now, self.units[kind])
-            changes.experiments |= part.experiments
+        parts = []
+        for key, source in self._sources.items():
+            part = source.refresh(now, wanted[key])
+            parts.append((source.data, part))
+        old = self.data
+        self.data, renamed = merge_parts([data for data, _ in parts])
+        for (_, part), renames in zip(parts, renamed):
+            changes.experiments |= {renames.get(experiment_id, experiment_id) for experiment_id in part.experiments}
             changes.runs |= part.runs
-        old, self.data = self.data, self._merge()
         self._refreshed = True
         return _settle(changes, old, self.data)
-
-    def _merge(self) -> LogData:
-        """The sources' models as one; an id two sources hold stays with the first."""
-        parts = [source.data for source in self._sources.values()]
-        if len(parts) == 1:
-            return parts[0]
-        merged = LogData()
-        for part in parts:
-            merged.problems += part.problems
-            _add_unique(merged.experiments, part.experiments, "experiment", merged.problems)
-            _add_unique(merged.runs, part.runs, "run", merged.problems)
-        return merged
 
     def runs_by_source(self) -> dict[str, int]:
         """How many runs each format brought, by its label (the terminal's "read" line)."""
         return count_by_source(self.data.runs.values())
 
 
-def _add_unique(kept: dict, found: dict, what: str, problems: list[Problem]) -> None:
-    for key, item in found.items():
-        if key not in kept:
-            kept[key] = item
-        elif getattr(item, "path", None) != getattr(kept[key], "path", None) or what != "experiment":
-            problems.append(Problem(item.path, None, f"{what} id {key!r} is used by {kept[key].path}; skipped"))
-        # else: two sources found runs in one folder: one experiment
+def merge_parts(parts: list[LogData]) -> tuple[LogData, list[dict[str, str]]]:
+    """Several sources' models as one, and per part the experiment ids it had to rename.
+
+    Experiments two parts found in the same folder are one. An experiment id two parts use for different
+    things (every MLflow store has an experiment "0") stays with the first; a later one gets the id with a
+    suffix made from its path, the same on every read, and its runs follow it (as copies: a source's own
+    model is never changed). A run id two parts hold stays with the first and the other is reported."""
+    if len(parts) == 1:
+        return parts[0], [{}]
+    merged = LogData()
+    renamed: list[dict[str, str]] = []
+    for part in parts:
+        merged.problems += part.problems
+        renames: dict[str, str] = {}
+        for experiment_id, experiment in part.experiments.items():
+            kept = merged.experiments.get(experiment_id)
+            if kept is not None and kept.path == experiment.path:
+                continue
+            if kept is not None:
+                digest = hashlib.sha256(experiment.path.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+                renames[experiment_id] = experiment_id = f"{experiment_id}-{digest}"
+                experiment = replace(experiment, experiment_id=experiment_id)
+            merged.experiments.setdefault(experiment_id, experiment)
+        for run_id, run in part.runs.items():
+            if run_id in merged.runs:
+                merged.problems.append(Problem(run.path, None, f"run id {run_id!r} is used by "
+                                                               f"{merged.runs[run_id].path}; skipped"))
+                continue
+            if run.experiment_id in renames:
+                run = replace(run, experiment_id=renames[run.experiment_id])
+            merged.runs[run_id] = run
+        renamed.append(renames)
+    return merged, renamed
 
 
 def _settle(changes: Changes, old: LogData, new: LogData) -> Changes:

@@ -72,6 +72,7 @@ class Source:
     name = ""
     label = ""  # how the terminal names it ("MLflow database"); the name when empty
     order = 100  # sources are asked, and merged, in this order
+    per_unit = False  # True: one instance per unit (a store of its own), each refreshed with that unit alone
 
     @classmethod
     def claim(cls, listing: Listing) -> Claim | None:

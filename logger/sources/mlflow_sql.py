@@ -52,6 +52,7 @@ class MlflowDatabaseSource(Source):
     name = "mlflow-sql"
     label = "MLflow database"
     order = 5
+    per_unit = True  # one database an instance: the reader merges them (their experiment ids collide)
 
     @classmethod
     def claim(cls, listing: Listing) -> Claim | None:

@@ -2,7 +2,8 @@
 
 A `Source` (logger/sources/__init__.py). It claims each folder of the walk that is a store, as one
 unit: nothing under a store is anyone else's (a run's artifacts may hold event files or JSONL logs,
-which are the run's artifacts, not runs).
+which are the run's artifacts, not runs). One instance reads one store (`per_unit`): the reader merges
+stores, whose experiment ids often collide ("0" is every store's Default).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from pathlib import Path
 
 from logger.mlflow_files import MlflowFiles
 from logger.mlflow_store import StoreReader, looks_like_store
-from logger.model import LogData
 from logger.sources import Changes, Claim, Listing, Source, register
 
 
@@ -20,6 +20,7 @@ class MlflowStoreSource(Source):
     name = "mlflow"
     label = "MLflow file store"
     order = 0
+    per_unit = True
 
     @classmethod
     def claim(cls, listing: Listing) -> Claim | None:
@@ -27,20 +28,14 @@ class MlflowStoreSource(Source):
 
     def __init__(self, root: Path, running_window: float):
         super().__init__(root, running_window)
-        self._readers: dict[Path, StoreReader] = {}
+        self._reader: StoreReader | None = None
         self._statuses: dict[str, str] = {}
 
     def refresh(self, now: float, units: list[Path]) -> Changes:
-        # the reader never reads artifacts outside the store
-        self._readers = {unit: self._readers.get(unit) or StoreReader(MlflowFiles(unit)) for unit in units}
-        old, data = self.data, LogData()
-        for reader in self._readers.values():
-            part = reader.read(self.running_window, now)
-            data.problems += part.problems
-            for experiment_id, experiment in part.experiments.items():
-                data.experiments.setdefault(experiment_id, experiment)
-            for run_id, run in part.runs.items():
-                data.runs.setdefault(run_id, run)
+        [store] = units
+        if self._reader is None:
+            self._reader = StoreReader(MlflowFiles(store))  # the reader never reads artifacts outside the store
+        old, data = self.data, self._reader.read(self.running_window, now)
         # Unchanged experiments and runs are the very objects of the last read (StoreReader keeps them).
         runs = {run_id for run_id, run in data.runs.items()
                 if old.runs.get(run_id) is not run or self._statuses.get(run_id) != run.status}

@@ -118,3 +118,28 @@ def test_a_refresh_after_one_run_grew_rereads_that_run_only(tmp_path):
     assert {folder for folder in runs if any(p.startswith(f"{folder}/") for p in opened)} == {grown}
     assert changes.runs == {grown.name}
     assert reader.data.runs[grown.name].metrics[metric.name].steps[-1] == 999
+
+
+# ---------------------------------------------------------------- merging the sources' models
+
+
+def test_experiment_ids_two_sources_share_are_told_apart_and_their_runs_follow():
+    from logger.model import Experiment
+    from logger.reader import merge_parts
+
+    def part(path: str, run_ids: list[str]) -> LogData:
+        data = LogData()
+        data.experiments["0"] = Experiment("0", "Default", path)
+        for run_id in run_ids:
+            data.runs[run_id] = Run(run_id=run_id, experiment_id="0", name=run_id, path=f"{path}/{run_id}")
+        return data
+
+    first, second, same_folder = part("/a/mlflow.db", ["r1"]), part("/b/mlflow.db", ["r2", "r1"]), part("/a/mlflow.db", ["r3"])
+    merged, renamed = merge_parts([first, second, same_folder])
+    assert renamed[0] == {} and renamed[2] == {}  # the first keeps "0"; a part from the same folder joins it
+    new_id = renamed[1]["0"]
+    assert new_id.startswith("0-") and merge_parts([first, second])[1][1]["0"] == new_id  # the same on every read
+    assert {run_id: run.experiment_id for run_id, run in merged.runs.items()} == {"r1": "0", "r2": new_id, "r3": "0"}
+    assert merged.experiments[new_id].name == "Default" and merged.experiments[new_id].path == "/b/mlflow.db"
+    assert [p.reason for p in merged.problems] == ["run id 'r1' is used by /a/mlflow.db/r1; skipped"]
+    assert second.runs["r2"].experiment_id == "0" and second.experiments["0"].experiment_id == "0"  # not changed

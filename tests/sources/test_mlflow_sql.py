@@ -222,7 +222,10 @@ def test_a_copy_beside_the_database_reports_its_runs_as_duplicates(tmp_path):
     reader.refresh()
     assert len(reader.data.runs) == 5
     assert all(run.path == str(folder / "backup.db") for run in reader.data.runs.values())  # walked first
-    assert len(reader.data.problems) == 5 and all("is also in" in p.reason for p in reader.data.problems)
+    assert len(reader.data.problems) == 5 and all("is used by" in p.reason for p in reader.data.problems)
+    # its experiments are the copy's own: shown apart, under ids with a suffix
+    names = sorted(experiment.name for experiment in reader.data.experiments.values())
+    assert names == sorted(2 * [experiment.name for experiment in read_logs(folder / "mlflow.db").experiments.values()])
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
