@@ -73,6 +73,19 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+def _from_base(base: str):
+    """`_keep_attribute`, with relative image paths read from `base` (then checked like any other)."""
+    if not base:
+        return _keep_attribute
+
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "img" and attribute == "src" and stays_on_site(value):
+            value = base + value.strip(_URL_EDGE)
+        return _keep_attribute(tag, attribute, value)
+
+    return keep
+
+
 def _keep_attribute_in_one_file(tag: str, attribute: str, value: str) -> str | None:
     """A single-file export has nothing beside it: an image path or a relative link would lead nowhere, and
     a `#fragment` to an element of another page. Only links with a scheme (nh3 allows http, https, mailto) stay."""
@@ -179,18 +192,20 @@ def _close(stack: list[str], name: str) -> str:
 _HEADING = re.compile(r"<(/?)h([1-6])>")
 
 
-def render_markdown(text: str | None, shift_headings: int = 0, *, one_file: bool = False) -> Markup:
+def render_markdown(text: str | None, shift_headings: int = 0, *, one_file: bool = False, base: str = "") -> Markup:
     """Markdown source to clean HTML; empty Markup for None or blank text.
 
     `shift_headings` pushes headings down (a `#` in a note sits under the page's own h1 and h2).
     `one_file`: for the single-file export, which carries no other page and no image beside it.
+    `base`: where the text's own relative image paths start from, relative to the page (a Markdown
+    artifact, dvclive's report.md, shows the images beside it: `artifacts/<its folder>/`).
     """
     if text is None or not str(text).strip():
         return Markup("")
     source = str(text).encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot reach C
     html = cmarkgfm.markdown_to_html_with_extensions(source, options=_OPTIONS, extensions=_EXTENSIONS).rstrip("\n")
     cleaned = nh3.clean(cap_nesting(html), tags=_TAGS, attributes=_ATTRIBUTES,
-                        attribute_filter=_keep_attribute_in_one_file if one_file else _keep_attribute,
+                        attribute_filter=_keep_attribute_in_one_file if one_file else _from_base(base),
                         url_schemes={"http", "https", "mailto"}, clean_content_tags={"script", "style"},
                         link_rel="noopener noreferrer nofollow")
     if shift_headings:

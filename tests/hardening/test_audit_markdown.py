@@ -245,3 +245,15 @@ def test_notes_make_no_request_off_the_site(tmp_path, chromium):  # noqa: F811
     elsewhere.close()
     assert outside == [] and elsewhere.hits == []
     assert any(url.endswith("/pic.png") for url in inside)  # the images that are allowed do load
+
+
+def test_a_markdown_artifacts_images_are_read_from_its_own_folder():
+    """dvclive's report.md shows `static/loss.png` beside it: on the run page that is `artifacts/static/loss.png`."""
+    from reporter.site.markdown import render_markdown
+
+    base = "artifacts/dvclive/"
+    assert 'src="artifacts/dvclive/static/loss.png"' in render_markdown("![loss](static/loss.png)", base=base)
+    # what was refused stays refused: other schemes, absolute paths, climbing out of the site
+    for src in ("https://example.com/x.png", "/etc/x.png", "../../../../x.png", "data:image/png;base64,AA=="):
+        assert "<img" not in render_markdown(f"![x]({src})", base=base) or "src=" not in render_markdown(
+            f"![x]({src})", base=base), src
