@@ -21,13 +21,24 @@ SOURCES = {"flowsheet": "flowsheet", "mlflow": "mlruns", "mlflow-sql": "mlflow-p
            "huggingface": "huggingface", "lightning": "lightning", "dvclive": "dvclive", "raytune": "raytune"}
 
 
+def write_format(source: str, folder: Path) -> Path:
+    """The fixture of one format (a `Run.source` of SOURCES) copied to `folder/<its folder>`; returns that."""
+    target = folder / SOURCES[source]
+    if source == "flowsheet":
+        shutil.copytree(ROOT / "sample_runs", target)
+    elif source == "mlflow":
+        shutil.copytree(FIXTURES / "mlruns", target)
+    elif source == "mlflow-sql":
+        version = FIXTURES / "mlflow_sql" / "v3"
+        shutil.copytree(version, target, ignore=shutil.ignore_patterns("*.gz", "VERSION"))
+        (target / "mlflow.db").write_bytes(gzip.decompress((version / "mlflow.db.gz").read_bytes()))
+    else:
+        shutil.copytree(FIXTURES / SOURCES[source], target)
+    return target
+
+
 def write_mixed_logs(folder: Path) -> Path:
     folder.mkdir(parents=True)
-    shutil.copytree(ROOT / "sample_runs", folder / "flowsheet")
-    shutil.copytree(FIXTURES / "mlruns", folder / "mlruns")
-    project = folder / "mlflow-project"
-    shutil.copytree(FIXTURES / "mlflow_sql" / "v3", project, ignore=shutil.ignore_patterns("*.gz", "VERSION"))
-    (project / "mlflow.db").write_bytes(gzip.decompress((FIXTURES / "mlflow_sql" / "v3" / "mlflow.db.gz").read_bytes()))
-    for name in ("tensorboard", "huggingface", "lightning", "dvclive", "raytune"):
-        shutil.copytree(FIXTURES / name, folder / name)
+    for source in SOURCES:
+        write_format(source, folder)
     return folder

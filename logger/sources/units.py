@@ -4,7 +4,8 @@ A subclass of `UnitSource` says what it claims (`claim`), how to read one unit (
 the default will not do, which files tell that a unit changed (`stamp`). The base class keeps each
 unit's last reading and its stamp, re-reads only the units whose stamp moved, puts every run in the
 experiment of the folder its unit lies in (one experiment per folder, shared with any other source that
-finds runs there), and decides RUNNING vs FINISHED for runs whose format records no end.
+finds runs there), and decides RUNNING vs FINISHED for runs whose format records no end (one silent for
+longer than the running window ended with its last write, as a plain JSONL log does).
 
 Ids are made from the unit's path under the log directory, so they stay the same from one build to the
 next and on every machine that holds a copy of the logs: `run_id_for` (32 hex digits, like MLflow's)
@@ -135,6 +136,7 @@ class UnitSource(Source):
                 if read.read_statuses.get(run.run_id) == UNKNOWN_END:
                     last = run.last_time if run.last_time is not None else _newest(stamp)
                     run.status = "RUNNING" if last is not None and last >= now * 1000.0 - window_ms else "FINISHED"
+                    run.end_time = None if run.status == "RUNNING" else last  # it ended when it fell silent
                 data.runs[run.run_id] = run
                 if unit in changed_units or self._statuses.get(run.run_id) != run.status:
                     changes.runs.add(run.run_id)

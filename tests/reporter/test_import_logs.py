@@ -6,7 +6,6 @@ the formats written elsewhere."""
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 
@@ -15,18 +14,16 @@ import pytest
 from click.testing import CliRunner
 from logwriting import artifact, end, metric, param, tag, write_artifact, write_experiment, write_plain, write_run
 from mlflow_fixture import FIXTURE
+from roundtrip import NOW, read, snapshot, table
 
 from logger.experiments import experiment_id_for
 from logger.model import Artifact, Experiment, LogData, MetricHistory, Run
-from logger.reader import LogReader
-from logger.search import run_row
 from logger.sources import Changes, Claim, Listing, Source, register, unregister
 
 from reporter.cli import main
 from reporter.importers.ids import derived_run_id
 from reporter.importers.logs import LogImportError, import_logs
 
-NOW = 4_000_000_000  # seconds: long after every time below, so runs with no end read as UNFINISHED / FINISHED
 T = 1_700_000_000_000
 
 
@@ -159,27 +156,6 @@ SOURCES = {"flowsheet": flowsheet_logs, "plain": plain_logs, "toy": toy_logs, "m
 
 
 # ---------------------------------------------------------------- what users see
-
-
-def read(path: Path) -> LogData:
-    reader = LogReader(path)
-    reader.refresh(NOW)
-    return reader.data
-
-
-def table(data: LogData) -> dict[str, dict]:
-    """Every run's row, its experiment named by name (ids differ between formats)."""
-    rows = {}
-    for run_id, run in data.runs.items():
-        row = run_row(run, published=True)
-        row["attributes"]["experiment_id"] = data.experiments[run.experiment_id].name
-        row["metrics"] = {key: "nan" if math.isnan(value) else value for key, value in row["metrics"].items()}
-        rows[run_id] = row
-    return rows
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def run_file(out: Path, run_id: str) -> Path:
