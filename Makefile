@@ -49,13 +49,20 @@ bench-sources:
 	$(PEERS)/bin/python -m pip install -q mlflow tensorboardX orjson -e .
 	$(PEERS)/bin/python -m benchmarks.peers.sources
 
-# The test inputs made by the real tools (MLflow, tensorboardX, dvclive) and the hand-made ones that
-# follow a documented format: tests/fixtures/make_*.py, each writing its tests/fixtures/<name>/.
+# The test inputs made by the real tools (MLflow 2.x and 3.x, tensorboardX, dvclive) and the hand-made ones
+# that follow a documented format: tests/fixtures/make_*.py, each writing its tests/fixtures/<name>/.
+# Two throwaway environments, since the MLflow 2.x store fixtures need MLflow 2.
 FIXTURES := .venv-fixtures
+FIXTURES2 := .venv-fixtures-mlflow2
 fixtures:
 	$(PYTHON) -m venv $(FIXTURES)
-	$(FIXTURES)/bin/python -m pip install -q mlflow tensorboardX dvclive pyyaml
-	for script in tests/fixtures/make_*.py; do $(FIXTURES)/bin/python $$script || exit 1; done
+	$(FIXTURES)/bin/python -m pip install -q mlflow tensorboardX dvclive pillow numpy pyyaml
+	$(PYTHON) -m venv $(FIXTURES2)
+	$(FIXTURES2)/bin/python -m pip install -q 'mlflow<3' 'sqlalchemy<2.1'
+	$(FIXTURES2)/bin/python tests/fixtures/make_mlruns.py
+	$(FIXTURES2)/bin/python tests/fixtures/make_mlflow_sql.py
+	for name in mlflow_sql tensorboard dvclive huggingface lightning raytune; do \
+		$(FIXTURES)/bin/python tests/fixtures/make_$$name.py || exit 1; done
 
 # The hardening suites, pushed harder: many more random cases, kills and writers (see tests/hardening/knobs.py),
 # plus the logger's own crash and concurrency tests. Minutes, not seconds.
