@@ -4,6 +4,11 @@ Other tools' files are read as untrusted input: a file read whole is refused pas
 bytes, a line past `MAX_LINE` is skipped, a nested value flattens to at most `MAX_LEAVES` entries (a
 YAML alias can make a tree that refers to itself, or one exponentially larger than its text), and a
 run folder lists at most `MAX_LISTED` files. Every file is opened through logger/safepath.py.
+
+One set of rules makes params (and tags, and metric names) of every source's nested files (`flatten`):
+a value too long to keep is left out and named, never cut, as the reader does with flowsheet's own
+logs, so a value shown is always the whole value; an empty mapping adds nothing, as the tools' own
+flattening does (Lightning's, Ray Tune's); the separator is the caller's, the one its tool names keys with.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from logger.safepath import file_kind, open_inside
 CHUNK = 1 << 20
 MAX_LINE = 16 << 20  # bytes: a longer line is skipped, not held
 MAX_WHOLE_FILE = 16 << 20  # bytes: a params or summary file larger than this is not read
-MAX_LEAVES = 10_000  # flattened entries of one nested value
-MAX_DEPTH = 64
+MAX_LEAVES = 10_000  # values kept of one flattened tree
+MAX_VISITS = 4 * MAX_LEAVES  # entries looked at, values or not: aliases may repeat one empty mapping many times
+MAX_JSON_TEXT = 1_000_000  # characters of JSON text written for the lists of one tree
+MAX_DEPTH = 32  # nested mappings (or lists) within one tree
 MAX_LISTED = 10_000  # files listed as one run's artifacts
 MAX_NOTES = 20  # things left out of one value, named
 Scalar = str | int | float | bool | None
@@ -81,63 +88,141 @@ class Lines:
 
 
 def compact_json(value: Any) -> str:
-    """A list or dict as compact JSON text (dates and other YAML types as their text), cut at MAX_VALUE_LENGTH.
+    """A list or mapping as compact JSON text: no spaces, keys as text, a set as a sorted list, a date and
+    other YAML types as their text. Written piece by piece, so a value that aliases make enormous (or that
+    holds itself) costs no more than the limit.
 
-    Raises ValueError for a value that holds itself."""
-    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+    Raises ValueError, saying why, when the text would be longer than MAX_VALUE_LENGTH characters or the
+    value nests deeper than MAX_DEPTH levels."""
     pieces: list[str] = []
     size = 0
-    try:
-        for piece in encoder.iterencode(value):
-            pieces.append(piece)
-            size += len(piece)
-            if size > MAX_VALUE_LENGTH:
-                return "".join(pieces)[:MAX_VALUE_LENGTH - 3] + "..."
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
+
+    def put(text: str) -> None:
+        nonlocal size
+        size += len(text)
+        if size > MAX_VALUE_LENGTH:
+            raise ValueError(f"is longer than {MAX_VALUE_LENGTH} characters")
+        pieces.append(text)
+
+    def text(item: str) -> None:
+        if len(item) > MAX_VALUE_LENGTH:  # before encoding it: a huge string is refused at once
+            raise ValueError(f"is longer than {MAX_VALUE_LENGTH} characters")
+        put(json.dumps(item, ensure_ascii=False))
+
+    def write(item: Any, depth: int) -> None:
+        if isinstance(item, (dict, list, tuple, set, frozenset)) and depth >= MAX_DEPTH:
+            raise ValueError(f"nests deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            put("{")
+            for index, (key, inner) in enumerate(item.items()):
+                put("," if index else "")
+                text(json.dumps(key) if key is None or isinstance(key, bool) else str(key))  # as json names them
+                put(":")
+                write(inner, depth + 1)
+            put("}")
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            put("[")
+            for index, inner in enumerate(sorted(item, key=repr) if isinstance(item, (set, frozenset)) else item):
+                put("," if index else "")
+                write(inner, depth + 1)
+            put("]")
+        elif isinstance(item, str):
+            text(item)
+        elif item is None or isinstance(item, (bool, int, float)):
+            put(json.dumps(item))  # NaN and infinities as Python's json writes them
+        else:  # a YAML date or timestamp, bytes from !!binary
+            text(str(item))
+
+    write(value, 0)
     return "".join(pieces)
 
 
-def flatten(tree: dict, separator: str) -> tuple[dict[str, Scalar], list[str]]:
-    """A nested mapping as one level: keys joined with `separator`, lists as compact JSON text, other
-    values as scalars (a date as its text). Also says what was left out, for the problems list."""
+def scalar(value: Any) -> Scalar:
+    """A value as the model keeps params and tags: scalars as they are, lists and mappings as compact JSON
+    text, other values (a YAML date) as their text. Raises ValueError, saying why, for one too long to keep."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        return compact_json(value)
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_VALUE_LENGTH:
+        raise ValueError(f"is longer than {MAX_VALUE_LENGTH} characters")
+    return text
+
+
+class _Notes:
+    """What one flattening left out: the first MAX_NOTES named, the rest counted, and why it stopped."""
+
+    def __init__(self) -> None:
+        self.named: list[str] = []
+        self.more = 0
+        self.stopped = ""
+
+    def add(self, note: str) -> None:
+        if len(self.named) < MAX_NOTES:
+            self.named.append(note)
+        else:
+            self.more += 1
+
+    def all(self) -> list[str]:
+        extra = [f"{self.more} more left out as well"] if self.more else []
+        return self.named + extra + ([self.stopped] if self.stopped else [])
+
+
+def flatten(tree: dict, separator: str, prefix: str = "", numbers_only: bool = False
+            ) -> tuple[dict[str, Scalar], list[str]]:
+    """A nested mapping as one level, and what was left out (for the problems list).
+
+    Keys start with `prefix` and are joined with `separator`; a mapping adds its entries (an empty one adds
+    nothing); any other value is kept as `scalar` makes it, or only numbers (booleans not) when
+    `numbers_only`. The first of two equal names wins. Left out, each named: a key longer than
+    MAX_KEY_LENGTH, a value longer than MAX_VALUE_LENGTH (as the reader does with flowsheet's own logs), a
+    mapping deeper than MAX_DEPTH or holding itself. Stops after MAX_LEAVES values, MAX_VISITS entries
+    looked at, or MAX_JSON_TEXT characters of JSON text written: YAML aliases can make a small file stand
+    for an enormous tree, and every list in it be written out up to the limit before it is left out."""
     flat: dict[str, Scalar] = {}
-    notes: list[str] = []
-    visits = 0  # entries looked at, leaves or not: a tree of shared branches may have few leaves per visit
-    stack: list[tuple[str, Iterator, tuple[int, ...]]] = [("", iter(tree.items()), (id(tree),))]
+    notes = _Notes()
+    visits = written = 0
+    stack: list[tuple[str, Iterator, tuple[int, ...]]] = [(prefix, iter(tree.items()), (id(tree),))]
     while stack:
-        prefix, items, path = stack[-1]
+        head, items, path = stack[-1]
         item = next(items, None)
         if item is None:
             stack.pop()
             continue
         visits += 1
-        if len(flat) >= MAX_LEAVES or visits > 4 * MAX_LEAVES:
-            notes.append(f"more than {MAX_LEAVES} values: the rest left out")
+        if visits > MAX_VISITS:
+            notes.stopped = f"more than {MAX_VISITS} entries: the rest left out"
             break
-        key = f"{prefix}{item[0]}"
-        value = item[1]
+        key, value = f"{head}{item[0]}", item[1]
         if len(key) > MAX_KEY_LENGTH:
-            notes.append(f"key {key[:40]!r}... is longer than {MAX_KEY_LENGTH} characters: left out")
-        elif not isinstance(value, dict) or not value:
+            notes.add(f"key {key[:40]!r}... is longer than {MAX_KEY_LENGTH} characters: left out")
+        elif isinstance(value, dict):
+            if id(value) in path:
+                notes.add(f"{key!r} holds itself: left out")
+            elif len(path) >= MAX_DEPTH and value:
+                notes.add(f"{key!r} nests deeper than {MAX_DEPTH} levels: left out")
+            else:
+                stack.append((f"{key}{separator}", iter(value.items()), (*path, id(value))))
+        elif numbers_only and type(value) not in (int, float):
+            continue
+        elif key in flat:
+            notes.add(f"{key!r} is named twice: the first value kept")
+        elif len(flat) >= MAX_LEAVES:
+            notes.stopped = f"more than {MAX_LEAVES} values: the rest left out"
+            break
+        elif written > MAX_JSON_TEXT:
+            notes.stopped = f"more than {MAX_JSON_TEXT} characters of lists as JSON text: the rest left out"
+            break
+        else:
             try:
                 flat[key] = scalar(value)
             except ValueError as error:
-                notes.append(f"{key!r}: {error}: left out")
-        elif id(value) in path or len(path) >= MAX_DEPTH:
-            notes.append(f"{key!r} holds itself or is nested too deeply: left out")
-        else:
-            stack.append((f"{key}{separator}", iter(value.items()), (*path, id(value))))
-    return flat, notes[:MAX_NOTES]
-
-
-def scalar(value: Any) -> Scalar:
-    """A value as the model keeps params and tags: scalars as they are, lists and dicts as compact JSON."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, (list, tuple, dict)):
-        return compact_json(value)
-    return str(value)
+                notes.add(f"{key!r} {error}: left out")
+            if not isinstance(value, (str, bool, int, float, type(None))):  # text was written: count it,
+                made = flat.get(key)  # and a value given up on as the most it could have cost
+                written += len(made) if isinstance(made, str) else MAX_VALUE_LENGTH
+    return flat, notes.all()
 
 
 def fits_int64(value: int) -> bool:

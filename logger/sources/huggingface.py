@@ -33,10 +33,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from logger.foreign import flatten
 from logger.format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NON_FINITE
 from logger.line_checks import short, type_name
 from logger.model import MetricHistory, Problem, Run
-from logger.nested_params import compact_json, flatten_params
 from logger.safepath import open_inside
 from logger.sources import Claim, Listing, register
 from logger.sources.units import UNKNOWN_END, UnitRead, UnitSource, file_stamp, run_id_for
@@ -127,7 +127,9 @@ class HuggingFaceSource(UnitSource):
         run.tags["trainer_state"] = chosen.relative_to(unit).as_posix()
         trial_params = state.get("trial_params")
         if isinstance(trial_params, dict):
-            reasons += flatten_params(trial_params, run.params, "trial.")
+            flat, notes = flatten(trial_params, ".", prefix="trial.")
+            run.params.update(flat)  # no state param has a "." in its name: nothing is overwritten
+            reasons += notes
         elif trial_params is not None:
             reasons.append(f"'trial_params' must be an object, got {type_name(trial_params)}")
         _read_history(state.get("log_history"), written, run.metrics, reasons)
@@ -167,19 +169,13 @@ class HuggingFaceSource(UnitSource):
             reason = f"not a JSON object (a {type_name(config)})"
         if reason is not None:
             return [Problem(self.rel(path), None, reason)]
-        taken = 0
-        for key, value in config.items():
-            name = f"model.{key}"
-            if isinstance(value, list) and key == "architectures":
-                value = compact_json(value)
-            if value is None or not isinstance(value, (str, int, float)) or len(name) > MAX_KEY_LENGTH \
-                    or isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
-                continue  # nested settings (id2label, a vision config) and overlong values are not params
-            params.setdefault(name, value)
-            taken += 1
-            if taken >= MAX_MODEL_PARAMS:
-                break
-        return []
+        # Nested settings (id2label, a vision config) and unset ones are not params; the rest follow the
+        # rules of every source's params (logger/foreign.py): an overlong value is left out and named.
+        wanted = [(key, value) for key, value in config.items() if value is not None
+                  and (isinstance(value, (str, int, float)) or isinstance(value, list) and key == "architectures")]
+        flat, notes = flatten(dict(wanted[:MAX_MODEL_PARAMS]), ".", prefix="model.")
+        params.update(flat)
+        return [Problem(self.rel(path), None, note) for note in notes]
 
 
 def _cut_off(error: json.JSONDecodeError) -> bool:

@@ -19,7 +19,7 @@ Choices where the format leaves room:
 - The file is read again whole when it changes (it is small, and Lightning rewrites it whole when the
   header widens); a last line without its newline is being written and waits for the next refresh.
 - hparams.yaml becomes params: nested mappings flattened with "." (`optimizer.lr`), lists as compact
-  JSON text (logger/nested_params.py).
+  JSON text, by the rules every source shares (logger/foreign.py, `flatten`).
 - The CSV has no times: every point carries the file's modification time; the run starts at the
   older of the two files' times, and is RUNNING or FINISHED by the time of the last write.
 - Run name `<name>/version_<N>` (the folder holding the versions, then the version's own folder);
@@ -37,10 +37,10 @@ from typing import Any, BinaryIO
 
 import yaml
 
+from logger.foreign import flatten
 from logger.format import MAX_KEY_LENGTH
 from logger.line_checks import short, type_name
 from logger.model import MetricHistory, Problem, Run
-from logger.nested_params import flatten_params
 from logger.safepath import open_inside, open_regular
 from logger.sources import Claim, Listing, register
 from logger.sources.units import UNKNOWN_END, UnitRead, UnitSource, file_stamp, run_id_for
@@ -156,7 +156,9 @@ class LightningSource(UnitSource):
             return []  # empty: no hyperparameters were logged
         if not isinstance(loaded, dict):
             return [Problem(rel, None, f"not a mapping of names to values (a {type_name(loaded)})")]
-        return _capped(rel, [(None, reason) for reason in flatten_params(loaded, params)])
+        flat, notes = flatten(loaded, ".")
+        params.update(flat)
+        return _capped(rel, [(None, note) for note in notes])
 
     def _read_metrics(self, path: Path, metrics: dict[str, MetricHistory], times: list[int]) -> list[Problem]:
         rel = self.rel(path)

@@ -205,15 +205,19 @@ class _Trial:
         self.last_date = date if isinstance(date, str) and DATE_TEXT.fullmatch(date) else ""
         for field in TAG_FIELDS:
             if result.get(field) is not None:
-                run.tags[field] = scalar(result[field])
+                try:
+                    run.tags[field] = scalar(result[field])
+                except ValueError as error:
+                    self.problems.add(lineno, f"{field!r} {error}: left out")
         if isinstance(result.get(CONFIG_FIELD), dict):
             self.config = result[CONFIG_FIELD]
-        values, notes = flatten({key: value for key, value in result.items() if key not in NOT_METRICS}, "/")
+        values, notes = flatten({key: value for key, value in result.items() if key not in NOT_METRICS}, "/",
+                                numbers_only=True)
         for note in notes:
             self.problems.add(lineno, note)
         for key, value in values.items():
             point = number(value)
-            if point is None:
+            if point is None:  # an integer past the doubles
                 continue
             history = run.metrics.get(key)
             if history is None:

@@ -304,6 +304,17 @@ def test_a_bad_model_config_is_a_problem_and_the_run_is_read(tmp_path, config, r
     assert problem.reason.startswith(reason)
 
 
+def test_a_model_config_value_too_long_to_keep_is_left_out_and_named_as_every_sources_are(tmp_path):
+    config = {"model_type": "bert", "vocab": "v" * 6001, "architectures": ["BertModel"], "id2label": {"0": "a"},
+              "classifier_dropout": None}
+    reader = _one_state(tmp_path, '{"global_step": 1, "log_history": []}', json.dumps(config))
+    run = _run(reader, "out")
+    assert {key: value for key, value in run.params.items() if key.startswith("model.")} == \
+        {"model.model_type": "bert", "model.architectures": '["BertModel"]'}
+    assert [problem.reason for problem in reader.data.problems if problem.file == "out/config.json"] == \
+        ["'model.vocab' is longer than 6000 characters: left out"]
+
+
 def test_many_bad_entries_make_a_bounded_list_of_problems(tmp_path):
     history = [{"loss": 1.0, "step": "x"} for _ in range(500)] + [{"loss": 2.0, "step": 7}]
     reader = _one_state(tmp_path, json.dumps({"log_history": history}))

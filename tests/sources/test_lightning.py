@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import logger.sources.lightning as lightning
+from logger.foreign import MAX_JSON_TEXT, MAX_LEAVES, MAX_VISITS
 from logger.logtree import list_folder
-from logger.nested_params import MAX_PARAMS, MAX_VISITS
 from logger.reader import LogReader, read_logs
 from logger.sources.lightning import LightningSource
 from logger.sources.units import run_id_for
@@ -318,10 +318,29 @@ def test_hparams_that_expand_enormously_are_cut_short(tmp_path):
     data = read_logs(root)  # unbounded, this would not end (10**9 list items, 10**9 params)
     params = data.runs[run_id_for("lightning", "exp/version_0")].params
     assert params["l0"] == '["x","x","x","x","x","x","x","x","x","x"]' and "l3" not in params
-    assert len(params) == MAX_PARAMS
-    reasons = {reason for _, reason in _problems(data, "hparams.yaml")}
-    assert "param 'l3' is longer than 6000 characters; left out" in reasons
-    assert f"more than {MAX_PARAMS} params; the rest are left out" in reasons
+    assert len(params) == MAX_LEAVES
+    reasons = [reason for _, reason in _problems(data, "hparams.yaml")]
+    assert reasons == [f"'l{level}' is longer than 6000 characters: left out" for level in range(3, 9)] + \
+        [f"more than {MAX_LEAVES} values: the rest left out"]
+
+
+def test_lists_too_long_to_keep_repeated_by_aliases_are_written_out_a_bounded_number_of_times(tmp_path):
+    big = "l: &l [" + ", ".join(["xxxxxxxxxx"] * 600) + "]"  # 7,000 characters as JSON text: left out
+    maps = ["m0: &m0 {" + ", ".join(f"k{i}: *l" for i in range(10)) + "}"]
+    for level in range(1, 6):
+        maps.append(f"m{level}: &m{level} {{" + ", ".join(f"k{i}: *m{level - 1}" for i in range(10)) + "}")
+    root, _ = _version(tmp_path, "step,a\n1,0.5\n", "\n".join([big, *maps, "lr: 0.1"]) + "\n")
+    data = read_logs(root)  # 40,000 lists of 7,000 characters, if each were written out to its limit
+    assert data.runs[run_id_for("lightning", "exp/version_0")].params == {}
+    assert _problems(data, "hparams.yaml")[-1] == \
+        (None, f"more than {MAX_JSON_TEXT} characters of lists as JSON text: the rest left out")
+
+
+def test_a_mapping_that_holds_itself_is_named_and_the_rest_is_read(tmp_path):
+    root, _ = _version(tmp_path, "step,a\n1,0.5\n", "me: &me {lr: 0.1, again: *me}\nbatch: 8\n")
+    data = read_logs(root)
+    assert data.runs[run_id_for("lightning", "exp/version_0")].params == {"me.lr": 0.1, "batch": 8}
+    assert _problems(data, "hparams.yaml") == [(None, "'me.again' holds itself: left out")]
 
 
 def test_an_oversized_hparams_file_is_not_read(tmp_path):
@@ -348,4 +367,4 @@ def test_mappings_repeated_by_aliases_are_walked_a_bounded_number_of_times(tmp_p
     root, _ = _version(tmp_path, "step,a\n1,0.5\n", "\n".join(levels) + "\n")
     data = read_logs(root)  # 10**9 empty mappings, if every one were visited
     assert data.runs[run_id_for("lightning", "exp/version_0")].params == {}
-    assert _problems(data, "hparams.yaml") == [(None, f"more than {MAX_VISITS} entries; the rest are left out")]
+    assert _problems(data, "hparams.yaml") == [(None, f"more than {MAX_VISITS} entries: the rest left out")]

@@ -215,6 +215,21 @@ def test_html_and_control_characters_in_keys_and_values_are_kept_as_data(logs):
     assert run.tags["hostname"] == "h\x1b[31m<script>"
 
 
+def test_only_numbers_in_a_result_are_metrics_and_the_rest_is_passed_over_quietly(logs):
+    trial = logs / FINISHED_TRIAL
+    line = json.loads(result_lines(trial)[-1])
+    line.update({"training_iteration": 4, "notes": "n" * 10_000, "confusion": [[1, 2]] * 5_000, "flag": True,
+                 "val": {"acc": 0.9, "report": "r" * 10_000}, "hostname": "h" * 10_000})
+    with open(trial / "result.json", "a") as file:
+        file.write(json.dumps(line) + "\n")
+    data = read(logs)
+    run = runs_by_name(data)["train_fn_4d7a3_00000"]
+    assert list(run.metrics["val/acc"].values) == [0.6, 0.7, 0.8, 0.9]
+    assert not {"notes", "confusion", "flag", "val/report"} & set(run.metrics)
+    assert run.tags["hostname"] == "worker-1"  # a tag too long to keep leaves the last one standing
+    assert [(p.line, p.reason) for p in data.problems] == [(4, "'hostname' is longer than 6000 characters: left out")]
+
+
 def test_a_trial_folder_itself_may_be_the_log_directory(logs):
     data = read_logs(logs / FINISHED_TRIAL)
     [run] = data.runs.values()
