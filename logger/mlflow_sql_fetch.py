@@ -17,14 +17,14 @@ import sqlite3
 import sys
 from array import array
 from dataclasses import dataclass, field
-from functools import partial
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 
 from logger.mlflow_sqlite import Schema
 
 MAX_TEXT = 100_000  # characters kept of a name, param or tag value (MLflow itself keeps at most 8,000)
 MAX_KEY = 1_000  # characters kept of a key (MLflow: 250)
-CHUNK = 20_000  # metric rows fetched at a time
 SERIES = "\x00"  # between run id and key in a series name: neither may hold it in MLflow
 DELETED = "deleted"  # lifecycle_stage of deleted experiments and runs
 DBL_MAX = sys.float_info.max  # what MLflow stores for an infinite metric value (its sign kept)
@@ -218,23 +218,33 @@ def _gather(connection: sqlite3.Connection, query: str, args: tuple, snapshot: S
 
 
 def _append_rows(cursor: sqlite3.Cursor, snapshot: Snapshot) -> None:
+    # Points come in rowid order, and MLflow writes a batch's points of one series together: take each
+    # stretch of rows of one series at once (groupby and zip run in C), and go row by row only for a
+    # stretch holding an odd value (a NaN is NULL here).
     points = snapshot.points
-    appenders: dict[str, tuple] = {}  # series -> the append methods of its three columns (the loop runs once a point)
-    for chunk in iter(partial(cursor.fetchmany, CHUNK), []):
-        for series, value, timestamp, step in chunk:
-            append = appenders.get(series)
-            if append is None:
-                if not isinstance(series, str) or SERIES not in series:
-                    snapshot.bad_points += 1
-                    continue
-                found = points.get(series) or points.setdefault(series, Points(array("d"), array("q"), array("q")))
-                append = appenders[series] = (found.values.append, found.steps.append, found.timestamps.append)
-            try:
-                append[0](value)
-                append[1](step)
-                append[2](timestamp)
-            except (TypeError, OverflowError):  # a NaN (None), or a hand-made row holding text
-                _append_odd(points[series], value, step, timestamp, snapshot)
+    for series, group in groupby(cursor, key=itemgetter(0)):
+        rows = list(group)
+        found = points.get(series)
+        if found is None:
+            if not isinstance(series, str) or SERIES not in series:
+                snapshot.bad_points += len(rows)
+                continue
+            found = points[series] = Points(array("d"), array("q"), array("q"))
+        _, values, timestamps, steps = zip(*rows)
+        kept = len(found.timestamps)
+        try:
+            found.values.extend(values)
+            found.steps.extend(steps)
+            found.timestamps.extend(timestamps)
+        except (TypeError, OverflowError):
+            del found.values[kept:], found.steps[kept:], found.timestamps[kept:]
+            for _, value, timestamp, step in rows:
+                try:
+                    found.values.append(value)
+                    found.steps.append(step)
+                    found.timestamps.append(timestamp)
+                except (TypeError, OverflowError):  # a NaN (None), or a hand-made row holding text
+                    _append_odd(found, value, step, timestamp, snapshot)
 
 
 def _append_odd(points: Points, value, step, timestamp, snapshot: Snapshot) -> None:
