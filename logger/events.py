@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from logger.format import FORMAT_VERSION, INF, KIND_FIELD, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NAN, NEG_INF, VERSION_FIELD
-from logger.format import NON_FINITE as _NON_FINITE
+from .format import FORMAT_VERSION, INF, KIND_FIELD, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NAN, NEG_INF, VERSION_FIELD
+from .format import NON_FINITE as _NON_FINITE
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _dumps = orjson.dumps

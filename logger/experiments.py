@@ -7,10 +7,10 @@ import os
 import re
 from pathlib import Path
 
-from logger import events
-from logger.format import ARTIFACTS_DIR, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG
-from logger.model import Experiment
-from logger.parsing import ExperimentParser, parse_file
+from . import events
+from .format import ARTIFACTS_DIR, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG
+from .model import Experiment
+from .parsing import ExperimentParser, parse_file
 
 DEFAULT_EXPERIMENT = "Default"
 

@@ -15,11 +15,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from logger import experiments, writer
-from logger.format import EXPERIMENT_TAG, NOTE_TAG, RUN_FILE, RUN_NAME_TAG
-from logger.model import Experiment
-from logger.paths import get_log_dir, path_from_uri, set_log_dir
-from logger.run import Run, Terminated
+from . import experiments, writer
+from .format import EXPERIMENT_TAG, NOTE_TAG, RUN_FILE, RUN_NAME_TAG
+from .model import Experiment
+from .paths import get_log_dir, path_from_uri, set_log_dir
+from .run import Run, Terminated
 
 _stack: contextvars.ContextVar[tuple[Run, ...]] = contextvars.ContextVar("flowsheet_active_runs", default=())
 _open_runs: dict[str, Run] = {}
@@ -77,7 +77,7 @@ def set_experiment_tag(key: str, value) -> None:
 
 
 def set_experiment_tags(tags: dict) -> None:
-    from logger import events
+    from . import events
 
     experiment = _default_experiment()
     lines = b"".join(events.encode(events.event(EXPERIMENT_TAG, key=events.check_key(k, "tag key"),

@@ -10,7 +10,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from logger.format import NOTE_TAG
+from .format import NOTE_TAG
 
 RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "UNFINISHED")
 

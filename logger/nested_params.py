@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from logger.format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH
+from .format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH
 
 MAX_PARAMS = 1000  # per file: more are left out, and that is said once
 MAX_DEPTH = 32

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import orjson
 
-from logger.format import (
+from .format import (
     ARTIFACT,
     END,
     END_STATUSES,
@@ -29,8 +29,8 @@ from logger.format import (
     START,
     TAG,
 )
-from logger.line_checks import Skip, check_key, check_value, explain, need, short, type_name
-from logger.model import Experiment, MetricHistory, Problem, Run
+from .line_checks import Skip, check_key, check_value, explain, need, short, type_name
+from .model import Experiment, MetricHistory, Problem, Run
 
 GROUP = 256
 

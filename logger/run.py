@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import orjson
 
-from logger import artifacts, events
-from logger.format import (
+from . import artifacts, events
+from .format import (
     ARTIFACT,
     ARTIFACTS_DIR,
     END,
@@ -32,8 +32,8 @@ from logger.format import (
     TAG,
     VERSION_FIELD,
 )
-from logger.writer import FLUSH_LINES as _FLUSH_LINES
-from logger.writer import EventWriter
+from .writer import FLUSH_LINES as _FLUSH_LINES
+from .writer import EventWriter
 
 _dumps, _NEWLINE, _time = orjson.dumps, orjson.OPT_APPEND_NEWLINE, time.time
 
@@ -101,7 +101,7 @@ class Run:
         (folder / ARTIFACTS_DIR).mkdir(parents=True, exist_ok=True)
         tags = dict(tags or {})
         run_name = run_name or tags.get(RUN_NAME_TAG) or random_run_name(run_id)
-        from logger.system import system_info  # subprocess, socket, platform: paid when a run starts
+        from .system import system_info  # subprocess, socket, platform: paid when a run starts
 
         system = system_info()
         start = events.event(START, run_id=run_id, experiment_id=experiment_id, name=str(run_name),
@@ -118,7 +118,7 @@ class Run:
     @classmethod
     def resume(cls, folder: Path) -> Run:
         """Reopen a run to append to it; its params stay immutable across the two sessions."""
-        from logger.system import system_info
+        from .system import system_info
 
         state = _replay(folder)
         system = system_info()
@@ -339,7 +339,7 @@ def _join(folder: str, name: str) -> str:
 def _replay(folder: Path) -> dict:
     """What a resumed run needs from its file: identity, params and tags, read by the reader's own parser
     (logger/parsing.py), so that resuming sees exactly the run the reader shows; bad lines are skipped."""
-    from logger.parsing import RunParser, parse_file  # the reader's machinery: paid only on resume
+    from .parsing import RunParser, parse_file  # the reader's machinery: paid only on resume
 
     with open(folder / RUN_FILE, "rb") as file:
         parser = parse_file(RunParser(RUN_FILE, folder), file.read())

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from logger.filter import parse_filter
-from logger.format import (
+from .filter import parse_filter
+from .format import (
     ARTIFACTS_DIR,
     GIT_BRANCH_TAG,
     GIT_COMMIT_TAG,
@@ -26,10 +26,10 @@ from logger.format import (
     SOURCE_NAME_TAG,
     USER_TAG,
 )
-from logger.model import Experiment, LogData, Run
-from logger.order import parse_order_by, sort_rows
-from logger.reader import LogProblemWarning, LogReader
-from logger.values import param_text
+from .model import Experiment, LogData, Run
+from .order import parse_order_by, sort_rows
+from .reader import LogProblemWarning, LogReader
+from .values import param_text
 
 BASE_COLUMNS = ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time", "run_name",
                 "parent_run_id")
@@ -98,7 +98,7 @@ _readers: dict[Path, LogReader] = {}
 
 def load(log_dir: str | os.PathLike | None = None) -> LogData:
     """The log directory's data, brought up to date; new problems become warnings (once each)."""
-    from logger.paths import get_log_dir, path_from_uri
+    from .paths import get_log_dir, path_from_uri
 
     root = (get_log_dir() if log_dir is None else path_from_uri(log_dir)).absolute()
     reader = _readers.get(root)

@@ -8,9 +8,9 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from logger import artifacts
-from logger.fluent import _find_run_folder, _run_for_logging
-from logger.format import ARTIFACTS_DIR
+from . import artifacts
+from .fluent import _find_run_folder, _run_for_logging
+from .format import ARTIFACTS_DIR
 
 MODEL_FILE = "model.pkl"
 DESCRIPTION_FILE = "model.json"

@@ -37,13 +37,13 @@ from typing import Any, BinaryIO
 
 import yaml
 
-from logger.format import MAX_KEY_LENGTH
-from logger.line_checks import short, type_name
-from logger.model import MetricHistory, Problem, Run
-from logger.nested_params import flatten_params
-from logger.safepath import open_inside, open_regular
-from logger.sources import Claim, Listing, register
-from logger.sources.units import UNKNOWN_END, UnitRead, UnitSource, file_stamp, run_id_for
+from ..format import MAX_KEY_LENGTH
+from ..line_checks import short, type_name
+from ..model import MetricHistory, Problem, Run
+from ..nested_params import flatten_params
+from ..safepath import open_inside, open_regular
+from . import Claim, Listing, register
+from .units import UNKNOWN_END, UnitRead, UnitSource, file_stamp, run_id_for
 
 METRICS_FILE = "metrics.csv"
 HPARAMS_FILE = "hparams.yaml"
