@@ -30,7 +30,14 @@ _WHERE.update({
     "get_metric_history": (".search", "get_metric_history"),
     "search_experiments": (".search", "search_experiments"),
     "list_experiments": (".search", "list_experiments"),
+    "MlflowClient": (".client", "MlflowClient"),
+    "tracking": (".tracking", None),
+    "exceptions": (".exceptions", None),
+    "entities": (".entities", None),
+    "data": (".data", None),
 })
+_WHERE.update({name: (".fluent_more", name) for name in (
+    "log_table", "load_table", "log_input", "delete_run", "register_model", "set_registry_uri", "get_registry_uri")})
 __all__ = sorted(_WHERE)
 
 
