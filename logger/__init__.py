@@ -18,19 +18,26 @@ _FLUENT = (
     "set_tracking_uri", "start_run", "log_metric", "log_metrics", "log_param", "log_params", "set_tag", "set_tags",
     "log_artifact", "log_artifacts", "log_text", "log_dict", "log_figure", "log_image", "get_artifact_uri",
 )
-_WHERE: dict[str, tuple[str, str | None]] = {name: ("logger.fluent", name) for name in _FLUENT}
+_WHERE: dict[str, tuple[str, str | None]] = {name: (".fluent", name) for name in _FLUENT}
 _WHERE.update({
-    "get_log_dir": ("logger.paths", "get_log_dir"),
-    "set_log_dir": ("logger.paths", "set_log_dir"),
-    "Run": ("logger.run", "Run"),
-    "RunInfo": ("logger.run", "RunInfo"),
-    "sklearn": ("logger.sklearn", None),
-    "search_runs": ("logger.search", "search_runs"),
-    "get_run": ("logger.search", "get_run"),
-    "get_metric_history": ("logger.search", "get_metric_history"),
-    "search_experiments": ("logger.search", "search_experiments"),
-    "list_experiments": ("logger.search", "list_experiments"),
+    "get_log_dir": (".paths", "get_log_dir"),
+    "set_log_dir": (".paths", "set_log_dir"),
+    "Run": (".run", "Run"),
+    "RunInfo": (".run", "RunInfo"),
+    "sklearn": (".sklearn", None),
+    "search_runs": (".search", "search_runs"),
+    "get_run": (".search", "get_run"),
+    "get_metric_history": (".search", "get_metric_history"),
+    "search_experiments": (".search", "search_experiments"),
+    "list_experiments": (".search", "list_experiments"),
+    "MlflowClient": (".client", "MlflowClient"),
+    "tracking": (".tracking", None),
+    "exceptions": (".exceptions", None),
+    "entities": (".entities", None),
+    "data": (".data", None),
 })
+_WHERE.update({name: (".fluent_more", name) for name in (
+    "log_table", "load_table", "log_input", "delete_run", "register_model", "set_registry_uri", "get_registry_uri")})
 __all__ = sorted(_WHERE)
 
 
@@ -40,7 +47,7 @@ def __getattr__(name):
     import importlib
 
     module_name, attribute = _WHERE[name]
-    module = importlib.import_module(module_name)
+    module = importlib.import_module(module_name, __name__)  # relative: see flowsheet/__init__.py
     value = module if attribute is None else getattr(module, attribute)
     globals()[name] = value  # later look-ups are plain attribute reads: nothing on the hot path
     return value

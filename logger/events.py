@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 
-from logger.format import FORMAT_VERSION, INF, KIND_FIELD, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NAN, NEG_INF, VERSION_FIELD
-from logger.format import NON_FINITE as _NON_FINITE
+from .exceptions import InvalidParameterValue, InvalidValueType
+from .format import FORMAT_VERSION, INF, KIND_FIELD, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NAN, NEG_INF, VERSION_FIELD
+from .format import NON_FINITE as _NON_FINITE
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _dumps = orjson.dumps
@@ -36,11 +37,12 @@ def event(kind: str, **fields: Any) -> dict:
 
 def check_key(key: Any, what: str = "key") -> str:
     if not isinstance(key, str) or not key:
-        raise ValueError(f"{what} must be a non-empty string, got {key!r}")
+        raise InvalidParameterValue(f"{what} must be a non-empty string, got {key!r}")
     if len(key) > MAX_KEY_LENGTH:
-        raise ValueError(f"{what} {key[:40]!r}... is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}")
+        raise InvalidParameterValue(f"{what} {key[:40]!r}... is {len(key)} characters long; "
+                                    f"the limit is {MAX_KEY_LENGTH}")
     if _CONTROL.search(key):
-        raise ValueError(f"{what} {key!r} contains a control character")
+        raise InvalidParameterValue(f"{what} {key!r} contains a control character")
     return key
 
 
@@ -62,7 +64,7 @@ def decode_number(value: Any) -> float:
 
 
 def metric_value(value: Any) -> int | float | str:
-    """A metric value ready for JSON; bool, str and other objects raise TypeError."""
+    """A metric value ready for JSON; bool, str and other objects raise InvalidValueType (a TypeError)."""
     kind = type(value)
     if kind is float:
         # x - x is 0.0 for every finite x, NaN for NaN and the infinities.
@@ -70,7 +72,7 @@ def metric_value(value: Any) -> int | float | str:
     if kind is int:
         return value
     if isinstance(value, (bool, str, bytes)) or type(value).__name__ in ("bool_", "bool"):
-        raise TypeError(f"metric value must be a number, got {type(value).__name__} {value!r}")
+        raise InvalidValueType(f"metric value must be a number, got {type(value).__name__} {value!r}")
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real) or (hasattr(value, "__float__") and getattr(value, "shape", ()) == ()):
@@ -78,7 +80,7 @@ def metric_value(value: Any) -> int | float | str:
             return metric_value(float(value))
         except (TypeError, ValueError):
             pass
-    raise TypeError(f"metric value must be a number, got {type(value).__name__} {value!r}")
+    raise InvalidValueType(f"metric value must be a number, got {type(value).__name__} {value!r}")
 
 
 def plain_value(value: Any, what: str) -> Any:
@@ -91,5 +93,5 @@ def plain_value(value: Any, what: str) -> Any:
         value = str(value)
     text = value if isinstance(value, str) else str(value)
     if len(text) > MAX_VALUE_LENGTH:
-        raise ValueError(f"{what} value is {len(text)} characters long; the limit is {MAX_VALUE_LENGTH}")
+        raise InvalidParameterValue(f"{what} value is {len(text)} characters long; the limit is {MAX_VALUE_LENGTH}")
     return value

@@ -7,10 +7,11 @@ import os
 import re
 from pathlib import Path
 
-from logger import events
-from logger.format import ARTIFACTS_DIR, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG
-from logger.model import Experiment
-from logger.parsing import ExperimentParser, parse_file
+from . import events
+from .exceptions import InvalidParameterValue, NotSupported
+from .format import ARTIFACTS_DIR, EXPERIMENT, EXPERIMENT_FILE, EXPERIMENT_TAG
+from .model import Experiment
+from .parsing import ExperimentParser, parse_file
 
 DEFAULT_EXPERIMENT = "Default"
 
@@ -23,7 +24,7 @@ def experiment_id_for(name: str) -> str:
 
 def check_name(name) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"experiment name must be a non-empty string, got {name!r}")
+        raise InvalidParameterValue(f"experiment name must be a non-empty string, got {name!r}")
     return events.check_key(name, "experiment name")
 
 
@@ -65,7 +66,7 @@ def create(log_dir: Path, name: str, artifact_location: str | None = None, tags:
     check_name(name)
     if artifact_location is not None:
         # Honouring it would put artifacts outside the log directory, where the reader never reads (safepath).
-        raise ValueError(f"artifact_location={artifact_location!r} is not supported: flowsheet keeps each run's "
+        raise NotSupported(f"artifact_location={artifact_location!r} is not supported: flowsheet keeps each run's "
                          f"artifacts in its own folder, <log dir>/<experiment>/<run id>/{ARTIFACTS_DIR}, so that the "
                          "log directory holds everything; leave it out, and choose the log directory with "
                          "set_tracking_uri() or $FLOWSHEET_DIR instead")

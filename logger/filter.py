@@ -53,7 +53,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from logger.values import NUMERIC_TEXT, param_number, param_text
+from .values import NUMERIC_TEXT, param_number, param_text
 
 __all__ = ["Filter", "parse_filter"]
 

@@ -15,11 +15,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from logger import experiments, writer
-from logger.format import EXPERIMENT_TAG, NOTE_TAG, RUN_FILE, RUN_NAME_TAG
-from logger.model import Experiment
-from logger.paths import get_log_dir, path_from_uri, set_log_dir
-from logger.run import Run, Terminated
+from . import experiments, writer
+from .exceptions import InvalidParameterValue, InvalidValueType, ResourceAlreadyExists, ResourceDoesNotExist
+from .format import EXPERIMENT_TAG, NOTE_TAG, RUN_FILE, RUN_NAME_TAG
+from .model import Experiment
+from .paths import get_log_dir, path_from_uri, set_log_dir
+from .run import Run, Terminated
 
 _stack: contextvars.ContextVar[tuple[Run, ...]] = contextvars.ContextVar("flowsheet_active_runs", default=())
 _open_runs: dict[str, Run] = {}
@@ -43,19 +44,19 @@ def get_tracking_uri() -> str:
 
 
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict | None = None) -> str:
-    """Create an experiment and return its id; raises ValueError if the name is taken, or for an
-    `artifact_location` (artifacts always live in the run's folder: see `experiments.create`)."""
+    """Create an experiment and return its id; raises ResourceAlreadyExists if the name is taken, and
+    NotSupported for an `artifact_location` (artifacts always live in the run's folder: see `experiments.create`)."""
     try:
         return experiments.create(get_log_dir(), name, artifact_location, tags).experiment_id
     except FileExistsError as error:
-        raise ValueError(str(error)) from None
+        raise ResourceAlreadyExists(str(error)) from None
 
 
 def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
     """Make an experiment the default for new runs, creating it by name if needed."""
     global _chosen_experiment
     if (experiment_name is None) == (experiment_id is None):
-        raise ValueError("set_experiment takes exactly one of experiment_name and experiment_id")
+        raise InvalidParameterValue("set_experiment takes exactly one of experiment_name and experiment_id")
     if experiment_name is not None:
         found = experiments.get_or_create(get_log_dir(), experiment_name)
     else:
@@ -77,7 +78,7 @@ def set_experiment_tag(key: str, value) -> None:
 
 
 def set_experiment_tags(tags: dict) -> None:
-    from logger import events
+    from . import events
 
     experiment = _default_experiment()
     lines = b"".join(events.encode(events.event(EXPERIMENT_TAG, key=events.check_key(k, "tag key"),
@@ -90,10 +91,11 @@ def set_experiment_tags(tags: dict) -> None:
     experiment.tags.update(tags)
 
 
-def _experiment_by_id(experiment_id) -> Experiment:
-    found = experiments.find_by_id(get_log_dir(), str(experiment_id))
+def _experiment_by_id(experiment_id, log_dir: Path | None = None) -> Experiment:
+    log_dir = log_dir or get_log_dir()
+    found = experiments.find_by_id(log_dir, str(experiment_id))
     if found is None:
-        raise ValueError(f"no experiment with id {experiment_id!r} in {get_log_dir()}")
+        raise ResourceDoesNotExist(f"no experiment with id {experiment_id!r} in {log_dir}")
     return found
 
 
@@ -186,7 +188,8 @@ def _run_for_logging(run_id: str | None = None) -> Run:
         with _open_lock:
             run = _open_runs.get(run_id)
         if run is None:
-            raise ValueError(f"run {run_id} is not open in this process; resume it with start_run(run_id=...)")
+            raise InvalidParameterValue(f"run {run_id} is not open in this process; resume it with "
+                                        "start_run(run_id=...), or log to it with MlflowClient()")
         return run
     stack = _stack.get()
     if stack and not stack[-1].ended:
@@ -194,22 +197,22 @@ def _run_for_logging(run_id: str | None = None) -> Run:
     return active_run() or start_run()
 
 
-def _find_run_folder(run_id: str) -> Path:
+def _find_run_folder(run_id: str, log_dir: Path | None = None) -> Path:
     """The folder of run `run_id`, matched exactly: an id is a folder name, never a pattern."""
     _check_run_id(run_id)
-    log_dir = get_log_dir()
+    log_dir = log_dir or get_log_dir()
     for experiment in experiments._experiment_folders(log_dir):
         folder = experiment / run_id
         if (folder / RUN_FILE).is_file():
             return folder
-    raise ValueError(f"no run with id {run_id!r} in {log_dir}")
+    raise ResourceDoesNotExist(f"no run with id {run_id!r} in {log_dir}")
 
 
 def _check_run_id(run_id) -> None:
     if not isinstance(run_id, str):
-        raise TypeError(f"{run_id!r} is not a valid run id: it must be a string")
+        raise InvalidValueType(f"{run_id!r} is not a valid run id: it must be a string")
     if not run_id or run_id.startswith(".") or "/" in run_id or "\\" in run_id or not run_id.isprintable():
-        raise ValueError(f"{run_id!r} is not a valid run id: it must be one folder name, not empty, hidden "
+        raise InvalidParameterValue(f"{run_id!r} is not a valid run id: it must be one folder name, not empty, hidden "
                          "or holding a path separator or control character")
 
 

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from logger.format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH
-from logger.model import Artifact, Problem
-from logger.safepath import file_kind, open_inside
+from .format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH
+from .model import Artifact, Problem
+from .safepath import file_kind, open_inside
 
 CHUNK = 1 << 20
 MAX_LINE = 16 << 20  # bytes: a longer line is skipped, not held

@@ -23,8 +23,10 @@ ARTIFACTS_DIR = "artifacts"  # <run folder>/artifacts/, unless the experiment na
 VERSION_FIELD = "v"
 KIND_FIELD = "kind"
 START, METRIC, PARAM, TAG, END, RESUME, ARTIFACT = "start", "metric", "param", "tag", "end", "resume", "artifact"
+DELETED, RESTORED = "deleted", "restored"  # delete_run / restore_run: the run is hidden, or shown again
+INPUT = "input"  # log_input: a dataset the run used
 EXPERIMENT, EXPERIMENT_TAG = "experiment", "experiment_tag"
-RUN_KINDS = (START, METRIC, PARAM, TAG, END, RESUME, ARTIFACT)
+RUN_KINDS = (START, METRIC, PARAM, TAG, END, RESUME, ARTIFACT, DELETED, RESTORED, INPUT)
 EXPERIMENT_KINDS = (EXPERIMENT, EXPERIMENT_TAG)
 END_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
@@ -32,6 +34,7 @@ END_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
 MAX_KEY_LENGTH = 250
 MAX_VALUE_LENGTH = 6000
+MAX_DATASET_TEXT = 65536  # each text field of an input line (a dataset's schema grows with its columns)
 
 # ---------------------------------------------------------------- numbers JSON cannot hold
 
@@ -49,6 +52,8 @@ SOURCE_NAME_TAG = "mlflow.source.name"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 GIT_BRANCH_TAG = "mlflow.source.git.branch"
 ENTRY_POINT_TAG = "mlflow.project.entryPoint"
+LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"  # JSON list of {"path", "type": "table"} (log_table)
+DATASET_CONTEXT_TAG = "mlflow.data.context"  # an input's tag: "training", "evaluation", ... (log_input)
 # MLflow's system tags -> the keys of a start line's `system` object (docs/FORMAT.md).
 SYSTEM_TAGS = {
     USER_TAG: "user",

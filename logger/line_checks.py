@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from logger.format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH, METRIC, NON_FINITE
+from .format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH, METRIC, NON_FINITE
 
 _SPECIAL = NON_FINITE
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

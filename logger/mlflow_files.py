@@ -21,9 +21,9 @@ from urllib.parse import unquote, urlparse
 
 import yaml
 
-from logger.format import ARTIFACTS_DIR, MLFLOW_META_FILE
-from logger.model import Artifact, MetricHistory, Problem
-from logger.safepath import LEADS_OUTSIDE, is_inside, open_inside
+from .format import ARTIFACTS_DIR, MLFLOW_META_FILE
+from .model import Artifact, MetricHistory, Problem
+from .safepath import LEADS_OUTSIDE, is_inside, open_inside
 
 META = MLFLOW_META_FILE
 MAX_ID_BYTES = 200  # MLflow's ids are 32 hex digits or up to 19 decimal ones; the site adds to the name

@@ -21,7 +21,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import NamedTuple
 
-from logger.mlflow_sqlite import Schema
+from .mlflow_sqlite import Schema
 
 MAX_TEXT = 100_000  # characters kept of a name, param or tag value (MLflow itself keeps at most 8,000)
 MAX_KEY = 1_000  # characters kept of a key (MLflow: 250)

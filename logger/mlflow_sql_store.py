@@ -36,12 +36,12 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from logger.format import END_STATUSES, MLFLOW_ARTIFACTS_DIR, NOTE_TAG, PARENT_TAG, RUN_NAME_TAG, SYSTEM_TAGS
-from logger.mlflow_files import MlflowFiles, id_problem
-from logger.mlflow_sql_fetch import DELETED, MAX_TEXT, SERIES, RunRow, Snapshot, fetch
-from logger.mlflow_sqlite import Unreadable, connect, database_stamp, read_header, why
-from logger.model import Experiment, LogData, MetricHistory, Problem, Run
-from logger.safepath import is_inside
+from .format import END_STATUSES, MLFLOW_ARTIFACTS_DIR, NOTE_TAG, PARENT_TAG, RUN_NAME_TAG, SYSTEM_TAGS
+from .mlflow_files import MlflowFiles, id_problem
+from .mlflow_sql_fetch import DELETED, MAX_TEXT, SERIES, RunRow, Snapshot, fetch
+from .mlflow_sqlite import Unreadable, connect, database_stamp, read_header, why
+from .model import Experiment, LogData, MetricHistory, Problem, Run
+from .safepath import is_inside
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")  # runs.status, as MLflow spells them
 STILL_GOING = ("RUNNING", "SCHEDULED")

@@ -24,8 +24,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from logger.format import MLFLOW_DATABASE
-from logger.safepath import open_inside
+from .format import MLFLOW_DATABASE
+from .safepath import open_inside
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database
 DATABASE_SUFFIXES = (".db", ".sqlite", ".sqlite3")

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from logger.format import (
+from .format import (
     END_STATUSES,
     EXPERIMENT_FILE,
     MLFLOW_METRICS_DIR,
@@ -50,9 +50,9 @@ from logger.format import (
     RUN_NAME_TAG,
     SYSTEM_TAGS,
 )
-from logger.mlflow_files import META, MlflowFiles, entries, id_problem
-from logger.model import Experiment, LogData, Problem, Run
-from logger.safepath import is_inside
+from .mlflow_files import META, MlflowFiles, entries, id_problem
+from .model import Experiment, LogData, Problem, Run
+from .safepath import is_inside
 
 # MLflow's RunStatus codes (mlflow/entities/run_status.py); SCHEDULED means "not started yet".
 STATUS_CODES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}

@@ -10,7 +10,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from logger.format import NOTE_TAG
+from .format import NOTE_TAG
 
 RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED", "UNFINISHED")
 
@@ -62,6 +62,20 @@ class Artifact:
 
 
 @dataclass
+class DatasetInput:
+    """A dataset a run used (`log_input`): `source`, `schema` and `profile` are JSON text, as MLflow keeps them;
+    `tags` are the input's tags (MLflow's `mlflow.data.context` among them)."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Run:
     run_id: str
     experiment_id: str
@@ -82,6 +96,9 @@ class Run:
     # where an MLflow run's artifact_uri points inside the store); None for a run that has none (plain logs).
     artifacts_dir: str | None = None
     source: str = "flowsheet"  # "flowsheet", "plain" (a flat JSONL file) or "mlflow"
+    # delete_run() was called (and no restore_run() after): search_runs, `reporter runs` and the site hide it.
+    deleted: bool = False
+    inputs: list[DatasetInput] = field(default_factory=list)
 
     def latest_metrics(self) -> dict[str, float]:
         return {key: history.values[history.latest_index()] for key, history in self.metrics.items() if len(history)}

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from logger.filter import NUMBER_ATTRIBUTES, Parser, field_getter
+from .filter import NUMBER_ATTRIBUTES, Parser, field_getter
 
 __all__ = ["DEFAULT_ORDER", "OrderKey", "parse_order_by", "sort_rows"]
 

@@ -12,25 +12,30 @@ from typing import TypeVar
 
 import orjson
 
-from logger.format import (
+from .format import (
     ARTIFACT,
+    DELETED,
     END,
     END_STATUSES,
     EXPERIMENT,
     EXPERIMENT_FILE,
     EXPERIMENT_TAG,
+    INPUT,
+    MAX_DATASET_TEXT,
+    MAX_VALUE_LENGTH,
     METRIC,
     NON_FINITE,
     NOTE_TAG,
     PARAM,
     PARENT_TAG,
+    RESTORED,
     RESUME,
     RUN_NAME_TAG,
     START,
     TAG,
 )
-from logger.line_checks import Skip, check_key, check_value, explain, need, short, type_name
-from logger.model import Experiment, MetricHistory, Problem, Run
+from .line_checks import Skip, check_key, check_value, explain, need, short, type_name
+from .model import DatasetInput, Experiment, MetricHistory, Problem, Run
 
 GROUP = 256
 
@@ -74,7 +79,8 @@ class RunParser(Parser):
         self.named_by_tag = False
         self.start_experiment_id: str | None = None
         self.handlers = {PARAM: self._on_param, TAG: self._on_tag, START: self._on_start,
-                         END: self._on_end, RESUME: self._on_resume, ARTIFACT: self._on_artifact}
+                         END: self._on_end, RESUME: self._on_resume, ARTIFACT: self._on_artifact,
+                         DELETED: self._on_deleted, RESTORED: self._on_deleted, INPUT: self._on_input}
 
     def feed(self, lines: list[bytes]) -> None:
         run = self.run
@@ -267,6 +273,28 @@ class RunParser(Parser):
         need(record, "path", str)
         need(record, "size", int)
         return self._time(record)
+
+    def _on_deleted(self, record: dict) -> int:
+        """`deleted` / `restored`: the last one decides. Not an event of the run's own: its times stay."""
+        need(record, "t", int)
+        self.run.deleted = record["kind"] == DELETED
+        return NO_TIME
+
+    def _on_input(self, record: dict) -> int:
+        texts = {name: need(record, name, str, nullable=name in ("schema", "profile"))
+                 for name in ("name", "digest", "source_type", "source", "schema", "profile")}
+        for name, text in texts.items():
+            if text is not None and len(text) > MAX_DATASET_TEXT:
+                raise Skip(f"input: {name!r} is longer than {MAX_DATASET_TEXT} characters")
+        tags = need(record, "tags", dict) if "tags" in record else {}
+        for key, value in tags.items():
+            if not key or type(value) is not str or len(key) > MAX_VALUE_LENGTH or len(value) > MAX_VALUE_LENGTH:
+                raise Skip(f"input: tag {short(key)} must have a text value of at most {MAX_VALUE_LENGTH} characters")
+        t = self._time(record)
+        found = DatasetInput(**texts, tags=dict(tags))
+        if found not in self.run.inputs:  # the same dataset used the same way is one input, as in MLflow
+            self.run.inputs.append(found)
+        return t
 
 
 class ExperimentParser(Parser):

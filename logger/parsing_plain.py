@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 
-from logger.format import KIND_FIELD, LOG_SUFFIX, MAX_KEY_LENGTH, VERSION_FIELD
-from logger.line_checks import Skip, explain, short, type_name
-from logger.model import MetricHistory, Run
-from logger.parsing import Parser
+from .format import KIND_FIELD, LOG_SUFFIX, MAX_KEY_LENGTH, VERSION_FIELD
+from .line_checks import Skip, explain, short, type_name
+from .model import MetricHistory, Run
+from .parsing import Parser
 
 STEP_FIELDS = ("step", "global_step", "iteration", "iter", "epoch")
 TIME_FIELDS = ("timestamp", "time")

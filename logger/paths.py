@@ -11,16 +11,31 @@ DEFAULT_DIR = "runs"
 _chosen: Path | None = None
 
 
+# Tracking URIs MLflow sends to a server or a database; flowsheet writes files (and has no server).
+_REMOTE_NAMES = ("databricks", "databricks-uc", "uc")
+NO_SERVER = ("flowsheet has no tracking server: it writes to a folder. Give a path or a file: URI "
+             "(set_tracking_uri('file:./runs'), or $FLOWSHEET_DIR), then share the folder (rsync, git) or the "
+             "site `reporter build` / `reporter publish` makes from it")
+
+
 def path_from_uri(uri: str | os.PathLike) -> Path:
-    """Accept a plain path or a `file:` URI (MLflow's tracking URI form)."""
+    """Accept a plain path or a `file:` URI (MLflow's tracking URI form); a server's or database's URI
+    (http://, databricks, sqlite://, ...) raises NotSupported."""
     text = os.fspath(uri)
+    scheme = text.partition(":")[0].lower()
+    if text.lower() in _REMOTE_NAMES or (scheme in _REMOTE_NAMES and ":" in text):
+        from .exceptions import NotSupported
+
+        raise NotSupported(f"cannot use tracking URI {text!r}: {NO_SERVER}")
     if text.startswith("file:"):
         from urllib.parse import unquote, urlparse
 
         parsed = urlparse(text)
         text = unquote(parsed.path if parsed.netloc in ("", "localhost") else f"//{parsed.netloc}{parsed.path}")
     elif "://" in text:
-        raise ValueError(f"flowsheet writes to a folder; cannot use tracking URI {text!r} (give a path or a file: URI)")
+        from .exceptions import NotSupported
+
+        raise NotSupported(f"cannot use tracking URI {text!r}: {NO_SERVER}")
     return Path(text).expanduser()
 
 

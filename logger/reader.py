@@ -46,10 +46,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from logger.logtree import find_units
-from logger.model import LogData, Problem
-from logger.parsing_plain import is_plain_record
-from logger.sources import Changes, Source, count_by_source, registered
+from .logtree import find_units
+from .model import LogData, Problem
+from .parsing_plain import is_plain_record
+from .sources import Changes, Source, count_by_source, registered
 
 __all__ = ["Changes", "LogProblemWarning", "LogReader", "log_root", "read_logs", "is_plain_record"]
 

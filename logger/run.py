@@ -15,16 +15,19 @@ from typing import Any, Literal
 
 import orjson
 
-from logger import artifacts, events
-from logger.format import (
+from . import artifacts, events
+from .exceptions import InvalidParameterValue
+from .format import (
     ARTIFACT,
     ARTIFACTS_DIR,
+    DELETED,
     END,
     END_STATUSES,
     FORMAT_VERSION,
     KIND_FIELD,
     METRIC,
     PARAM,
+    RESTORED,
     RESUME,
     RUN_FILE,
     RUN_NAME_TAG,
@@ -32,8 +35,8 @@ from logger.format import (
     TAG,
     VERSION_FIELD,
 )
-from logger.writer import FLUSH_LINES as _FLUSH_LINES
-from logger.writer import EventWriter
+from .writer import FLUSH_LINES as _FLUSH_LINES
+from .writer import EventWriter
 
 _dumps, _NEWLINE, _time = orjson.dumps, orjson.OPT_APPEND_NEWLINE, time.time
 
@@ -85,6 +88,7 @@ class Run:
         self._tags: dict[str, Any] = dict(tags or {})
         self._metric_keys: set[str] = set()
         self._ended = False
+        self._deleted = False  # delete_run() while open: logging raises, as in MLflow
         self._end_lock = threading.Lock()
         self._writer = EventWriter(folder / RUN_FILE)
         self._pending = self._writer.pending
@@ -95,16 +99,16 @@ class Run:
     @classmethod
     def create(cls, experiment_folder: Path, experiment_id: str, run_name: str | None = None,
                parent_run_id: str | None = None, description: str | None = None,
-               tags: dict | None = None, run_id: str | None = None) -> Run:
+               tags: dict | None = None, run_id: str | None = None, start_time: int | None = None) -> Run:
         run_id = run_id or uuid.uuid4().hex
         folder = experiment_folder / run_id
         (folder / ARTIFACTS_DIR).mkdir(parents=True, exist_ok=True)
         tags = dict(tags or {})
         run_name = run_name or tags.get(RUN_NAME_TAG) or random_run_name(run_id)
-        from logger.system import system_info  # subprocess, socket, platform: paid when a run starts
+        from .system import system_info  # subprocess, socket, platform: paid when a run starts
 
         system = system_info()
-        start = events.event(START, run_id=run_id, experiment_id=experiment_id, name=str(run_name),
+        start = events.event(START, t=start_time, run_id=run_id, experiment_id=experiment_id, name=str(run_name),
                              parent_run_id=parent_run_id, description=description, system=system)
         info = RunInfo(run_id, experiment_id, str(run_name), (folder / ARTIFACTS_DIR).absolute().as_uri(),
                        start["t"], parent_run_id=parent_run_id, user_id=system.get("user"))
@@ -118,18 +122,26 @@ class Run:
     @classmethod
     def resume(cls, folder: Path) -> Run:
         """Reopen a run to append to it; its params stay immutable across the two sessions."""
-        from logger.system import system_info
+        from .system import system_info
 
-        state = _replay(folder)
         system = system_info()
-        info = RunInfo(state["run_id"] or folder.name, state["experiment_id"] or folder.parent.name,
-                       state["name"] or folder.name, (folder / ARTIFACTS_DIR).absolute().as_uri(),
-                       state["start_time"] or events.now_ms(), parent_run_id=state["parent_run_id"],
-                       user_id=system.get("user"))
-        run = cls(folder, info, state["params"], state["tags"])
+        run = cls.attach(folder, system.get("user"))
         run._writer.write(events.encode(events.event(RESUME, system=system)))
         run._writer.flush()
         return run
+
+    @classmethod
+    def attach(cls, folder: Path, user: str | None = None) -> Run:
+        """Open a run to append to it without reopening it (MlflowClient's calls): an ended run stays ended."""
+        state = _replay(folder)
+        run_id = state["run_id"] or folder.name
+        if state["deleted"]:
+            raise InvalidParameterValue(f"The run {run_id} must be in the 'active' state. Current state is deleted "
+                                        "(restore_run() shows it again)")
+        info = RunInfo(run_id, state["experiment_id"] or folder.parent.name, state["name"] or folder.name,
+                       (folder / ARTIFACTS_DIR).absolute().as_uri(), state["start_time"] or events.now_ms(),
+                       parent_run_id=state["parent_run_id"], user_id=user)
+        return cls(folder, info, state["params"], state["tags"])
 
     # --- MLflow's logging methods ----------------------------------------------------------
 
@@ -177,7 +189,7 @@ class Run:
             value = events.plain_value(value, f"param {key!r}")
             known = self._params.get(key, fresh.get(key, _MISSING))
             if known is not _MISSING and known != value:
-                raise ValueError(f"param {key!r} was already logged as {known!r} in run {self.info.run_id}; "
+                raise InvalidParameterValue(f"param {key!r} was already logged as {known!r} in run {self.info.run_id}; "
                                  f"params are immutable, so {value!r} was not logged (use a metric or a tag for "
                                  "values that change)")
             if known is _MISSING:
@@ -268,14 +280,14 @@ class Run:
 
     # --- ending ------------------------------------------------------------------------------
 
-    def end(self, status: str = "FINISHED") -> None:
+    def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
         if status not in END_STATUSES:
-            raise ValueError(f"status must be FINISHED, FAILED or KILLED, got {status!r}")
+            raise InvalidParameterValue(f"status must be FINISHED, FAILED or KILLED, got {status!r}")
         with self._end_lock:
             if self._ended:
                 return
             self._ended = True
-        end = events.event(END, status=status)
+        end = events.event(END, t=end_time, status=status)
         self.info.status, self.info.end_time = status, end["t"]
         try:
             self._writer.write(events.encode(end))
@@ -285,6 +297,13 @@ class Run:
                 self._on_end(self)
 
     def flush(self) -> None:
+        self._writer.flush()
+
+    def mark_deleted(self, deleted: bool = True) -> None:
+        """delete_run / restore_run of this open run: the line, and logging refused while deleted."""
+        self._deleted = deleted
+        self._metric_keys.clear()  # sends the next log_metric through the checks of its slow path
+        self._writer.write(events.encode(events.event(DELETED if deleted else RESTORED)))
         self._writer.flush()
 
     def __enter__(self) -> Run:
@@ -311,7 +330,11 @@ class Run:
 
     @property
     def data(self) -> RunData:
-        return RunData(dict(self._params), dict(self._tags))
+        """Params and tags as text, as get_run gives them (MLflow stores text)."""
+        from .values import param_text
+
+        return RunData({k: param_text(v) for k, v in self._params.items()},
+                       {k: param_text(v) for k, v in self._tags.items()})
 
     def __repr__(self) -> str:
         return f"<Run {self.info.run_name!r} {self.info.run_id} {self.info.status}>"
@@ -319,6 +342,9 @@ class Run:
     def _check_open(self) -> None:
         if self._ended:
             raise RuntimeError(f"run {self.info.run_id} has ended; start or resume a run to log more")
+        if self._deleted:
+            raise InvalidParameterValue(f"The run {self.info.run_id} must be in the 'active' state. Current state "
+                                        "is deleted (restore_run() shows it again)")
 
     def _place(self, relative: str, save) -> str:
         self._check_open()
@@ -339,11 +365,11 @@ def _join(folder: str, name: str) -> str:
 def _replay(folder: Path) -> dict:
     """What a resumed run needs from its file: identity, params and tags, read by the reader's own parser
     (logger/parsing.py), so that resuming sees exactly the run the reader shows; bad lines are skipped."""
-    from logger.parsing import RunParser, parse_file  # the reader's machinery: paid only on resume
+    from .parsing import RunParser, parse_file  # the reader's machinery: paid only on resume
 
     with open(folder / RUN_FILE, "rb") as file:
         parser = parse_file(RunParser(RUN_FILE, folder), file.read())
     run = parser.run
     return {"run_id": run.run_id, "experiment_id": parser.start_experiment_id, "name": run.name,
             "parent_run_id": run.parent_run_id, "start_time": run.start_time,
-            "params": dict(run.params), "tags": dict(run.tags)}
+            "params": dict(run.params), "tags": dict(run.tags), "deleted": run.deleted}

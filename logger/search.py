@@ -1,9 +1,12 @@
 """MLflow's read API over a log directory: search_runs, get_run, get_metric_history, search_experiments.
 
 Every call brings a cached `LogReader` for the directory up to date (an incremental read), so a
-notebook that calls `get_run` in a loop does not re-read the logs each time. Problems found while
-reading are emitted once each as `LogProblemWarning`s. Unknown run ids raise `NotFoundError`, a
-`LookupError`. Params and tags come back as text (`param_text`), as MLflow returns them.
+notebook that calls `get_run` in a loop does not re-read the logs each time; what this process logged
+is written out first, so a read sees it. Problems found while reading are emitted once each as
+`LogProblemWarning`s. Unknown run ids raise `NotFoundError` (MLflow's RESOURCE_DOES_NOT_EXIST, also a
+`LookupError`). Runs and experiments come back as `logger.entities` objects, params and tags as text
+(`param_text`), as MLflow returns them. Deleted runs (`delete_run`) are left out unless a search asks
+for them (`run_view_type=ViewType.ALL` or `DELETED_ONLY`); `get_run` finds them.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from logger.filter import parse_filter
-from logger.format import (
+from . import entities
+from .entities import LifecycleStage, Metric, ViewType
+from .exceptions import InvalidParameterValue, NotSupported, ResourceDoesNotExist
+from .filter import parse_filter
+from .format import (
     ARTIFACTS_DIR,
     GIT_BRANCH_TAG,
     GIT_COMMIT_TAG,
@@ -26,10 +31,10 @@ from logger.format import (
     SOURCE_NAME_TAG,
     USER_TAG,
 )
-from logger.model import Experiment, LogData, Run
-from logger.order import parse_order_by, sort_rows
-from logger.reader import LogProblemWarning, LogReader
-from logger.values import param_text
+from .model import Experiment, LogData, Run
+from .order import parse_order_by, sort_rows
+from .reader import LogProblemWarning, LogReader
+from .values import param_text
 
 BASE_COLUMNS = ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time", "run_name",
                 "parent_run_id")
@@ -38,57 +43,8 @@ _PANDAS_MIN_MS, _PANDAS_MAX_MS = -9_223_372_036_854, 9_223_372_036_854  # dateti
 _MAX_READERS = 4
 
 
-class NotFoundError(LookupError):
-    """No run (or experiment) with that id in the log directory."""
-
-
-@dataclass(frozen=True)
-class Metric:
-    key: str
-    value: float
-    step: int
-    timestamp: int
-
-
-@dataclass
-class StoredRunInfo:
-    run_id: str
-    experiment_id: str
-    run_name: str
-    status: str
-    start_time: int | None
-    end_time: int | None
-    artifact_uri: str
-    user_id: str | None
-    parent_run_id: str | None = None
-    lifecycle_stage: str = "active"
-
-    @property
-    def run_uuid(self) -> str:
-        return self.run_id
-
-
-@dataclass
-class StoredRunData:
-    params: dict[str, str] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class StoredRun:
-    info: StoredRunInfo
-    data: StoredRunData
-
-
-@dataclass
-class StoredExperiment:
-    experiment_id: str
-    name: str
-    artifact_location: str
-    tags: dict[str, str] = field(default_factory=dict)
-    creation_time: int | None = None
-    lifecycle_stage: str = "active"
+NotFoundError = ResourceDoesNotExist  # no run (or experiment) with that id: also a LookupError and a ValueError
+OUTPUT_FORMATS = ("pandas", "list")
 
 
 # ---------------------------------------------------------------- reading, with a small cache
@@ -98,8 +54,10 @@ _readers: dict[Path, LogReader] = {}
 
 def load(log_dir: str | os.PathLike | None = None) -> LogData:
     """The log directory's data, brought up to date; new problems become warnings (once each)."""
-    from logger.paths import get_log_dir, path_from_uri
+    from .paths import get_log_dir, path_from_uri
+    from .writer import flush_all
 
+    flush_all()  # what this process logged is read back: a get_run right after log_metric sees the point
     root = (get_log_dir() if log_dir is None else path_from_uri(log_dir)).absolute()
     reader = _readers.get(root)
     if reader is None:
@@ -157,12 +115,19 @@ def run_row(run: Run, published: bool = False) -> dict:
 
 
 def select_runs(data: LogData, experiment_ids: Iterable[str] | None = None, filter_string: str = "",
-                order_by: Iterable[str] | None = None, max_results: int | None = None) -> list[Run]:
-    """Runs of the experiments (all when None) passing the filter, sorted; ValueError on a bad filter."""
-    matches = parse_filter(filter_string).matches
-    order = parse_order_by(order_by)
+                order_by: Iterable[str] | None = None, max_results: int | None = None,
+                view_type: int = ViewType.ACTIVE_ONLY) -> list[Run]:
+    """Runs of the experiments (all when None) passing the filter, sorted; deleted runs only if `view_type`
+    asks for them. InvalidParameterValue (a ValueError) on a bad filter or order."""
+    try:
+        matches = parse_filter(filter_string).matches
+        order = parse_order_by(order_by)
+    except ValueError as error:
+        raise InvalidParameterValue(str(error)) from None
+    shown = _shown(view_type)
     wanted = None if experiment_ids is None else set(experiment_ids)
-    rows = [(run_row(run), run) for run in data.runs.values() if wanted is None or run.experiment_id in wanted]
+    rows = [(run_row(run), run) for run in data.runs.values()
+            if (wanted is None or run.experiment_id in wanted) and run.deleted in shown]
     by_row = {id(row): run for row, run in rows}
     kept = sort_rows([row for row, _ in rows if matches(row)], order)
     runs = [by_row[id(row)] for row in kept]
@@ -207,13 +172,28 @@ def _experiment_ids(data: LogData, experiment_ids, experiment_names) -> list[str
     return ids
 
 
-def search_runs(experiment_ids=None, filter_string: str = "", order_by=None, max_results: int | None = None,
-                experiment_names=None, log_dir=None, **_mlflow_only):
-    """Runs as a pandas DataFrame with MLflow's columns. All experiments when no ids or names are given."""
+def _shown(view_type) -> tuple[bool, ...]:
+    """The values of `Run.deleted` a view shows."""
+    if isinstance(view_type, str):
+        view_type = ViewType.from_string(view_type)
+    shown = {ViewType.ACTIVE_ONLY: (False,), ViewType.DELETED_ONLY: (True,), ViewType.ALL: (False, True)}
+    if view_type not in shown:
+        raise InvalidParameterValue(f"run_view_type must be ViewType.ACTIVE_ONLY, DELETED_ONLY or ALL, "
+                                    f"got {view_type!r}")
+    return shown[view_type]
+
+
+def search_runs(experiment_ids=None, filter_string: str = "", run_view_type: int = ViewType.ACTIVE_ONLY,
+                max_results: int | None = None, order_by=None, output_format: str = "pandas",
+                search_all_experiments: bool = False, experiment_names=None, log_dir=None, **_mlflow_only):
+    """Runs as a pandas DataFrame with MLflow's columns, or with output_format="list" as a list of
+    `logger.entities.Run`. All experiments when no ids or names are given."""
+    if output_format not in OUTPUT_FORMATS:
+        raise InvalidParameterValue(f"output_format must be 'pandas' or 'list', got {output_format!r}")
     data = load(log_dir)
     runs = select_runs(data, _experiment_ids(data, experiment_ids, experiment_names), filter_string, order_by,
-                       max_results)
-    return runs_frame(runs)
+                       max_results, run_view_type)
+    return [entity_run(run) for run in runs] if output_format == "list" else runs_frame(runs)
 
 
 # ---------------------------------------------------------------- single runs and experiments
@@ -226,13 +206,22 @@ def _find_run(data: LogData, run_id: str) -> Run:
     return run
 
 
-def get_run(run_id: str, log_dir=None) -> StoredRun:
-    run = _find_run(load(log_dir), run_id)
+def entity_run(run: Run) -> entities.Run:
+    """A run as MLflow's read API gives it, from `run_row`: params and tags as text, latest metrics."""
     row = run_row(run)
-    info = StoredRunInfo(run.run_id, run.experiment_id, run.name, run.status, run.start_time, run.end_time,
-                         row["attributes"]["artifact_uri"], row["attributes"]["user"], run.parent_run_id)
-    data = StoredRunData(params=row["params"], metrics=row["metrics"], tags=row["tags"])
-    return StoredRun(info, data)
+    attributes = row["attributes"]
+    info = entities.RunInfo(run.run_id, run.experiment_id, run.name, run.status, run.start_time, run.end_time,
+                            attributes["artifact_uri"], attributes["user"], run.parent_run_id,
+                            LifecycleStage.DELETED if run.deleted else LifecycleStage.ACTIVE)
+    inputs = [entities.DatasetInput(
+        entities.Dataset(use.name, use.digest, use.source_type, use.source, use.schema, use.profile),
+        [entities.InputTag(key, value) for key, value in use.tags.items()]) for use in run.inputs]
+    return entities.Run(info, entities.RunData(row["params"], row["metrics"], row["tags"]), entities.RunInputs(inputs))
+
+
+def get_run(run_id: str, log_dir=None) -> entities.Run:
+    """The run, deleted or not (its `info.lifecycle_stage` says)."""
+    return entity_run(_find_run(load(log_dir), run_id))
 
 
 def get_metric_history(run_id: str, key: str, log_dir=None) -> list[Metric]:
@@ -240,22 +229,29 @@ def get_metric_history(run_id: str, key: str, log_dir=None) -> list[Metric]:
     history = _find_run(load(log_dir), run_id).metrics.get(key)
     if history is None:
         return []
-    return [Metric(key, value, step, stamp)
+    return [Metric(key, value, timestamp=stamp, step=step)
             for value, step, stamp in zip(history.values, history.steps, history.timestamps)]
 
 
-def _stored_experiment(experiment: Experiment) -> StoredExperiment:
+def entity_experiment(experiment: Experiment) -> entities.Experiment:
     location = experiment.artifact_location or Path(experiment.path).as_uri()
-    return StoredExperiment(experiment.experiment_id, experiment.name, location,
-                            {k: param_text(v) for k, v in experiment.tags.items()}, experiment.created)
+    return entities.Experiment(experiment.experiment_id, experiment.name, location,
+                               {k: param_text(v) for k, v in experiment.tags.items()}, experiment.created)
 
 
-def search_experiments(max_results: int | None = None, log_dir=None, **_mlflow_only) -> list[StoredExperiment]:
-    """Every experiment, by name."""
+def search_experiments(view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None,
+                       filter_string: str | None = None, order_by=None, log_dir=None,
+                       **_mlflow_only) -> list[entities.Experiment]:
+    """Every experiment, by name (flowsheet has no deleted experiments: DELETED_ONLY finds none)."""
+    if filter_string or order_by:
+        raise NotSupported("search_experiments takes no filter_string or order_by in flowsheet: filter and sort "
+                           "the returned list in Python (each has .name, .experiment_id, .tags, .creation_time)")
+    if False not in _shown(view_type):
+        return []
     found = sorted(load(log_dir).experiments.values(), key=lambda e: (e.name, e.experiment_id))
     found = found if max_results is None else found[:max_results]
-    return [_stored_experiment(e) for e in found]
+    return [entity_experiment(e) for e in found]
 
 
-def list_experiments(log_dir=None, **_mlflow_only) -> list[StoredExperiment]:
+def list_experiments(log_dir=None, **_mlflow_only) -> list[entities.Experiment]:
     return search_experiments(log_dir=log_dir)

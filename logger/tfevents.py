@@ -29,9 +29,9 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from logger.model import Artifact, MetricHistory
-from logger.protowire import DOUBLE, FLOAT, INT64_SIGN, as_int64, fields, masked_crc, read_varint, skip_field
-from logger.tfevents_values import (
+from .model import Artifact, MetricHistory
+from .protowire import DOUBLE, FLOAT, INT64_SIGN, as_int64, fields, masked_crc, read_varint, skip_field
+from .tfevents_values import (
     hparams_record,
     image_extension,
     plugin_data,

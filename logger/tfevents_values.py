@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from logger.protowire import DOUBLE, FLOAT, as_int64, fields, packed_varints
+from .protowire import DOUBLE, FLOAT, as_int64, fields, packed_varints
 
 # DataType (types.proto) -> how one element sits in tensor_content (little endian)
 _CONTENT_FORMATS = {1: "<f", 2: "<d", 3: "<i", 4: "<B", 5: "<h", 6: "<b", 9: "<q", 10: "<?",

@@ -18,7 +18,7 @@ import math
 import re
 from typing import Any
 
-from logger.format import INF, NAN, NEG_INF
+from .format import INF, NAN, NEG_INF
 
 NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 

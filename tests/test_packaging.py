@@ -1,4 +1,5 @@
-"""The wheel carries the templates, the static files and both packages; the console script is declared."""
+"""The wheel carries the templates, the static files and the packages (logger, its alias flowsheet, reporter);
+the console script is declared."""
 
 import subprocess
 import sys
@@ -15,6 +16,7 @@ def test_wheel_ships_templates_and_static_files(tmp_path):
     templates = {p.name for p in (ROOT / "templates").glob("*.html")}
     assert templates and all(f"reporter/templates/{name}" in names for name in templates)
     assert "logger/__init__.py" in names and "reporter/cli.py" in names
+    assert "flowsheet/__init__.py" in names  # `import flowsheet as mlflow`, which no local logger.py shadows
     assert any(name.startswith("reporter/static/") for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "reporter = reporter.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

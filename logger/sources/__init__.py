@@ -6,9 +6,10 @@ bring its part of the model (`LogData`) up to date from its units, and merges th
 
 Adding a log format is one new module here (and its tests), nothing else edited:
 
-    # logger/sources/csvlogs.py
-    from logger.logtree import Claim
-    from logger.sources import Changes, Source, register
+    # logger/sources/csvlogs.py (relative imports, so that the package works under the name
+    # `flowsheet` too, beside a user's own logger.py: see flowsheet/__init__.py)
+    from ..logtree import Claim
+    from . import Changes, Source, register
 
     @register
     class CsvSource(Source):
@@ -43,8 +44,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from logger.logtree import Claim, Listing
-from logger.model import LogData, Problem, Run
+from ..logtree import Claim, Listing
+from ..model import LogData, Problem, Run
 
 __all__ = ["Changes", "Claim", "Listing", "Source", "count_by_source", "register", "registered", "source_label",
            "unregister"]

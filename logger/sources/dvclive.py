@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from logger.foreign import (
+from ..foreign import (
     MAX_LISTED,
     FileProblems,
     Lines,
@@ -44,12 +44,12 @@ from logger.foreign import (
     number,
     read_whole,
 )
-from logger.format import MAX_KEY_LENGTH
-from logger.logtree import Claim, Listing
-from logger.model import MetricHistory, Problem, Run
-from logger.safepath import open_inside
-from logger.sources import register
-from logger.sources.units import UNKNOWN_END, UnitRead, UnitSource, run_id_for
+from ..format import MAX_KEY_LENGTH
+from ..logtree import Claim, Listing
+from ..model import MetricHistory, Problem, Run
+from ..safepath import open_inside
+from . import register
+from .units import UNKNOWN_END, UnitRead, UnitSource, run_id_for
 
 DEFAULT_DIR = "dvclive"
 METRICS_FILE = "metrics.json"

@@ -13,12 +13,12 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from logger.format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, NOTES_FILE, RUN_FILE
-from logger.model import Artifact, Experiment, LogData, Problem, Run
-from logger.parsing import ExperimentParser, Parser, RunParser
-from logger.parsing_plain import PlainParser, is_plain_record, lenient_loads, plain_experiment_id, plain_run_id
-from logger.safepath import RefusedPath, file_kind, open_inside, resolve_inside
-from logger.sources import Changes, Claim, Listing, Source, register
+from ..format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, NOTES_FILE, RUN_FILE
+from ..model import Artifact, Experiment, LogData, Problem, Run
+from ..parsing import ExperimentParser, Parser, RunParser
+from ..parsing_plain import PlainParser, is_plain_record, lenient_loads, plain_experiment_id, plain_run_id
+from ..safepath import RefusedPath, file_kind, open_inside, resolve_inside
+from . import Changes, Claim, Listing, Source, register
 
 CHUNK = 1 << 20
 TAIL = 64  # bytes before the offset remembered to notice a file rewritten in place

@@ -33,13 +33,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from logger.foreign import flatten
-from logger.format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NON_FINITE
-from logger.line_checks import short, type_name
-from logger.model import MetricHistory, Problem, Run
-from logger.safepath import open_inside
-from logger.sources import Claim, Listing, register
-from logger.sources.units import UNKNOWN_END, UnitRead, UnitSource, file_stamp, run_id_for
+from ..foreign import flatten
+from ..format import MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NON_FINITE
+from ..line_checks import short, type_name
+from ..model import MetricHistory, Problem, Run
+from ..safepath import open_inside
+from . import Claim, Listing, register
+from .units import UNKNOWN_END, UnitRead, UnitSource, file_stamp, run_id_for
 
 STATE_FILE = "trainer_state.json"
 CONFIG_FILE = "config.json"

@@ -37,13 +37,13 @@ from typing import Any, BinaryIO
 
 import yaml
 
-from logger.foreign import flatten
-from logger.format import MAX_KEY_LENGTH
-from logger.line_checks import short, type_name
-from logger.model import MetricHistory, Problem, Run
-from logger.safepath import open_inside, open_regular
-from logger.sources import Claim, Listing, register
-from logger.sources.units import UNKNOWN_END, UnitRead, UnitSource, file_stamp, run_id_for
+from ..foreign import flatten
+from ..format import MAX_KEY_LENGTH
+from ..line_checks import short, type_name
+from ..model import MetricHistory, Problem, Run
+from ..safepath import open_inside, open_regular
+from . import Claim, Listing, register
+from .units import UNKNOWN_END, UnitRead, UnitSource, file_stamp, run_id_for
 
 METRICS_FILE = "metrics.csv"
 HPARAMS_FILE = "hparams.yaml"

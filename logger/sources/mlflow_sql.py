@@ -15,13 +15,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from logger.format import MLFLOW_DATABASE, MLFLOW_STORE_DIR
-from logger.logtree import list_folder
-from logger.mlflow_sql_store import SERVED_ARTIFACTS, SqlStoreReader
-from logger.mlflow_sqlite import database_stamp, is_mlflow_database, named_like_database
-from logger.mlflow_store import looks_like_store
-from logger.model import LogData, Problem
-from logger.sources import Changes, Claim, Listing, Source, register
+from ..format import MLFLOW_DATABASE, MLFLOW_STORE_DIR
+from ..logtree import list_folder
+from ..mlflow_sql_store import SERVED_ARTIFACTS, SqlStoreReader
+from ..mlflow_sqlite import database_stamp, is_mlflow_database, named_like_database
+from ..mlflow_store import looks_like_store
+from ..model import LogData, Problem
+from . import Changes, Claim, Listing, Source, register
 
 # What the claim found for a file while it looked the same: path -> (its stamp, whether it is MLflow's).
 _verdicts: dict[Path, tuple[tuple, bool]] = {}

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from logger.mlflow_files import MlflowFiles
-from logger.mlflow_store import StoreReader, looks_like_store
-from logger.sources import Changes, Claim, Listing, Source, register
+from ..mlflow_files import MlflowFiles
+from ..mlflow_store import StoreReader, looks_like_store
+from . import Changes, Claim, Listing, Source, register
 
 
 @register

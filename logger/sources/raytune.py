@@ -38,7 +38,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from logger.foreign import (
+from ..foreign import (
     FileProblems,
     Lines,
     Unreadable,
@@ -49,13 +49,13 @@ from logger.foreign import (
     read_whole,
     scalar,
 )
-from logger.line_checks import explain, type_name
-from logger.logtree import Claim, Listing
-from logger.model import MetricHistory, Problem, Run
-from logger.parsing_plain import lenient_loads
-from logger.safepath import open_inside
-from logger.sources import Changes, register
-from logger.sources.units import UNKNOWN_END, UnitRead, UnitSource, file_stamp, run_id_for
+from ..line_checks import explain, type_name
+from ..logtree import Claim, Listing
+from ..model import MetricHistory, Problem, Run
+from ..parsing_plain import lenient_loads
+from ..safepath import open_inside
+from . import Changes, register
+from .units import UNKNOWN_END, UnitRead, UnitSource, file_stamp, run_id_for
 
 RESULT_FILE = "result.json"
 PARAMS_FILE = "params.json"

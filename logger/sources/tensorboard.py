@@ -37,13 +37,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from logger.logtree import Claim, Listing
-from logger.model import Experiment, LogData, MetricHistory, Problem, Run
-from logger.safepath import open_inside
-from logger.sources import Changes, Source, register
-from logger.sources.units import UNKNOWN_END, experiment_id_for_folder, run_id_for
-from logger.tfevents import EVENT_FILE_PREFIX, EventFileContent
-from logger.tfevents_values import HPARAMS_STATUS
+from ..logtree import Claim, Listing
+from ..model import Experiment, LogData, MetricHistory, Problem, Run
+from ..safepath import open_inside
+from ..tfevents import EVENT_FILE_PREFIX, EventFileContent
+from ..tfevents_values import HPARAMS_STATUS
+from . import Changes, Source, register
+from .units import UNKNOWN_END, experiment_id_for_folder, run_id_for
 
 CHUNK = 1 << 20
 TAIL = 16  # bytes before the offset remembered to notice a file rewritten in place

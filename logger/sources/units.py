@@ -19,9 +19,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from logger.model import Experiment, LogData, Problem, Run
-from logger.parsing_plain import plain_experiment_id
-from logger.sources import Changes, Source
+from ..model import Experiment, LogData, Problem, Run
+from ..parsing_plain import plain_experiment_id
+from . import Changes, Source
 
 UNKNOWN_END = "RUNNING"  # what read_unit leaves in run.status when the format records no end
 MAX_STAMPED_FILES = 10_000  # a unit with more files than this is stamped by its first ones

@@ -74,12 +74,15 @@ FULL = Scope(full=True)
 def scope_of(changes: Changes, data: LogData, before: dict[str, LinkFacts], templates_changed: bool = False) -> Scope:
     """Which pages a refresh's changes affect; `before` is `link_facts` of the data the site was last built from.
 
-    A template change or the first read renders everything; so does a removed run or experiment, since
-    only a full build removes pages. Otherwise: each changed run's page, its experiment's page, the
-    home page, plus the parent's page (and the children's pages) when what they show of the run changed.
+    A template change or the first read renders everything; so does a removed run or experiment (or a
+    run no longer published, such as a deleted one), since only a full build removes pages. Otherwise:
+    each changed run's page, its experiment's page, the home page, plus the parent's page (and the
+    children's pages) when what they show of the run changed.
     """
     if templates_changed or changes.everything or changes.removed_runs or changes.removed_experiments:
         return FULL
+    if any(run_id in before and run_id not in data.runs for run_id in changes.runs):
+        return FULL  # a run the site showed is no longer published (deleted): only a full build removes its page
     if not changes:
         return Scope()
     runs = set(changes.runs)

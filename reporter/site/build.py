@@ -74,12 +74,16 @@ class PublishableData(LogData):
 
 
 def publishable(data: LogData, config: BuildConfig) -> tuple[PublishableData, RedactionReport]:
-    """The data as pages may show it: credentials masked, .flowsheetignore'd artifacts left out.
+    """The data as pages may show it: deleted runs (delete_run) left out, credentials masked,
+    .flowsheetignore'd artifacts left out.
 
     Every page, CSV and export is made from this, never from the reader's data directly: the planners
     refuse anything else (`require_publishable`), so no build path can forget it."""
     from reporter.site.redact import Redaction, redact
 
+    if any(run.deleted for run in data.runs.values()):
+        data = LogData(data.experiments, {run_id: run for run_id, run in data.runs.items() if not run.deleted},
+                       data.problems)
     safe, report = redact(data, Redaction(config.redact, config.redact_patterns), config.log_root)
     return PublishableData(**{f.name: getattr(safe, f.name) for f in dataclasses.fields(LogData)}), report
 

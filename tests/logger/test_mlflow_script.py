@@ -41,7 +41,7 @@ def test_typical_mlflow_script_runs_unchanged(tmp_path):
 
 def test_import_stays_light(tmp_path):
     done = run_python("""
-        import sys, logger
+        import sys, logger, flowsheet
         heavy = [m for m in ("pandas", "numpy", "altair", "jinja2", "yaml", "sklearn") if m in sys.modules]
         print(heavy)
     """, cwd=tmp_path)
