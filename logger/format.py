@@ -49,6 +49,7 @@ SOURCE_NAME_TAG = "mlflow.source.name"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 GIT_BRANCH_TAG = "mlflow.source.git.branch"
 ENTRY_POINT_TAG = "mlflow.project.entryPoint"
+AUTOLOGGING_TAG = "mlflow.autologging"  # the library whose autologging logged a run (logger/integrations/)
 # MLflow's system tags -> the keys of a start line's `system` object (docs/FORMAT.md).
 SYSTEM_TAGS = {
     USER_TAG: "user",
