@@ -35,6 +35,15 @@ _WHERE.update({
     "exceptions": (".exceptions", None),
     "entities": (".entities", None),
     "data": (".data", None),
+    # framework integrations (logger/integrations/): each loads its framework on first use
+    "autolog": (".integrations.autolog", "autolog"),
+    "xgboost": (".integrations.xgboost", None),
+    "lightgbm": (".integrations.lightgbm", None),
+    "keras": (".integrations.keras", None),
+    "optuna": (".integrations.optuna", None),
+    "enable_system_metrics_logging": (".system_metrics", "enable_system_metrics_logging"),
+    "disable_system_metrics_logging": (".system_metrics", "disable_system_metrics_logging"),
+    "set_system_metrics_sampling_interval": (".system_metrics", "set_system_metrics_sampling_interval"),
 })
 _WHERE.update({name: (".fluent_more", name) for name in (
     "log_table", "load_table", "log_input", "delete_run", "register_model", "set_registry_uri", "get_registry_uri")})

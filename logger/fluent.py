@@ -118,9 +118,13 @@ def _default_experiment() -> Experiment:
 
 def start_run(run_id: str | None = None, experiment_id: str | None = None, run_name: str | None = None,
               nested: bool = False, tags: dict | None = None, description: str | None = None,
-              parent_run_id: str | None = None, **_mlflow_only) -> Run:
-    """Start a run (or resume one by id) and make it this thread's active run; usable with `with`."""
+              parent_run_id: str | None = None, log_system_metrics: bool | None = None, **_mlflow_only) -> Run:
+    """Start a run (or resume one by id) and make it this thread's active run; usable with `with`.
+    `log_system_metrics` (default: MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING): see logger/system_metrics.py."""
     global _last_run
+    from . import system_metrics
+
+    sample_system = system_metrics.wanted(log_system_metrics)  # before the run: a missing psutil raises here
     stack = _active_stack()
     if stack and not nested:
         raise RuntimeError(f"run {stack[-1].info.run_id} is already active; end it first, or call "
@@ -142,6 +146,8 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
     _register(run)
     _stack.set(stack + (run,))
     _last_run = run
+    if sample_system:
+        system_metrics.start(run, resumed=bool(run_id))
     return run
 
 

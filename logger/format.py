@@ -54,6 +54,7 @@ GIT_BRANCH_TAG = "mlflow.source.git.branch"
 ENTRY_POINT_TAG = "mlflow.project.entryPoint"
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"  # JSON list of {"path", "type": "table"} (log_table)
 DATASET_CONTEXT_TAG = "mlflow.data.context"  # an input's tag: "training", "evaluation", ... (log_input)
+AUTOLOGGING_TAG = "mlflow.autologging"  # the library whose autologging logged a run (logger/integrations/)
 # MLflow's system tags -> the keys of a start line's `system` object (docs/FORMAT.md).
 SYSTEM_TAGS = {
     USER_TAG: "user",

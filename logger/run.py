@@ -93,6 +93,7 @@ class Run:
         self._writer = EventWriter(folder / RUN_FILE)
         self._pending = self._writer.pending
         self._on_end: Callable[[Run], None] | None = None  # set by the fluent layer to pop the run off its stack
+        self._before_end: list[Callable[[], None]] = []  # helpers that log into the run (system metrics) stop here
 
     # --- creating and resuming -------------------------------------------------------------
 
@@ -283,6 +284,11 @@ class Run:
     def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
         if status not in END_STATUSES:
             raise InvalidParameterValue(f"status must be FINISHED, FAILED or KILLED, got {status!r}")
+        while self._before_end and not self._ended:  # before the end line: their last points go first
+            try:
+                self._before_end.pop()()
+            except IndexError:  # another thread ending the run took it
+                break
         with self._end_lock:
             if self._ended:
                 return

@@ -1,4 +1,5 @@
-"""`logger.sklearn.log_model` / `save_model` / `load_model`: a pickled estimator plus a description the site can show.
+"""`logger.sklearn.log_model` / `save_model` / `load_model`: a pickled estimator plus a description the site can
+show; `logger.sklearn.autolog()`: every scikit-learn `fit` logs a run (see logger/integrations/sklearn.py).
 
 flowsheet has no model registry: `registered_model_name=` and `models:/` URIs raise NotSupported, naming
 what to do instead (a model is loaded from its run, `runs:/<run_id>/<path>`, or from a folder)."""
@@ -7,17 +8,14 @@ from __future__ import annotations
 
 import json
 import pickle
-import platform
-from importlib import metadata
 from pathlib import Path
 
-from . import artifacts
+from . import artifacts, models
 from .exceptions import ResourceAlreadyExists, no_registry
-from .fluent import _find_run_folder, _run_for_logging
-from .format import ARTIFACTS_DIR
+from .fluent import _run_for_logging
 
 MODEL_FILE = "model.pkl"
-DESCRIPTION_FILE = "model.json"
+DESCRIPTION_FILE = models.DESCRIPTION_FILE
 
 
 def log_model(sk_model, artifact_path: str | None = None, *, name: str | None = None, run=None,
@@ -25,34 +23,18 @@ def log_model(sk_model, artifact_path: str | None = None, *, name: str | None = 
     """Store `sk_model` under `artifact_path` (MLflow 3 calls it `name`) in the active run, or in `run`."""
     if registered_model_name is not None:
         raise no_registry(f"log_model(registered_model_name={registered_model_name!r})")
-    folder = artifacts.safe_relative(artifact_path or name or "model")
-    if not folder:
-        raise ValueError("log_model needs a non-empty artifact_path")
     run = run or _run_for_logging()
-    run._check_open()
-    artifacts.destination(run.artifact_dir, folder)  # refuse before writing anything
     pickled = pickle.dumps(sk_model, protocol=pickle.HIGHEST_PROTOCOL)
-    description = describe(sk_model)
-    run._place(f"{folder}/{MODEL_FILE}", lambda target: artifacts.write_into(pickled, target))
-    text = json.dumps(description, indent=2, sort_keys=True, default=str)
-    run._place(f"{folder}/{DESCRIPTION_FILE}", lambda target: artifacts.write_into(text.encode(), target))
-    return f"runs:/{run.info.run_id}/{folder}"
+    return models.log_model_files(run, artifact_path or name, describe(sk_model),
+                                  {MODEL_FILE: lambda target: target.write_bytes(pickled)})
 
 
 def describe(sk_model) -> dict:
-    kind = type(sk_model)
     try:
         params = sk_model.get_params(deep=False)
     except Exception:  # not every estimator-like object has get_params
         params = {}
-    return {
-        "flavor": "sklearn",
-        "class": kind.__name__,
-        "module": kind.__module__,
-        "params": {key: _json_safe(value) for key, value in sorted(params.items())},
-        "versions": {"python": platform.python_version(), **_versions("scikit-learn", "numpy", "scipy", "flowsheet")},
-        "pickle": MODEL_FILE,
-    }
+    return models.describe("sklearn", sk_model, params, ("scikit-learn", "numpy", "scipy"), pickle=MODEL_FILE)
 
 
 def save_model(sk_model, path, **_mlflow_only) -> None:
@@ -66,38 +48,17 @@ def save_model(sk_model, path, **_mlflow_only) -> None:
     artifacts.write_into(text.encode(), folder / DESCRIPTION_FILE)
 
 
-def load_model(model_uri: str):
+def load_model(model_uri):
     """Load from `runs:/<run_id>/<artifact_path>` or from a local folder that log_model or save_model wrote."""
-    model_uri = str(model_uri)  # a folder may come as a Path
-    if model_uri.startswith("runs:/"):
-        run_id, _, path = model_uri[len("runs:/"):].strip("/").partition("/")
-        folder = artifacts.destination(_find_run_folder(run_id) / ARTIFACTS_DIR, artifacts.safe_relative(path))
-    elif model_uri.startswith("models:/"):
-        raise no_registry(f"load_model({model_uri!r})")
-    elif "://" in model_uri:
-        raise ValueError(f"flowsheet loads models from runs:/<run_id>/<path> or a local folder, not {model_uri!r}")
-    else:
-        folder = Path(model_uri)
-    model_file = folder / MODEL_FILE
-    if not model_file.is_file():
-        raise FileNotFoundError(f"no model at {model_uri} (looked for {model_file})")
-    with open(model_file, "rb") as file:
+    with open(models.model_file(str(model_uri), MODEL_FILE), "rb") as file:  # a folder may come as a Path
         return pickle.load(file)  # only load models you logged yourself: pickle runs code
 
 
-def _json_safe(value):
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
-    return repr(value)
+def autolog(log_models: bool = True, disable: bool = False, silent: bool = False, max_tuning_runs: int | None = 5,
+            pos_label=None, extra_tags: dict | None = None, **_mlflow_only) -> None:
+    """Log every scikit-learn estimator's `fit` (params, training metrics, the model; a parameter search's
+    candidates as child runs) as MLflow's `mlflow.sklearn.autolog()` does; `disable=True` undoes it."""
+    from .integrations import sklearn as integration
 
-
-def _versions(*packages: str) -> dict:
-    found = {}
-    for package in packages:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
-    return found
+    integration.autolog(log_models=log_models, disable=disable, silent=silent, max_tuning_runs=max_tuning_runs,
+                        pos_label=pos_label, extra_tags=extra_tags)

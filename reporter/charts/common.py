@@ -33,6 +33,8 @@ PRIMARY_METRIC_TAG = "flowsheet.primary_metric"
 _LOWER_IS_BETTER = re.compile(r"loss|error|mse|rmse|mae|false_?(?:pos|neg)")
 
 CHART_HEIGHT = 220
+SYSTEM_PREFIX = "system"  # the key prefix of system metrics (logger/system_metrics.py), as in MLflow
+SYSTEM_SECTION = "System"  # their section, shown after all others
 
 
 def spec_json(spec: dict) -> str:
@@ -103,14 +105,17 @@ def group_metric_keys(keys: Iterable[str]) -> list[tuple[str, list[str]]]:
     """Metric keys grouped into sections by the prefix before their first "/".
 
     Keys without a prefix come first in a section named "" (a page shows them without a heading);
-    then each prefix in alphabetical order. Keys are sorted within a section.
+    then each prefix in alphabetical order; last the machine's own metrics (`system/...`, what
+    `start_run(log_system_metrics=True)` logs) in a section named "System". Keys are sorted within a section.
     """
     sections: dict[str, list[str]] = {}
     for key in sorted(set(keys)):
         prefix, slash, rest = key.partition("/")
         section = prefix if slash and prefix and rest else ""
+        if section == SYSTEM_PREFIX:
+            section = SYSTEM_SECTION
         sections.setdefault(section, []).append(key)
-    return sorted(sections.items(), key=lambda item: (item[0] != "", item[0]))
+    return sorted(sections.items(), key=lambda item: (item[0] == SYSTEM_SECTION, item[0] != "", item[0]))
 
 
 def left_out_note(count: int, what: str = "without a value") -> str:
