@@ -49,6 +49,10 @@ SOURCE_NAME_TAG = "mlflow.source.name"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 GIT_BRANCH_TAG = "mlflow.source.git.branch"
 ENTRY_POINT_TAG = "mlflow.project.entryPoint"
+# Written by the MLflow tracking store (logger/mlflow_plugin/) for what MLflow keeps outside params and tags:
+DATASETS_TAG = "mlflow.datasets"  # a run's datasets (log_inputs): a JSON list of {name, digest, source_type, context}
+DATASET_CONTEXT_TAG = "mlflow.data.context"  # MLflow's own tag on a dataset input: "train", "eval"...
+LOGGED_MODELS_TAG = "mlflow.log-model.history"  # MLflow 2's JSON list of a run's models (record_logged_model)
 # MLflow's system tags -> the keys of a start line's `system` object (docs/FORMAT.md).
 SYSTEM_TAGS = {
     USER_TAG: "user",

@@ -95,7 +95,7 @@ class Run:
     @classmethod
     def create(cls, experiment_folder: Path, experiment_id: str, run_name: str | None = None,
                parent_run_id: str | None = None, description: str | None = None,
-               tags: dict | None = None, run_id: str | None = None) -> Run:
+               tags: dict | None = None, run_id: str | None = None, start_time: int | None = None) -> Run:
         run_id = run_id or uuid.uuid4().hex
         folder = experiment_folder / run_id
         (folder / ARTIFACTS_DIR).mkdir(parents=True, exist_ok=True)
@@ -104,7 +104,7 @@ class Run:
         from logger.system import system_info  # subprocess, socket, platform: paid when a run starts
 
         system = system_info()
-        start = events.event(START, run_id=run_id, experiment_id=experiment_id, name=str(run_name),
+        start = events.event(START, t=start_time, run_id=run_id, experiment_id=experiment_id, name=str(run_name),
                              parent_run_id=parent_run_id, description=description, system=system)
         info = RunInfo(run_id, experiment_id, str(run_name), (folder / ARTIFACTS_DIR).absolute().as_uri(),
                        start["t"], parent_run_id=parent_run_id, user_id=system.get("user"))
@@ -116,19 +116,23 @@ class Run:
         return run
 
     @classmethod
-    def resume(cls, folder: Path) -> Run:
-        """Reopen a run to append to it; its params stay immutable across the two sessions."""
+    def resume(cls, folder: Path, announce: bool = True) -> Run:
+        """Reopen a run to append to it; its params stay immutable across the two sessions.
+
+        `announce=False` writes no `resume` line: the run keeps the status it has (MLflow lets a client
+        log to a finished run, and the MLflow plugin does so without making it running again)."""
         from logger.system import system_info
 
         state = _replay(folder)
-        system = system_info()
+        system = system_info() if announce else {}
         info = RunInfo(state["run_id"] or folder.name, state["experiment_id"] or folder.parent.name,
                        state["name"] or folder.name, (folder / ARTIFACTS_DIR).absolute().as_uri(),
                        state["start_time"] or events.now_ms(), parent_run_id=state["parent_run_id"],
                        user_id=system.get("user"))
         run = cls(folder, info, state["params"], state["tags"])
-        run._writer.write(events.encode(events.event(RESUME, system=system)))
-        run._writer.flush()
+        if announce:
+            run._writer.write(events.encode(events.event(RESUME, system=system)))
+            run._writer.flush()
         return run
 
     # --- MLflow's logging methods ----------------------------------------------------------
@@ -268,14 +272,15 @@ class Run:
 
     # --- ending ------------------------------------------------------------------------------
 
-    def end(self, status: str = "FINISHED") -> None:
+    def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
+        """End the run; `end_time` (ms) is for callers that were told when it ended (MLflow's set_terminated)."""
         if status not in END_STATUSES:
             raise ValueError(f"status must be FINISHED, FAILED or KILLED, got {status!r}")
         with self._end_lock:
             if self._ended:
                 return
             self._ended = True
-        end = events.event(END, status=status)
+        end = events.event(END, t=end_time, status=status)
         self.info.status, self.info.end_time = status, end["t"]
         try:
             self._writer.write(events.encode(end))
