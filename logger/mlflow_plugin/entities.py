@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import mlflow.entities
 from mlflow.entities import (
     Dataset,
     DatasetInput,
@@ -22,7 +23,6 @@ from mlflow.entities import (
     RunData,
     RunInfo,
     RunInputs,
-    RunOutputs,
     RunTag,
 )
 from mlflow.entities import Run as MlflowRun
@@ -34,6 +34,8 @@ from logger.format import DATASET_CONTEXT_TAG, DATASETS_TAG, MAX_VALUE_LENGTH, P
 from logger.search import run_row
 from logger.values import param_text
 
+# MLflow 3 gave runs outputs (logged models) and model inputs; MLflow 2's entities have neither.
+MLFLOW_3 = hasattr(mlflow.entities, "RunOutputs")
 # A run the process that wrote it left without an end line reads as UNFINISHED; MLflow has no such
 # status and would still call it RUNNING.
 _STATUSES = {"UNFINISHED": "RUNNING"}
@@ -64,7 +66,7 @@ def experiment_entity(experiment: model.Experiment) -> Experiment:
                       LifecycleStage.ACTIVE, tags, experiment.created, experiment.created)
 
 
-def run_entity(run: model.Run, running: bool = False, outputs: RunOutputs | None = None,
+def run_entity(run: model.Run, running: bool = False, outputs: list | None = None,
                model_inputs: list | None = None) -> MlflowRun:
     """`running`: the run is open in this process, whatever the time since its last line."""
     row = run_row(run)
@@ -72,7 +74,7 @@ def run_entity(run: model.Run, running: bool = False, outputs: RunOutputs | None
     status = "RUNNING" if running else _STATUSES.get(run.status, run.status)
     user = attributes["user"] or tags.get(USER_TAG) or ""
     info = RunInfo(run.run_id, run.experiment_id, user, status, run.start_time or 0, run.end_time,
-                   LifecycleStage.ACTIVE, attributes["artifact_uri"], run.name)
+                   LifecycleStage.ACTIVE, artifact_uri=attributes["artifact_uri"], run_name=run.name)
     metrics = []
     for key, history in run.metrics.items():
         if len(history):
@@ -80,19 +82,28 @@ def run_entity(run: model.Run, running: bool = False, outputs: RunOutputs | None
             metrics.append(Metric(key, history.values[at], history.timestamps[at], history.steps[at]))
     data = RunData(metrics, [Param(k, v) for k, v in row["params"].items()],
                    [RunTag(k, v) for k, v in tags.items()])
-    inputs = RunInputs(dataset_inputs(tags.get(DATASETS_TAG)), model_inputs or [])
-    return MlflowRun(info, data, inputs, outputs or RunOutputs([]))
+    return with_inputs_and_outputs(info, data, dataset_inputs(tags.get(DATASETS_TAG)), model_inputs, outputs)
+
+
+def with_inputs_and_outputs(info: RunInfo, data: RunData, datasets: list, model_inputs: list | None = None,
+                            outputs: list | None = None) -> MlflowRun:
+    """`outputs`: LoggedModelOutputs. The models' parts are left out under MLflow 2."""
+    if not MLFLOW_3:
+        return MlflowRun(info, data, RunInputs(datasets))
+    from mlflow.entities import RunOutputs
+
+    return MlflowRun(info, data, RunInputs(datasets, model_inputs or []), RunOutputs(outputs or []))
 
 
 def new_run_entity(info, tags: dict[str, Any]) -> MlflowRun:
     """A run just created, from the logger's own `RunInfo`: no reading back."""
     run_info = RunInfo(info.run_id, info.experiment_id, info.user_id or "", "RUNNING", info.start_time, None,
-                       LifecycleStage.ACTIVE, info.artifact_uri, info.run_name)
+                       LifecycleStage.ACTIVE, artifact_uri=info.artifact_uri, run_name=info.run_name)
     shown = {**tags, RUN_NAME_TAG: info.run_name}
     if info.parent_run_id:
         shown[PARENT_TAG] = info.parent_run_id
     data = RunData([], [], [RunTag(k, param_text(v)) for k, v in shown.items()])
-    return MlflowRun(run_info, data, RunInputs([]), RunOutputs([]))
+    return with_inputs_and_outputs(run_info, data, [])
 
 
 # ---------------------------------------------------------------- datasets, kept on a tag

@@ -19,9 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from mlflow.entities import LoggedModel, LoggedModelStatus, Metric
+from typing import TYPE_CHECKING, Any
 
 from logger import artifacts
 from logger.model import LogData
@@ -31,6 +29,9 @@ from logger.safepath import RefusedPath, open_inside
 from logger.values import param_text
 
 from .entities import invalid, not_found, unsupported
+
+if TYPE_CHECKING:  # MLflow 3's: imported where used, so that MLflow 2 can load the store
+    from mlflow.entities import LoggedModel, Metric
 
 MODEL_FILE = "MLmodel"
 MAX_MODEL_FILE = 1 << 20  # bytes of an MLmodel file read to find its model_id
@@ -48,6 +49,8 @@ class ModelRegistry:
 
     def create(self, experiment_id: str, run_artifacts: Path, name: str | None, source_run_id: str,
                tags: dict[str, str], params: dict[str, str], model_type: str | None) -> LoggedModel:
+        from mlflow.entities import LoggedModel, LoggedModelStatus
+
         model_id = f"m-{uuid.uuid4().hex}"
         name = name or random_run_name(model_id)
         try:
@@ -182,6 +185,8 @@ def _created_ms(text: Any) -> int | None:
 
 
 def _found_model(run: LoggedRun, model_file: str, fields: dict) -> LoggedModel:
+    from mlflow.entities import LoggedModel, LoggedModelStatus
+
     relative = model_file.rpartition("/")[0]
     folder = Path(run.artifacts_dir or "") / relative
     created = fields["created"] or fields["mtime"]

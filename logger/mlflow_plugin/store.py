@@ -19,13 +19,13 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from mlflow.entities import LoggedModelOutput, RunOutputs, RunStatus, ViewType
+from mlflow.entities import RunStatus, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS
 from mlflow.store.entities.paged_list import PagedList
-from mlflow.store.tracking import SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_DEFAULT
+from mlflow.store.tracking import SEARCH_MAX_RESULTS_DEFAULT
 from mlflow.store.tracking.abstract_store import AbstractStore
-from mlflow.utils.search_utils import SearchExperimentsUtils, SearchLoggedModelsUtils, SearchUtils
+from mlflow.utils.search_utils import SearchExperimentsUtils, SearchUtils
 
 from logger import events, experiments, search, writer
 from logger.format import (
@@ -62,7 +62,7 @@ class FlowsheetStore(AbstractStore):
             raise invalid(error) from None
         self._runs = RunHandles(self.log_dir)
         self._models = ModelRegistry(self.log_dir)
-        self._outputs: dict[str, list[LoggedModelOutput]] = {}  # run id -> models it logged, this process
+        self._outputs: dict[str, list] = {}  # run id -> models it logged, this process
         self._model_inputs: dict[str, list] = {}  # run id -> LoggedModelInputs, this process
         self._lock = threading.Lock()
 
@@ -141,7 +141,9 @@ class FlowsheetStore(AbstractStore):
         for param in params:
             if seen.setdefault(param.key, param.value) != param.value:
                 raise invalid(f"param {param.key!r} appears twice in one batch with different values")
-        metrics = self._without_copies(run_id, list(metrics or ()))
+        metrics = list(metrics or ())
+        if entities.MLFLOW_3:  # MLflow 2's metrics have no model_id
+            metrics = self._without_copies(run_id, metrics)
 
         def log(run):
             if params:
@@ -152,7 +154,8 @@ class FlowsheetStore(AbstractStore):
                 run.set_tags({tag.key: tag.value for tag in tags})
 
         self._runs.write(run_id, log)
-        self._models.add_metrics(metrics)
+        if entities.MLFLOW_3:
+            self._models.add_metrics(metrics)
 
     def log_inputs(self, run_id, datasets=None, models=None):
         summaries = entities.dataset_summaries(datasets)
@@ -205,7 +208,7 @@ class FlowsheetStore(AbstractStore):
         run = data.runs.get(run_id)
         if run is None:
             raise not_found(f"Run '{run_id}'")
-        outputs = self._run_outputs(run_id, self._models.of_runs([run]))
+        outputs = self._run_outputs(run_id, self._models.of_runs([run]) if entities.MLFLOW_3 else ())
         with self._lock:
             model_inputs = list(self._model_inputs.get(run_id, ()))
         return entities.run_entity(run, self._runs.is_open(run_id), outputs, model_inputs)
@@ -230,7 +233,8 @@ class FlowsheetStore(AbstractStore):
             points = search.get_metric_history(run_id, metric_key, log_dir=self.log_dir)
         except (search.NotFoundError, FileNotFoundError):
             raise not_found(f"Run '{run_id}'") from None
-        found = [Metric(p.key, p.value, p.timestamp, p.step, run_id=run_id) for p in points]
+        whose = {"run_id": run_id} if entities.MLFLOW_3 else {}  # MLflow 2's Metric has no run_id
+        found = [Metric(p.key, p.value, p.timestamp, p.step, **whose) for p in points]
         if max_results is None:
             return PagedList(found[SearchUtils.parse_start_offset_from_page_token(page_token):], None)
         page, token = SearchUtils.paginate(found, page_token, max_results)
@@ -271,6 +275,9 @@ class FlowsheetStore(AbstractStore):
 
     def search_logged_models(self, experiment_ids, filter_string=None, datasets=None, max_results=None,
                              order_by=None, page_token=None):
+        from mlflow.store.tracking import SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT
+        from mlflow.utils.search_utils import SearchLoggedModelsUtils
+
         wanted = set(self._experiment_ids(experiment_ids))
         runs = [run for run in self._data().runs.values() if run.experiment_id in wanted]
         found = SearchLoggedModelsUtils.filter_logged_models(self._models.of_runs(runs), filter_string, datasets)
@@ -304,12 +311,16 @@ class FlowsheetStore(AbstractStore):
         default = experiments.experiment_id_for(experiments.DEFAULT_EXPERIMENT)
         return [default if str(i) == DEFAULT_EXPERIMENT_ID else str(i) for i in ids]
 
-    def _run_outputs(self, run_id: str, models) -> RunOutputs:
+    def _run_outputs(self, run_id: str, models) -> list:
+        """The LoggedModelOutputs of a run: what log_outputs said, then the run's other models (step 0)."""
         with self._lock:
             outputs = list(self._outputs.get(run_id, ()))
-        known = {output.model_id for output in outputs}
-        outputs += [LoggedModelOutput(m.model_id, 0) for m in models if m.model_id not in known]
-        return RunOutputs(outputs)
+        if models:
+            from mlflow.entities import LoggedModelOutput
+
+            known = {output.model_id for output in outputs}
+            outputs += [LoggedModelOutput(m.model_id, 0) for m in models if m.model_id not in known]
+        return outputs
 
     def _without_copies(self, run_id: str, metrics: list) -> list:
         """MLflow copies a run's metrics onto a model it logs (log_batch with model_id): the points the
