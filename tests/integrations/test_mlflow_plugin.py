@@ -6,6 +6,8 @@ test_mlflow_plugin_script.py runs an unchanged script in another one, through th
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 mlflow = pytest.importorskip("mlflow")
@@ -19,7 +21,7 @@ from mlflow_plugin_helpers import artifact_links, build_site, page, run_lines, t
 from logger import experiments  # noqa: E402
 from logger.mlflow_plugin import log_dir_from_uri  # noqa: E402
 from logger.mlflow_plugin.store import FlowsheetStore  # noqa: E402
-from logger.reader import read_logs  # noqa: E402
+from logger.reader import LogProblemWarning, read_logs  # noqa: E402
 
 
 @pytest.fixture
@@ -170,6 +172,8 @@ def test_client_calls_write_and_read_back(tracking):
         client.log_batch(run.info.run_id, metrics=[Metric("acc", 0.5 + i / 10, 1000 + s, s) for s in range(3)],
                          params=[Param("lr", str(0.1 * (i + 1)))], tags=[RunTag("kind", "grid")])
     first = made[0].info.run_id
+    # on disk when the call returns, before anything is read back
+    assert [line["value"] for line in run_lines(tracking)[first] if line["kind"] == "metric"] == [0.5] * 3
     client.log_batch(first, metrics=[Metric("acc", 0.1, 999, 1)])  # an earlier step: not the latest
     got = client.get_run(first)
     assert got.info.status == "RUNNING" and got.info.run_name == "run-0"
@@ -229,6 +233,20 @@ def test_what_the_format_cannot_do_raises_clearly(tracking):
     assert client.get_run(run_id).data.params == {"depth": "3"}
 
 
+def test_a_damaged_line_is_reported_not_raised(tracking):
+    client = MlflowClient()
+    run_id = client.create_run("0", run_name="damaged").info.run_id
+    client.log_metric(run_id, "loss", 0.5, step=0)
+    [run_file] = tracking.glob(f"*/{run_id}/run.jsonl")
+    with open(run_file, "ab") as file:
+        file.write(b'{"v":1,"kind":"metric","key":\x00garbage\n')
+    client.log_metric(run_id, "loss", 0.25, step=1)  # the writer goes on after the bad line
+    with pytest.warns(LogProblemWarning, match="run.jsonl"):
+        got = client.get_run(run_id)
+    assert got.data.metrics == {"loss": 0.25}
+    assert [m.value for m in client.get_metric_history(run_id, "loss")] == [0.5, 0.25]
+
+
 # ---------------------------------------------------------------- sklearn autolog and MLflow 3's logged models
 
 
@@ -262,6 +280,8 @@ def test_sklearn_autolog_logs_a_run_a_model_and_its_artifacts(tracking, tmp_path
     assert (mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict(features) == labels).mean() > 0.9
 
     stored = read_logs(tracking).runs[run.info.run_id]
+    [dataset] = json.loads(stored.tags["mlflow.datasets"])
+    assert dataset["context"] == "train" and dataset["digest"] == run.inputs.dataset_inputs[0].dataset.digest
     files = {a.path for a in stored.artifacts}
     assert {"model/MLmodel", "model/model.pkl", "training_confusion_matrix.png", "estimator.html"} <= files
     assert stored.tags["mlflow.autologging"] == "sklearn" and "training_score" in stored.metrics
