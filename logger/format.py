@@ -55,6 +55,9 @@ ENTRY_POINT_TAG = "mlflow.project.entryPoint"
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"  # JSON list of {"path", "type": "table"} (log_table)
 DATASET_CONTEXT_TAG = "mlflow.data.context"  # an input's tag: "training", "evaluation", ... (log_input)
 AUTOLOGGING_TAG = "mlflow.autologging"  # the library whose autologging logged a run (logger/integrations/)
+# Written by the MLflow tracking store (logger/mlflow_plugin/) for what MLflow keeps outside params and tags:
+DATASETS_TAG = "mlflow.datasets"  # a run's datasets (log_inputs): a JSON list of {name, digest, source_type, context}
+LOGGED_MODELS_TAG = "mlflow.log-model.history"  # MLflow 2's JSON list of a run's models (record_logged_model)
 # MLflow's system tags -> the keys of a start line's `system` object (docs/FORMAT.md).
 SYSTEM_TAGS = {
     USER_TAG: "user",

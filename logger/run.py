@@ -121,8 +121,13 @@ class Run:
         return run
 
     @classmethod
-    def resume(cls, folder: Path) -> Run:
-        """Reopen a run to append to it; its params stay immutable across the two sessions."""
+    def resume(cls, folder: Path, announce: bool = True) -> Run:
+        """Reopen a run to append to it; its params stay immutable across the two sessions.
+
+        `announce=False` writes no `resume` line: the run keeps the status it has (MLflow lets a client
+        log to a finished run, and the MLflow plugin does so without making it running again)."""
+        if not announce:
+            return cls.attach(folder)
         from .system import system_info
 
         system = system_info()
@@ -282,6 +287,7 @@ class Run:
     # --- ending ------------------------------------------------------------------------------
 
     def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
+        """End the run; `end_time` (ms) is for callers that were told when it ended (MLflow's set_terminated)."""
         if status not in END_STATUSES:
             raise InvalidParameterValue(f"status must be FINISHED, FAILED or KILLED, got {status!r}")
         while self._before_end and not self._ended:  # before the end line: their last points go first

@@ -19,4 +19,7 @@ def test_wheel_ships_templates_and_static_files(tmp_path):
     assert "flowsheet/__init__.py" in names  # `import flowsheet as mlflow`, which no local logger.py shadows
     assert any(name.startswith("reporter/static/") for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "reporter = reporter.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    declared = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "reporter = reporter.cli:main" in declared
+    assert "[mlflow.tracking_store]\nflowsheet = logger.mlflow_plugin:flowsheet_store" in declared
+    assert "logger/mlflow_plugin/store.py" in names
