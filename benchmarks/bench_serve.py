@@ -103,6 +103,7 @@ def measure(folder: Path, run_file: Path, appends: int, burst_seconds: float = 0
     """Serve-style watching of `folder`; returns latencies (ms) of `appends` appends and the burst's rebuilds."""
     from reporter.config import BuildConfig
     from reporter.live.rebuild import Rebuilder
+    from reporter.live.report import RebuildReport
     from reporter.live.server import EventHub, start_watching
 
     out_dir = folder.parent / (folder.name + "-site")
@@ -122,7 +123,7 @@ def measure(folder: Path, run_file: Path, appends: int, burst_seconds: float = 0
         return outcome
 
     rebuilder.rebuild = counted
-    watcher = start_watching(rebuilder, EventHub(), report=False)
+    watcher = start_watching(rebuilder, EventHub(), RebuildReport(quiet=True))
     page = _page_of(run_file, out_dir)
     latencies = []
     step = 10_000_000

@@ -38,7 +38,10 @@ def run_publish(log_dir: str | None, *, remote: str, branch: str, message: str |
     except PublishError as exc:
         click.echo(f"reporter publish: {exc}", err=True)
         return 1
-    if not quiet:
+    if not quiet and not result.changed:
+        click.echo(f"Nothing to publish: the site is the same as the last one on {result.branch} "
+                   f"({result.commit[:8]}); no commit made.")
+    elif not quiet:
         click.echo(f"Published to {result.remote}/{result.branch} ({result.commit[:8]}).")
         if result.url:
             click.echo(f"GitHub Pages will serve it at {result.url} (once Pages serves the {result.branch} branch).")

@@ -11,15 +11,16 @@ import threading
 import click
 
 from reporter.config import ConfigError
+from reporter.live.report import RebuildReport
 from reporter.live.server import (
     REQUEST_TIMEOUT_SECONDS,
     EventHub,
     free_port_near,
     make_server,
-    report_rebuild,
     start_watching,
+    tell_pages,
 )
-from reporter.options import log_dir_argument, out_dir_options, site_config, site_options
+from reporter.options import log_dir_argument, out_dir_options, quiet_option, site_config, site_options
 from reporter.terminal import warn
 
 
@@ -35,6 +36,7 @@ from reporter.terminal import warn
               show_default=True, metavar="SECONDS",
               help="Close a connection that takes longer than this to send its request.")
 @site_options
+@quiet_option
 def serve(log_dir, out_dir, **options) -> None:
     """Build the site, serve it on http://HOST:PORT/ and rebuild it live as LOG_DIR grows."""
     sys.exit(run_serve(log_dir, out_dir, **options))
@@ -42,10 +44,11 @@ def serve(log_dir, out_dir, **options) -> None:
 
 def run_serve(log_dir: str | None, out_dir: str, *, host: str = "127.0.0.1", port: int = 8000, watch: bool = True,
               poll: bool = False, open_browser: bool = False, force: bool = False,
-              request_timeout: float = REQUEST_TIMEOUT_SECONDS, **site) -> int:
+              request_timeout: float = REQUEST_TIMEOUT_SECONDS, quiet: bool = False, **site) -> int:
     """Build, serve until Ctrl-C (or SIGTERM), rebuild on changes; returns the exit code (0 on Ctrl-C).
 
-    The site options mean what they mean for `reporter build`: the same pages, masked the same way."""
+    The site options mean what they mean for `reporter build`: the same pages, masked the same way.
+    `quiet` prints errors only (and that a failed rebuild works again)."""
     from reporter.live.rebuild import Rebuilder
     from reporter.site.writer import SiteError, SiteWriter
 
@@ -67,21 +70,26 @@ def run_serve(log_dir: str | None, out_dir: str, *, host: str = "127.0.0.1", por
         return 1
 
     rebuilder = Rebuilder(config)
+    report = RebuildReport(quiet=quiet)
+    say = (lambda *args, **kwargs: None) if quiet else click.echo
     watcher = None
     previous_sigterm = signal.getsignal(signal.SIGTERM)
     try:
         first = rebuilder.rebuild(full=True)
-        warn(first.problems)
+        if not quiet:
+            warn(first.problems)
         if first.redaction:
-            click.echo(f"warning: {first.redaction}", err=True)
-        report_rebuild(first, hub, first_build=True)
+            say(f"warning: {first.redaction}", err=True)
+        report.first_build(first)
+        tell_pages(first, hub)
         if watch:
-            watcher = start_watching(rebuilder, hub, poll=poll)
+            watcher = start_watching(rebuilder, hub, report, poll=poll)
             watcher.debouncer.add("logs")  # catch what was appended during the first build
         bound_host, bound_port = server.server_address[:2]
         url = f"http://{_url_host(str(bound_host))}:{bound_port}/"
         watching = f"; watching {config.log_dir}" + (" (polling)" if poll else "") if watch else ""
-        click.echo(f"Serving {config.out_dir} at {url}{watching}. Press Ctrl-C to stop.")
+        say(f"Serving {config.out_dir} at {url}{watching}. Press Ctrl-C to stop.")
+        # Said even with --quiet: other machines can read the site.
         if host not in ("127.0.0.1", "localhost", "::1"):
             click.echo(f"note: listening on {host}: other machines on the network can read this site", err=True)
         if open_browser:
@@ -97,11 +105,12 @@ def run_serve(log_dir: str | None, out_dir: str, *, host: str = "127.0.0.1", por
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if watcher is not None:
             watcher.stop()
+        report.close()
         hub.close()
         server.server_close()
         signal.signal(signal.SIGTERM, previous_sigterm)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    click.echo("Stopped.")
+    say("Stopped.")
     return 0
 
 

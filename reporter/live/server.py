@@ -4,8 +4,9 @@
 
 Three threads of interest: the HTTP server (main thread, one thread per request), the watchdog
 observer, and the rebuild worker (reporter/live/watch.py). The worker publishes what each rebuild changed
-on an `EventHub`; every open page holds a server-sent-events stream from it and reloads itself when
-a file it uses changed. The reload script is added to HTML responses here, never to files on disk.
+on an `EventHub`; every open page holds a server-sent-events stream from it and updates itself in place
+when a file it uses changed (reporter/live/reload.js). That script is added to HTML responses here,
+never to files on disk. What the terminal shows of the rebuilds is reporter/live/report.py's.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import queue
 import socket
 import sys
 import threading
-from functools import partial
+from functools import cache, partial
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 import click
 
 from reporter.live.guard import HostRule, path_refusal
+from reporter.live.report import RebuildReport
 from reporter.terminal import warn
 
 EVENTS_PATH = "/__flowsheet__/events"
@@ -103,7 +105,7 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
         if path == EVENTS_PATH:
             return self._events()
         if path == SCRIPT_PATH:
-            return self._send(200, RELOAD_JS.encode(), "text/javascript; charset=utf-8")
+            return self._send(200, reload_script(), "text/javascript; charset=utf-8")
         # Every response is fresh (no-store below); a 304 from a 1-second Last-Modified could hide a rebuild.
         del self.headers["If-Modified-Since"]
         html = self._html_file(path)
@@ -215,7 +217,7 @@ def _family(host: str) -> int:
 # ------------------------------------------------------------------------------------ the command
 
 
-def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = True):
+def start_watching(rebuilder, hub: EventHub, report: RebuildReport, poll: bool = False):
     """Watch the config's logs and templates; each settled batch of changes rebuilds, reports and notifies."""
     from reporter.assets import templates_dir
     from reporter.live.watch import FLUSH, Watcher
@@ -231,9 +233,10 @@ def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = 
     def on_batch(kinds: set[str]) -> float | None:
         outcome = rebuilder.rebuild(full=bool(kinds & set(rules)),
                                     templates_changed=bool(kinds - {"logs", FLUSH, *rules}))
-        if report:
+        if not report.quiet:
             warn(outcome.problems)
-        report_rebuild(outcome, hub, quiet=not report)
+        report.add(outcome)
+        tell_pages(outcome, hub)
         return outcome.retry_in
 
     def on_error(exc: BaseException) -> None:
@@ -244,89 +247,20 @@ def start_watching(rebuilder, hub: EventHub, poll: bool = False, report: bool = 
     return watcher
 
 
-def report_rebuild(outcome, hub: EventHub, first_build: bool = False, quiet: bool = False) -> None:
-    """One terminal line per rebuild that did something, and the matching event for open pages."""
-    echo = (lambda *args, **kwargs: None) if quiet else click.echo
+def tell_pages(outcome, hub: EventHub) -> None:
+    """The event open pages get for a rebuild: the files it changed, or why it failed, or that it works again."""
     if outcome.error:
-        echo(f"reporter serve: rebuild failed: {outcome.error} (still serving the last good site)", err=True)
         hub.publish("build-error", {"message": outcome.error})
         return
     if not outcome.scope:
         return
     if hub.error is not None:
-        echo("rebuild succeeded again")
         hub.publish("build-ok", {})
-    pages = [p for p in outcome.changed if p.endswith(".html")]
-    if first_build:
-        echo(f"Built {outcome.pages} page(s) ({len(outcome.changed)} file(s) written) "
-                   f"in {outcome.seconds:.1f} s")
-    elif outcome.changed:
-        shown = ", ".join(pages[:3]) + (f" and {len(pages) - 3} more" if len(pages) > 3 else "")
-        echo(f"rebuilt {len(outcome.changed)} file(s) in {outcome.seconds * 1000:.0f} ms"
-                   + (f": {shown}" if shown else ""))
     if outcome.changed:
         hub.publish("reload", {"paths": outcome.changed})
 
 
-# The script every served page gets. It keeps the scroll position across its own reloads (the URL,
-# with its query and hash, is kept by location.reload), and shows a failed rebuild in a banner.
-RELOAD_JS = r"""(function () {
-  "use strict";
-  var KEY = "flowsheet-serve-scroll";
-  try {
-    var saved = JSON.parse(sessionStorage.getItem(KEY) || "null");
-    sessionStorage.removeItem(KEY);
-    if (saved && saved.url === location.href) {
-      var restore = function () { window.scrollTo(saved.x, saved.y); };
-      restore();
-      // Charts and tables render after load and change the height: restore again once they are in.
-      window.addEventListener("load", function () { restore(); setTimeout(restore, 250); });
-    }
-  } catch (e) { /* storage disabled: reload without keeping the position */ }
-
-  function pathOf(url) {
-    var p = decodeURIComponent(new URL(url, location.href).pathname);
-    return p.endsWith("/") ? p + "index.html" : p;
-  }
-  function usesAny(paths) {
-    var mine = {};
-    mine[pathOf(location.href)] = true;
-    document.querySelectorAll("script[src], link[rel~=stylesheet][href], img[src], iframe[src]").forEach(function (el) {
-      var u = el.getAttribute("src") || el.getAttribute("href");
-      try { if (new URL(u, location.href).origin === location.origin) mine[pathOf(u)] = true; } catch (e) {}
-    });
-    return paths.some(function (p) { return mine["/" + p]; });
-  }
-  function reload() {
-    try {
-      sessionStorage.setItem(KEY, JSON.stringify({url: location.href, x: window.scrollX, y: window.scrollY}));
-    } catch (e) {}
-    location.reload();
-  }
-  var BANNER = "flowsheet-serve-error";
-  function showError(message) {
-    var box = document.getElementById(BANNER);
-    if (!box) {
-      box = document.createElement("div");
-      box.id = BANNER;
-      box.setAttribute("role", "alert");
-      box.style.cssText = "position:fixed;left:0;right:0;bottom:0;z-index:2147483647;padding:.75em 1em;" +
-        "background:#b00020;color:#fff;font:14px/1.4 system-ui,sans-serif;white-space:pre-wrap";
-      document.body.appendChild(box);
-    }
-    box.textContent = "Rebuild failed, showing the last good version: " + message;
-  }
-  function clearError() {
-    var box = document.getElementById(BANNER);
-    if (box) box.remove();
-  }
-  var source = new EventSource("/__flowsheet__/events");
-  source.addEventListener("reload", function (e) {
-    if (usesAny(JSON.parse(e.data).paths || [])) reload();
-  });
-  source.addEventListener("build-error", function (e) { showError(JSON.parse(e.data).message); });
-  source.addEventListener("build-ok", clearError);
-  window.addEventListener("pagehide", function () { source.close(); });
-  window.flowsheetServe = {source: source};  // for tests and curious users: readyState 1 = listening
-})();
-"""
+@cache
+def reload_script() -> bytes:
+    """The script every served HTML page gets (read once, when first asked for)."""
+    return (Path(__file__).parent / "reload.js").read_bytes()

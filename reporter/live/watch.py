@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
@@ -27,6 +28,19 @@ QUIET_SECONDS = 0.1
 MAX_DELAY_SECONDS = 0.3
 IGNORED_EVENT_TYPES = frozenset({"opened", "closed_no_write"})
 FLUSH = "flush"  # the item of a batch that `on_batch` asked for, rather than a file event
+
+# watchdog's inotify observer watches a new folder's subfolders as it walks it, then again on each
+# subfolder's own creation event when that comes after the walk (a run folder made with its artifacts/
+# by one mkdir -p): the second time it warns "Callback with id ... already exists for watch <bound method
+# ...>. It will be Overwritten.", a RuntimeWarning whose message holds the repr of every watched path
+# (thousands of characters). Registering the same callback again is harmless: that warning, from that
+# module, is left out; any other warning still shows.
+REWATCH_WARNING = {"category": RuntimeWarning, "module": r"watchdog\.observers\.inotify\Z",
+                   "message": r"Callback with id '[^']*' already exists for watch "}
+
+
+def ignore_rewatch_warning() -> None:
+    warnings.filterwarnings("ignore", **REWATCH_WARNING)  # type: ignore[arg-type]
 
 
 def classify(event_type: str, is_directory: bool, paths: Iterable[str | bytes | None],
@@ -180,6 +194,7 @@ class Watcher:
         # Asking inotify only for these also keeps our own reads (open/close) from waking the observer.
         wanted = [E.FileCreatedEvent, E.FileModifiedEvent, E.FileDeletedEvent, E.FileMovedEvent,
                   E.FileClosedEvent, E.DirCreatedEvent, E.DirDeletedEvent, E.DirMovedEvent]
+        ignore_rewatch_warning()
         observer: BaseObserver = PollingObserver() if self.poll else Observer()
         handler = Handler()
         for root in _outermost(self.roots.values()):

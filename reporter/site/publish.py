@@ -1,6 +1,8 @@
 """`reporter publish`: build the site and commit it to the gh-pages branch, as `mkdocs gh-deploy` does.
 
-The git work is ghp-import's: it commits a folder to a branch without touching the working tree.
+The git work is ghp-import's: it commits a folder to a branch without touching the working tree. A site
+identical to the one on the branch makes no commit (ghp-import would add an empty one each time), so
+the branch's history shows only what changed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class PublishResult:
     remote: str
     commit: str
     url: str | None
+    changed: bool = True  # False: the branch already had this very site, no commit was made
 
 
 def publish(build_site, repo: Path, remote: str = "origin", branch: str = "gh-pages", message: str | None = None,
@@ -47,8 +50,11 @@ def publish(build_site, repo: Path, remote: str = "origin", branch: str = "gh-pa
         text = message or (f"Publish runs with flowsheet from {head}" if head else "Publish runs with flowsheet")
         with _working_directory(Path(top)):  # ghp-import runs git in the current directory
             try:
-                ghp_import.ghp_import(str(site), mesg=text, remote=remote, branch=branch, push=True,
+                ghp_import.ghp_import(str(site), mesg=text, remote=remote, branch=branch, push=False,
                                       nojekyll=True, cname=cname)
+                changed = _drop_if_unchanged(Path(top), branch)
+                if changed or not _remote_has(Path(top), remote, branch):
+                    subprocess.run(["git", "push", remote, branch], check=True)
             except ghp_import.GhpError as error:
                 detail = " ".join(str(error.message).split())
                 raise PublishError(f"pushing {branch} to {remote} failed: {detail}") from None
@@ -57,7 +63,27 @@ def publish(build_site, repo: Path, remote: str = "origin", branch: str = "gh-pa
                                    "message above); the commit is on your local branch "
                                    f"{branch}") from None
     commit = _git(Path(top), "rev-parse", branch) or ""
-    return PublishResult(branch, remote, commit, pages_url(remote_url, cname))
+    return PublishResult(branch, remote, commit, pages_url(remote_url, cname), changed)
+
+
+def _drop_if_unchanged(repo: Path, branch: str) -> bool:
+    """Whether the commit just made on `branch` changes its files; when it does not, the branch goes back
+    to the commit before (only if nothing moved it meanwhile) and the empty commit is left behind."""
+    ref = f"refs/heads/{branch}"
+    new = _git(repo, "rev-parse", "--verify", "-q", ref)
+    parent = _git(repo, "rev-parse", "--verify", "-q", f"{ref}~1")
+    if new is None or parent is None:
+        return True  # the branch's first commit
+    if _git(repo, "rev-parse", f"{new}^{{tree}}") != _git(repo, "rev-parse", f"{parent}^{{tree}}"):
+        return True
+    dropped = _git(repo, "update-ref", ref, parent, new) is not None
+    return not dropped
+
+
+def _remote_has(repo: Path, remote: str, branch: str) -> bool:
+    """Whether the remote's branch, as last fetched or pushed, is the local one (nothing left to push)."""
+    local = _git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}")
+    return local is not None and local == _git(repo, "rev-parse", "--verify", "-q", f"refs/remotes/{remote}/{branch}")
 
 
 def pages_url(remote_url: str, cname: str | None = None) -> str | None:

@@ -9,6 +9,8 @@
  * Controls are drawn into every empty <div class="fs-chart-controls">. Dark mode follows prefers-color-scheme.
  * Charts are drawn when they come near the viewport (all of them before printing, or on drawAll()).
  * window.FlowsheetCharts exposes `ready` (a Promise: the charts visible at load are drawn) and setters.
+ * `refresh()` (for `reporter serve`, after it has patched the page) picks up new, changed and removed
+ * charts: new points go into the drawn view, the page controls and their state stay as they are.
  */
 (function () {
   "use strict";
@@ -48,10 +50,13 @@
     return raw.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
   }
 
+  /* The spec as text (to tell a changed spec cheaply) and as an object. */
   function readSpec(id) {
     var el = document.getElementById(id);
-    if (el && el.type === "application/json") return JSON.parse(el.textContent);
-    if (window.FLOWSHEET_SPECS && window.FLOWSHEET_SPECS[id]) return window.FLOWSHEET_SPECS[id];
+    if (el && el.type === "application/json") return { text: el.textContent, spec: JSON.parse(el.textContent) };
+    if (window.FLOWSHEET_SPECS && window.FLOWSHEET_SPECS[id]) {
+      return { text: JSON.stringify(window.FLOWSHEET_SPECS[id]), spec: window.FLOWSHEET_SPECS[id] };
+    }
     throw new Error("no chart spec with id " + JSON.stringify(id));
   }
 
@@ -173,6 +178,8 @@
   }
 
   function buildControls(box) {
+    if (box.fsBound) return;
+    box.fsBound = true;
     if (!box.children.length) {
       box.innerHTML =
         '<label>x axis <select name="fs-x">' +
@@ -206,16 +213,7 @@
       console.error("flowsheet charts: vega-bundle.js must be loaded before charts.js");
       return Promise.resolve();
     }
-    var selection = urlSelection();
-    document.querySelectorAll(".fs-chart[data-spec-id]").forEach(function (el) {
-      var chart = { id: el.getAttribute("data-spec-id"), el: el, view: null, spec: null, selection: selection };
-      try {
-        chart.spec = readSpec(chart.id);
-        charts.push(chart);
-      } catch (err) {
-        showError(chart, err);
-      }
-    });
+    document.querySelectorAll(".fs-chart[data-spec-id]").forEach(addChart);
     if (charts.some(isMetric)) document.querySelectorAll(".fs-chart-controls").forEach(buildControls);
     if (darkQuery && darkQuery.addEventListener) {
       darkQuery.addEventListener("change", function () { redraw(function () { return true; }); });
@@ -230,15 +228,87 @@
         var drawn = Promise.all(visible.map(schedule));
         if (first) { first = false; drawn.then(resolve, resolve); }
       }, { rootMargin: "200px 0px" });
-      charts.forEach(function (chart) {
-        chart.el.fsChart = chart;
-        chart.observed = true;
-        // hold the chart's place so the page does not jump as charts are drawn
-        if (!chart.el.style.minHeight) chart.el.style.minHeight = ((chart.spec.height || 220) + 80) + "px";
-        observer.observe(chart.el);
-      });
+      charts.forEach(observe);
       if (!charts.length) { first = false; resolve(); }
     });
+  }
+
+  function addChart(el) {
+    var chart = { id: el.getAttribute("data-spec-id"), el: el, view: null, spec: null, text: null,
+                  selection: urlSelection() };
+    el.fsChart = chart;
+    try {
+      var read = readSpec(chart.id);
+      chart.spec = read.spec;
+      chart.text = read.text;
+      charts.push(chart);
+    } catch (err) {
+      showError(chart, err);
+    }
+    return chart;
+  }
+
+  function observe(chart) {
+    chart.observed = true;
+    // hold the chart's place so the page does not jump as charts are drawn
+    if (!chart.el.style.minHeight) chart.el.style.minHeight = ((chart.spec.height || 220) + 80) + "px";
+    observer.observe(chart.el);
+  }
+
+  function withoutData(spec) {
+    var rest = Object.assign({}, spec);
+    delete rest.datasets;
+    delete rest.usermeta; // point counts, which change with every new point
+    return JSON.stringify(rest);
+  }
+
+  /* A drawn chart whose spec changed: when only its data did, the rows go into the live view (no flicker,
+   * tooltips and hover stay); otherwise it is embedded again. Either way with the page's current state. */
+  function update(chart, spec, text) {
+    var before = chart.spec;
+    chart.spec = spec;
+    chart.text = text;
+    if (!chart.wanted) return Promise.resolve(); // drawn later, from the new spec
+    if (!chart.view || meta(spec).kind !== "metric" || withoutData(before) !== withoutData(spec)) {
+      return schedule(chart);
+    }
+    return enqueue(function () {
+      var name = meta(spec).data;
+      if (!chart.view) return embed(chart);
+      return chart.view.data(name, smoothedRows(spec.datasets[name] || [], state.smoothing)).runAsync()
+        .catch(function () { return embed(chart); });
+    });
+  }
+
+  /* The page was patched in place: draw new charts, update changed ones, forget the ones that left. */
+  function refresh() {
+    return ready.then(refreshNow);
+  }
+
+  function refreshNow() {
+    if (typeof window.vegaEmbed !== "function") return Promise.resolve();
+    var work = [];
+    document.querySelectorAll(".fs-chart[data-spec-id]").forEach(function (el) {
+      var chart = el.fsChart && charts.indexOf(el.fsChart) >= 0 ? el.fsChart : null;
+      if (!chart) {
+        chart = addChart(el);
+        if (chart.spec === null) return;
+        if (observer) observe(chart); else work.push(schedule(chart));
+        return;
+      }
+      var read;
+      try { read = readSpec(chart.id); } catch (err) { return; } // gone with the next patch
+      if (read.text !== chart.text) work.push(update(chart, read.spec, read.text));
+    });
+    for (var i = charts.length - 1; i >= 0; i--) {
+      var chart = charts[i];
+      if (document.contains(chart.el)) continue;
+      if (chart.view) chart.view.finalize();
+      if (chart.observed && observer) observer.unobserve(chart.el);
+      charts.splice(i, 1);
+    }
+    if (charts.some(isMetric)) document.querySelectorAll(".fs-chart-controls").forEach(buildControls);
+    return Promise.all(work).then(noop);
   }
 
   var ready = new Promise(function (resolve) {
@@ -256,6 +326,7 @@
     setSmoothing: setSmoothing,
     setLogY: setLogY,
     setSelectedRuns: setSelectedRuns,
-    drawAll: drawAll
+    drawAll: drawAll,
+    refresh: refresh
   };
 })();

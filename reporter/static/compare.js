@@ -10,8 +10,10 @@
 (function () {
   "use strict";
   var MAX_IMAGE_ROWS = 100;
-  var data = window.FLOWSHEET_COMPARE || {runs: {}, better: {}};
+  var data = null;  // window.FLOWSHEET_COMPARE, read again by refresh()
   var own = Object.prototype.hasOwnProperty;
+  var counts = {diffs: 0, total: 0};
+  var shownImages = null;  // what the image rows show, so a refresh that does not change them keeps them
 
   function selectedIds() {
     // An exported report sets its selection itself: an attachment has no ?runs= in its address.
@@ -102,6 +104,7 @@
 
   function buildTable(runs) {
     var table = document.getElementById("compare-table");
+    while (table.tBodies.length) table.removeChild(table.tBodies[0]);
     var head = el("tr"), corner = el("th", null, "Field");
     corner.scope = "col";
     head.appendChild(corner);
@@ -157,20 +160,27 @@
     metricsGroup();
     textGroup("Tags", "tags");
 
-    var toggle = document.getElementById("compare-diff-only"), note = document.getElementById("compare-diff-count");
-    var apply = function () {
-      table.classList.toggle("diff-only", toggle.checked);
-      note.textContent = diffs + " of " + total + " rows differ" + (toggle.checked && diffs < total ? "; the others are hidden" : "");
-    };
-    toggle.addEventListener("change", apply);
-    apply();
+    counts = {diffs: diffs, total: total};
+    applyDiffOnly();
     document.getElementById("compare-side-by-side").hidden = false;
+  }
+
+  function applyDiffOnly() {
+    var toggle = document.getElementById("compare-diff-only"), note = document.getElementById("compare-diff-count");
+    document.getElementById("compare-table").classList.toggle("diff-only", toggle.checked);
+    note.textContent = counts.diffs + " of " + counts.total + " rows differ" +
+      (toggle.checked && counts.diffs < counts.total ? "; the others are hidden" : "");
   }
 
   function buildImages(runs) {
     var paths = keysOf(runs, "images");
-    if (!paths.length) return;
+    var shown = JSON.stringify(runs.map(function (r) { return [r.name, r.images]; }));
+    if (shown === shownImages) return; // the same images: no reload of every picture
+    shownImages = shown;
     var box = document.getElementById("compare-image-rows");
+    box.textContent = "";
+    document.getElementById("compare-images").hidden = !paths.length;
+    if (!paths.length) return;
     paths.slice(0, MAX_IMAGE_ROWS).forEach(function (path) {
       var row = el("div", "image-row");
       row.appendChild(el("h3", null, path));
@@ -223,10 +233,13 @@
     section.hidden = false;
   }
 
-  function start() {
+  /* Draws everything from window.FLOWSHEET_COMPARE; again after `reporter serve` loaded it anew (refresh). */
+  function render() {
+    data = window.FLOWSHEET_COMPARE || {runs: {}, better: {}};
     var ids = selectedIds();
     var list = document.getElementById("compare-runs"), status = document.getElementById("compare-status");
     var runs = [];
+    list.textContent = "";
     ids.forEach(function (id) {
       var li = el("li"), r = get(data.runs, id);
       if (r) {
@@ -249,5 +262,8 @@
     prepareCharts(runs);
   }
 
-  start();
+  var toggle = document.getElementById("compare-diff-only");
+  if (toggle) toggle.addEventListener("change", applyDiffOnly);
+  render();
+  window.FlowsheetCompare = {refresh: render};
 })();

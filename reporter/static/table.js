@@ -66,6 +66,18 @@
   function Table(root, data) {
     this.root = root;
     this.siteRoot = root.getAttribute("data-root") || "";
+    this.load(data);
+    var h = readHash(), ids = this.byId;
+    this.state = {q: h.q, filter: h.filter, sort: h.sort || "start:desc", page: h.page,
+                  sel: new Set(h.sel.filter(function (id) { return ids[id]; })), open: new Set(h.open),
+                  cols: h.cols ? new Set(h.cols) : null};
+    this.el = function (role) { return root.querySelector("[data-role=" + role + "]"); };
+    this.setup();
+    this.update();
+  }
+
+  /* Rows, columns and the tree from the data; the view's state is left alone. */
+  Table.prototype.load = function (data) {
     this.rows = data.rows;
     this.rows.forEach(F.reviveRow);  // JSON has no NaN: metrics arrive as "NaN", "Infinity", "-Infinity"
     var ids = {};
@@ -87,14 +99,40 @@
       if (p && ids[p] && p !== r.attributes.run_id) (self.children[p] = self.children[p] || []).push(r);
     });
     this.rows.forEach(function (r) { r._text = self.searchText(r); });
-    var h = readHash();
-    this.state = {q: h.q, filter: h.filter, sort: h.sort || "start:desc", page: h.page,
-                  sel: new Set(h.sel.filter(function (id) { return ids[id]; })), open: new Set(h.open),
-                  cols: h.cols ? new Set(h.cols) : null};
-    this.el = function (role) { return root.querySelector("[data-role=" + role + "]"); };
-    this.setup();
-    this.update();
-  }
+  };
+
+  /* New data for a table on screen (`reporter serve` after a rebuild): the search and filter being typed,
+   * the sort, the chosen columns, the selection, the open tree nodes, the page and the focus all stay. */
+  Table.prototype.setData = function (data) {
+    var self = this, before = this.columns.map(function (c) { return c.id; }).join("\n");
+    this.load(data);
+    var ids = this.byId;
+    this.state.sel = new Set(Array.from(this.state.sel).filter(function (id) { return ids[id]; }));
+    this.keepingFocus(function () {
+      if (self.columns.map(function (c) { return c.id; }).join("\n") !== before) self.drawChooser();
+      self.update();
+    });
+  };
+
+  /* Run `redraw`, then give the focus back to the control that had it, if the redraw replaced it. */
+  Table.prototype.keepingFocus = function (redraw) {
+    var active = document.activeElement, root = this.root, selector = null;
+    if (active && root.contains(active)) {
+      var row = active.closest("tr[data-run-id]"), th = active.closest("th[data-col]");
+      if (active.getAttribute("data-role")) selector = null; // search, filter: never redrawn
+      else if (row) selector = 'tr[data-run-id="' + CSS.escape(row.getAttribute("data-run-id")) + '"] ' +
+        ({INPUT: "input", BUTTON: "button"}[active.tagName] || "a");
+      else if (th) selector = 'th[data-col="' + CSS.escape(th.getAttribute("data-col")) + '"] button';
+      else if (active.type === "checkbox" && active.closest("[data-role=columns]")) {
+        selector = '[data-role=columns] input[value="' + CSS.escape(active.value) + '"]';
+      }
+    }
+    redraw();
+    if (selector && !root.contains(document.activeElement)) {
+      var again = root.querySelector(selector);
+      if (again) again.focus({preventScroll: true});
+    }
+  };
 
   Table.prototype.searchText = function (r) {
     var parts = [r.attributes.run_name, r.attributes.run_id, r.attributes.status, r.attributes.user, r.view.experiment,
@@ -334,8 +372,18 @@
   function mount() {
     var data = window.FLOWSHEET_RUNS;
     if (!data) return;
-    document.querySelectorAll("[data-runs-table]").forEach(function (el) { el._table = new Table(el, data); });
+    document.querySelectorAll("[data-runs-table]").forEach(function (el) {
+      if (!el._table) el._table = new Table(el, data);
+    });
   }
-  window.FlowsheetTable = {mount: mount, Table: Table};
+  /* window.FLOWSHEET_RUNS was loaded again: every table on the page takes the new rows. */
+  function refresh() {
+    var data = window.FLOWSHEET_RUNS;
+    if (!data) return;
+    document.querySelectorAll("[data-runs-table]").forEach(function (el) {
+      if (el._table) el._table.setData(data); else el._table = new Table(el, data);
+    });
+  }
+  window.FlowsheetTable = {mount: mount, refresh: refresh, Table: Table};
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount); else mount();
 })();

@@ -67,6 +67,28 @@ def test_publishing_again_adds_a_commit(project):
     assert "second-run" in git(remote, "show", "gh-pages:index.html")
 
 
+def test_publishing_unchanged_logs_again_adds_no_commit_and_says_so(project):
+    work, remote = project
+    first = CliRunner().invoke(main, ["publish", "runs"])
+    assert first.exit_code == 0, first.output
+    tip = git(remote, "rev-parse", "gh-pages")
+    (work / "notes.txt").write_text("a new commit on main, the logs unchanged\n")
+    git(work, "add", "notes.txt")
+    git(work, "commit", "-q", "-m", "notes")
+    again = CliRunner().invoke(main, ["publish", "runs"])
+    assert again.exit_code == 0, again.output
+    assert "Nothing to publish" in again.output and "no commit made" in again.output
+    assert "Published to" not in again.output
+    assert git(remote, "rev-parse", "gh-pages") == tip
+    assert git(remote, "rev-list", "--count", "gh-pages") == "1"
+    assert git(work, "rev-parse", "gh-pages") == tip  # the local branch too: no empty commit left on it
+    # A change is still published, on top of the first commit.
+    quiet = CliRunner().invoke(main, ["publish", "runs", "--cname", "runs.example.org", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.output == ""
+    assert git(remote, "rev-list", "--count", "gh-pages") == "2"
+    assert git(remote, "rev-parse", "gh-pages~1") == tip
+
+
 def test_outside_a_git_repository(tmp_path, monkeypatch):
     (tmp_path / "runs").mkdir()
     monkeypatch.chdir(tmp_path)
