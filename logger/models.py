@@ -18,8 +18,25 @@ from .format import ARTIFACTS_DIR
 DESCRIPTION_FILE = "model.json"
 
 
+class ModelInfo(str):
+    """What `log_model` returns: the model's `runs:/<run_id>/<path>` URI, which is also what MLflow's ModelInfo
+    gives as `model_uri` (so `load_model(model_info.model_uri)` from MLflow's tutorials runs as it is)."""
+
+    @property
+    def model_uri(self) -> str:
+        return str(self)
+
+    @property
+    def run_id(self) -> str:
+        return self[len("runs:/"):].partition("/")[0]
+
+    @property
+    def artifact_path(self) -> str:
+        return self[len("runs:/"):].partition("/")[2]
+
+
 def log_model_files(run, artifact_path: str | None, description: dict,
-                    files: dict[str, Callable[[Path], object]]) -> str:
+                    files: dict[str, Callable[[Path], object]]) -> ModelInfo:
     """Write each of `files` (name -> function that writes that file at the path it is given) and then
     `model.json` into `artifact_path` (default "model") of `run`; returns the folder's `runs:/` URI."""
     folder = artifacts.safe_relative(artifact_path or "model")
@@ -31,7 +48,7 @@ def log_model_files(run, artifact_path: str | None, description: dict,
         run._place(f"{folder}/{name}", lambda target, write=write: artifacts.place(target, write))
     text = json.dumps(description, indent=2, sort_keys=True, default=str)
     run._place(f"{folder}/{DESCRIPTION_FILE}", lambda target: artifacts.write_into(text.encode(), target))
-    return f"runs:/{run.info.run_id}/{folder}"
+    return ModelInfo(f"runs:/{run.info.run_id}/{folder}")
 
 
 def describe(flavor: str, model, params: dict, packages: tuple[str, ...], **extra) -> dict:

@@ -48,3 +48,24 @@ def test_the_tour_commands_build_and_list_the_run(tmp_path, monkeypatch):
     assert (tmp_path / "site" / "index.html").exists()
     listing = ran[1][1]
     assert "first" in listing and "metrics.loss" in listing
+
+
+def section(heading: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_integrations_snippet_logs_an_autologged_run(tmp_path):
+    from logger.reader import read_logs
+
+    [snippet] = re.findall(r"```python\n(.*?)```", section("Integrations"), flags=re.S)
+    run_python(snippet, cwd=tmp_path, timeout=120)
+    [run] = read_logs(tmp_path / "runs").runs.values()
+    assert run.params["max_iter"] == 300 and "training_accuracy_score" in run.metrics
+    assert any(a.path.endswith("model.pkl") for a in run.artifacts)
+
+
+def test_without_changing_your_code_names_the_plugin_uri_the_tests_use():
+    text = section("Without changing your code")
+    assert "MLFLOW_TRACKING_URI=flowsheet:./runs python train.py" in text
+    assert "import flowsheet as mlflow" in text
