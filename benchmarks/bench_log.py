@@ -70,7 +70,8 @@ def run(scale: float = 1.0) -> dict:
          "value": f"{first_use_ms:.0f} ms", "target": "(informative)"},
     ]
     print(table(f"Logging ({calls:,} calls, median of {repeats})", rows))
-    return {"calls_per_s": rate, "ratio_to_raw": ratio, "batch_values_per_s": batch_rate, "import_ms": import_ms, "alias_import_ms": alias_ms,
+    return {"calls_per_s": rate, "ratio_to_raw": ratio, "batch_values_per_s": batch_rate, "import_ms": import_ms,
+            "alias_import_ms": alias_ms,
             "first_use_ms": first_use_ms,
             "rows": rows}
 

@@ -7,8 +7,11 @@ objects as JSON with ", " and ": " separators and numbers written as above. Java
 same rule, but once a value has gone through JSON it cannot tell the float 1.0 from the int 1 and
 writes "1": so whoever sends rows to the browser should send params and tags as `param_text` strings.
 
-`reporter/static/filter.js` carries the JavaScript twins (`paramText`, `formatNumber`); the tests run
-both over the same values.
+`natural_key` is the order keys are listed in everywhere (table columns, a run's metrics, charts, CSV
+headers): `m2` before `m10`, as a person counts.
+
+`reporter/static/filter.js` carries the JavaScript twins (`paramText`, `formatNumber`, `naturalCompare`);
+the tests run both over the same values.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from .format import INF, NAN, NEG_INF
@@ -89,3 +93,26 @@ def param_number(value: Any) -> float | None:
     if isinstance(value, str) and NUMERIC_TEXT.fullmatch(value):
         return float(value)
     return None
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple:
+    """A sort key for keys: runs of digits compare as numbers, the rest without case; the text breaks ties.
+
+    A number is compared by its length without leading zeros, then digit by digit: no int() of a hostile
+    5,000-digit key (Python refuses those), and the same answer as a big-integer comparison.
+    """
+    parts: list[tuple[int, str]] = []
+    for index, piece in enumerate(_DIGITS.split(text)):
+        if index % 2:  # a run of digits
+            significant = piece.lstrip("0")
+            parts.append((len(significant), significant))
+        else:
+            parts.append((0, piece.lower()))  # as JavaScript's toLowerCase (casefold would differ on ß)
+    return (parts, text)
+
+
+def natural_sorted(keys: Iterable[str]) -> list[str]:
+    return sorted(keys, key=natural_key)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import orjson
 from markupsafe import Markup, escape
 
+from logger.values import natural_key, natural_sorted
+
 # Keys users commonly log as "the" metric, most telling first; the first one present is the primary metric.
 COMMON_PRIMARY = ("val_loss", "val/loss", "val_accuracy", "val/accuracy", "f1", "accuracy", "auc", "r2", "rmse", "loss")
 PRIMARY_METRIC_TAG = "flowsheet.primary_metric"
@@ -87,7 +89,7 @@ def pick_primary_metric(keys: Iterable[str], tags: dict | None = None) -> str | 
     """The metric runs are ranked and coloured by.
 
     The experiment tag `flowsheet.primary_metric` wins if it names a logged key; then the first of
-    COMMON_PRIMARY that is logged; then the first key alphabetically. None when nothing is logged.
+    COMMON_PRIMARY that is logged; then the first key in natural order. None when nothing is logged.
     """
     available = set(keys)
     if not available:
@@ -98,24 +100,24 @@ def pick_primary_metric(keys: Iterable[str], tags: dict | None = None) -> str | 
     for key in COMMON_PRIMARY:
         if key in available:
             return key
-    return sorted(available)[0]
+    return min(available, key=natural_key)
 
 
 def group_metric_keys(keys: Iterable[str]) -> list[tuple[str, list[str]]]:
     """Metric keys grouped into sections by the prefix before their first "/".
 
     Keys without a prefix come first in a section named "" (a page shows them without a heading);
-    then each prefix in alphabetical order; last the machine's own metrics (`system/...`, what
-    `start_run(log_system_metrics=True)` logs) in a section named "System". Keys are sorted within a section.
+    then each prefix in natural order (m2 before m10); last the machine's own metrics (`system/...`, what
+    `start_run(log_system_metrics=True)` logs) in a section named "System". Keys are in natural order within a section.
     """
     sections: dict[str, list[str]] = {}
-    for key in sorted(set(keys)):
+    for key in natural_sorted(set(keys)):
         prefix, slash, rest = key.partition("/")
         section = prefix if slash and prefix and rest else ""
         if section == SYSTEM_PREFIX:
             section = SYSTEM_SECTION
         sections.setdefault(section, []).append(key)
-    return sorted(sections.items(), key=lambda item: (item[0] == SYSTEM_SECTION, item[0] != "", item[0]))
+    return sorted(sections.items(), key=lambda item: (item[0] == SYSTEM_SECTION, item[0] != "", natural_key(item[0])))
 
 
 def left_out_note(count: int, what: str = "without a value") -> str:

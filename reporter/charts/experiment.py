@@ -18,6 +18,7 @@ import altair as alt
 import pandas as pd
 
 from logger.model import Run
+from logger.values import natural_sorted
 
 from reporter.charts.common import (
     CHART_HEIGHT,
@@ -48,17 +49,18 @@ def runs_frame(runs: list[Run]) -> pd.DataFrame:
         row.update({f"m:{k}": finite(v) for k, v in run.latest_metrics().items()})
         rows.append(row)
     frame = pd.DataFrame(rows, columns=None if rows else ["i", "id", "name"])
-    return frame.reindex(columns=["i", "id", "name"] + sorted(c for c in frame.columns if c[:2] in ("p:", "m:")))
+    keys = natural_sorted(c for c in frame.columns if c[:2] in ("p:", "m:"))
+    return frame.reindex(columns=["i", "id", "name"] + keys)
 
 
 def logged_metrics(frame: pd.DataFrame) -> list[str]:
-    """Metric keys (without `m:`) with a point in some run of the table, alphabetically."""
+    """Metric keys (without `m:`) with a point in some run of the table, in natural order."""
     return [column[2:] for column in frame.columns if column.startswith("m:")]
 
 
 def curve_keys(runs: list[Run]) -> list[str]:
     """Metrics worth an overlay: logged at more than one point in some run (single values go to the scatter)."""
-    return sorted({key for run in runs for key, history in run.metrics.items() if len(history) > 1})
+    return natural_sorted({key for run in runs for key, history in run.metrics.items() if len(history) > 1})
 
 
 def param_is_numeric(values: pd.Series) -> bool:
@@ -67,7 +69,7 @@ def param_is_numeric(values: pd.Series) -> bool:
 
 
 def differing_params(frame: pd.DataFrame, limit: int | None = MAX_PARALLEL_PARAMS) -> list[str]:
-    """Params (without `p:`) whose value is not the same in every run, alphabetically, at most `limit`."""
+    """Params (without `p:`) whose value is not the same in every run, in natural order, at most `limit`."""
     names = []
     for column in frame.columns:
         if column.startswith("p:") and frame[column].astype("string").nunique(dropna=False) > 1:

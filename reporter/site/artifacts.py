@@ -43,6 +43,9 @@ FRAME_POLICY = ('<meta http-equiv="Content-Security-Policy" content="default-src
                 'img-src data:; style-src \'unsafe-inline\'; font-src data:">')
 INLINE_PREVIEW_BYTES = 1024 * 1024  # HTML and SVG are shown from inside the page (srcdoc, data: URI) up to this
 INLINE_BUDGET_BYTES = 8 * 1024 * 1024  # and up to this much per run page
+# How much of the tree a run page shows unfolded: a run with a few models would otherwise be pages of previews.
+OPEN_TREE_FILES = 12  # top-level folders start open only when the run has at most this many files
+LIST_HEAD = 20  # entries of a folder listed before the rest are folded under "Show all"
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class ArtifactNode:
     children: list[ArtifactNode] = field(default_factory=list)
     artifact: ArtifactView | None = None
     size: int = 0
+    open: bool = False  # a folder shown unfolded
 
 
 def artifact_views(run: Run, max_bytes: int, log_dir: Path) -> list[ArtifactView]:
@@ -155,7 +159,9 @@ def site_name_for_artifact(path: str) -> str:
 
 
 def artifact_tree(views: list[ArtifactView]) -> list[ArtifactNode]:
-    """Nest the flat artifact list by folder; folders first, then files, each by name."""
+    """Nest the flat artifact list by folder; folders first, then files, each by name.
+
+    Folders inside folders start folded; top-level folders start open when the run has few files."""
     root = ArtifactNode("", "")
     for view in views:
         node = root
@@ -168,6 +174,8 @@ def artifact_tree(views: list[ArtifactView]) -> list[ArtifactNode]:
             node = child
         node.children.append(ArtifactNode(parts[-1], view.path, artifact=view, size=view.size))
     _finish(root)
+    for child in root.children:
+        child.open = child.artifact is None and len(views) <= OPEN_TREE_FILES
     return root.children
 
 

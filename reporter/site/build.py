@@ -142,16 +142,17 @@ def gather(data: PublishableData, config: BuildConfig) -> SitePlan:
 
 def plan_home(data: PublishableData, config: BuildConfig, static_names: frozenset[str],
               index: P.SiteIndex | None = None) -> SitePlan:
-    """The home page, the compare page and the all-runs data they share, plus the compare page's data."""
+    """The home page, the compare page and the all-runs data they share (and CSV), plus the compare page's data."""
     require_publishable(data)
     index = index or P.site_index(data)
     experiments = index.experiments
     runs = P.sorted_runs(data.runs.values())
+    rows = tables.table_rows(runs, P.run_href, experiments)
     chart_sections = compare_data.compare_chart_sections(runs, experiments, index.runs_by_experiment)
-    plan = SitePlan(pages=[P.home_page(data, config, static_names, index),
+    plan = SitePlan(pages=[P.home_page(data, config, static_names, index, rows),
                            P.compare_page(data, config, static_names, chart_sections)])
-    plan.files["runs-data.js"] = tables.runs_data_js(
-        tables.table_rows(runs, P.run_href, experiments), {eid: P.experiment_href(eid) for eid in experiments})
+    plan.files["runs-data.js"] = tables.runs_data_js(rows, {eid: P.experiment_href(eid) for eid in experiments})
+    plan.files["runs.csv"] = functools.partial(tables.runs_csv, runs, experiments)
     summaries = [compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
         run, P.run_dir(run.run_id), config.max_artifact_bytes, config.log_root)) for run in runs]
     plan.files["compare-data.js"] = compare_data.compare_data_js(compare_data.compare_payload(runs, summaries),
@@ -167,10 +168,11 @@ def plan_experiment(data: PublishableData, experiment_id: str, config: BuildConf
     experiments = index.experiments
     folder = P.experiment_dir(experiment_id)
     runs = index.runs_by_experiment.get(experiment_id, [])
-    plan = SitePlan(pages=[P.experiment_page(data, experiments[experiment_id], config, static_names, index)])
+    rows = tables.table_rows(runs, P.run_href, experiments)
+    plan = SitePlan(pages=[P.experiment_page(data, experiments[experiment_id], config, static_names, index, rows)])
     plan.files[f"{folder}/runs.csv"] = tables.runs_csv(runs)
-    plan.files[f"{folder}/runs-data.js"] = tables.runs_data_js(
-        tables.table_rows(runs, P.run_href, experiments), {eid: P.experiment_href(eid) for eid in experiments})
+    urls = {eid: P.experiment_href(eid) for eid in experiments}
+    plan.files[f"{folder}/runs-data.js"] = tables.runs_data_js(rows, urls)
     return plan
 
 

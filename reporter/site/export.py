@@ -208,4 +208,4 @@ def _inline_script(text: str) -> Markup:
 
 
 def _js_string(text: str) -> str:
-    return json.dumps(text).replace("</", "<\\/")
+    return tables.script_safe(json.dumps(text))

@@ -9,25 +9,28 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from logger.format import NOTE_TAG
 from logger.model import RUN_STATUSES, Experiment, LogData, Run
 from logger.sources import source_label
+from logger.values import natural_key, natural_sorted
 
 from reporter.charts.common import ChartSection, chart_script_tag
 from reporter.charts.experiment import experiment_sections
 from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
-from reporter.site.artifacts import ArtifactView, artifact_tree
+from reporter.site import tables
+from reporter.site.artifacts import LIST_HEAD, ArtifactView, artifact_tree
 from reporter.site.text import duration_ms, format_time, param_text, source_text
 from reporter.site.urls import experiment_dir, experiment_href, run_dir, run_href, site_id
 
 RECENT_RUNS = 20
 MAX_CHART_RUNS = 1000  # runs drawn in an experiment's charts (the newest); the table has them all
-
+SHORT_NOTES_LINES = 6  # notes this short start open under the runs table; longer ones start folded
+SHORT_NOTES_CHARS = 600
 
 
 @dataclass
@@ -94,39 +97,50 @@ def base_context(config: BuildConfig, root: str, kind: str, static_files: frozen
         "build_time": None if config.build_time is None else format_time(config.build_time * 1000) + " UTC",
         "charts": [],  # chart sections (ChartSection); run and experiment pages fill it lazily
         "chart_script_tag": chart_script_tag,
+        "page_size": tables.PAGE_SIZE, "max_default_columns": tables.MAX_DEFAULT_COLUMNS,  # for table.js
     }
 
 
 def home_page(data: LogData, config: BuildConfig, static_files: frozenset[str] = frozenset(),
-              index: SiteIndex | None = None) -> Page:
+              index: SiteIndex | None = None, rows: list[dict[str, Any]] | None = None) -> Page:
+    """`rows`: the site's `table_rows` when the caller has made them already (for runs-data.js)."""
     index = index or site_index(data)
     experiments, by_experiment = index.experiments, index.runs_by_experiment
-    rows = []
+    table, listed = rows, []
     for experiment in sorted(experiments.values(), key=lambda e: (e.name.lower(), e.experiment_id)):
         runs = by_experiment.get(experiment.experiment_id, [])
         counts = {status: 0 for status in RUN_STATUSES}
         for run in runs:
             counts[run.status] = counts.get(run.status, 0) + 1
         times = [t for run in runs for t in (run.last_time, run.end_time, run.start_time) if t is not None]
-        rows.append({
+        listed.append({
             "experiment": experiment, "href": experiment_href(experiment.experiment_id), "run_count": len(runs),
             "status_counts": [(s, n) for s, n in counts.items() if n], "last_activity": max(times, default=None),
         })
     recent = [_run_link(run, experiments) for run in sorted_runs(data.runs.values())[:RECENT_RUNS]]
     context = base_context(config, "", "home", static_files)
-    context.update(title=config.title, experiments=rows, recent_runs=recent, run_count=len(data.runs),
-                   problems=[str(p) for p in data.problems], data_script="runs-data.js", table_id="all-runs")
+    if table is None:
+        table = tables.table_rows(sorted_runs(data.runs.values()), run_href, experiments)
+    context.update(title=config.title, experiments=listed, recent_runs=recent, run_count=len(data.runs),
+                   problems=[str(p) for p in data.problems], data_script="runs-data.js", table_id="all-runs",
+                   csv_href="runs.csv", first=tables.first_page(table))
     return Page("index.html", ("index.html",), context)
 
 
 def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
-                    static_files: frozenset[str] = frozenset(), index: SiteIndex | None = None) -> Page:
+                    static_files: frozenset[str] = frozenset(), index: SiteIndex | None = None,
+                    rows: list[dict[str, Any]] | None = None) -> Page:
+    """`rows`: the experiment's `table_rows` when the caller has made them already (for its runs-data.js)."""
     index = index or site_index(data)
     runs = index.runs_by_experiment.get(experiment.experiment_id, [])
+    if rows is None:
+        rows = tables.table_rows(runs, run_href, index.experiments)
     context = base_context(config, "../../", "experiment", static_files)
-    tags = sorted((k, param_text(v)) for k, v in experiment.tags.items() if k != NOTE_TAG)
+    tags = by_key((k, param_text(v)) for k, v in experiment.tags.items() if k != NOTE_TAG)
     context.update(title=experiment.name, experiment=experiment, tags=tags, run_count=len(runs),
                    description=experiment.description, notes=experiment.notes,
+                   notes_open=short_notes(experiment.description, experiment.notes),
+                   first=tables.first_page(rows, "../../"),
                    csv_href="runs.csv", data_script="runs-data.js", table_id="runs",
                    charts=LazyCharts(experiment_chart_sections, runs, experiment.tags) if runs else [],
                    chart_runs=min(len(runs), MAX_CHART_RUNS))
@@ -146,6 +160,7 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
     context = base_context(config, "../../", "run", static_files)
     context.update(
         title=run.name or run.run_id, run=run, experiment=experiment,
+        named=bool(run.name) and run.name != run.run_id,  # else the title is the id, shown as one
         experiment_href="../../" + experiment_href(run.experiment_id),
         parent=_run_link(parent, experiments, "../../") if parent else None,
         parent_missing=run.parent_run_id if run.parent_run_id and parent is None else None,
@@ -154,9 +169,9 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
         info=_run_info(run, system),
         description=run.description if run.description is not None else run.tags.get(NOTE_TAG),
         # Params and tags shown as MLflow stores them: text (None -> "None", True -> "True").
-        params=sorted((k, param_text(v)) for k, v in run.params.items()), metrics=metric_summaries(run),
-        tags=sorted((k, param_text(v)) for k, v in run.tags.items() if k != NOTE_TAG),
-        artifacts=artifact_tree(artifacts), artifact_count=len(artifacts),
+        params=by_key((k, param_text(v)) for k, v in run.params.items()), metrics=metric_summaries(run),
+        tags=by_key((k, param_text(v)) for k, v in run.tags.items() if k != NOTE_TAG),
+        artifacts=artifact_tree(artifacts), artifact_count=len(artifacts), artifact_list_head=LIST_HEAD,
         models=[a for a in artifacts if a.model is not None], metrics_csv_href="metrics.csv" if run.metrics else None,
         charts=LazyCharts(curve_sections, run) if any(len(h) > 1 for h in run.metrics.values()) else [],
         single_value_metrics=sum(1 for h in run.metrics.values() if len(h) == 1),
@@ -189,7 +204,7 @@ def curve_sections(run: Run, id_prefix: str = "fs-metric-") -> list[ChartSection
 def metric_summaries(run: Run) -> list[dict[str, Any]]:
     """Per metric: last (MLflow's latest), min, max (ignoring NaN), number of points, last step."""
     out = []
-    for key in sorted(run.metrics):
+    for key in natural_sorted(run.metrics):
         history = run.metrics[key]
         if not len(history):
             continue
@@ -198,6 +213,17 @@ def metric_summaries(run: Run) -> list[dict[str, Any]]:
         out.append({"key": key, "last": history.values[latest], "min": min(finite, default=None),
                     "max": max(finite, default=None), "count": len(history), "last_step": history.steps[latest]})
     return out
+
+
+def by_key(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Key/value pairs in the natural order of their keys (m2 before m10)."""
+    return sorted(pairs, key=lambda pair: natural_key(pair[0]))
+
+
+def short_notes(*texts: str | None) -> bool:
+    """Whether an experiment's description and notes are short enough to show open without a click."""
+    lines = [line for text in texts if text for line in text.splitlines() if line.strip()]
+    return len(lines) <= SHORT_NOTES_LINES and sum(len(line) for line in lines) <= SHORT_NOTES_CHARS
 
 
 def _run_info(run: Run, system: dict[str, Any]) -> list[tuple[str, Any]]:

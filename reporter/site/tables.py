@@ -13,12 +13,17 @@ from typing import Any
 
 from logger.events import encode_non_finite
 from logger.model import Experiment, Run
+from logger.order import sort_rows
 from logger.search import run_row
-from logger.values import param_number
+from logger.values import natural_sorted, param_number
 
-from reporter.site.text import duration_ms, format_time, format_value, source_text
+from reporter.site.text import duration_ms, format_duration, format_time, format_value, source_text
+from reporter.site.urls import experiment_href
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The runs table's first view, which table.js reads from the page (data-page-size, data-max-default):
+PAGE_SIZE = 100  # rows per page
+MAX_DEFAULT_COLUMNS = 15  # params and metrics shown at first, each; the rest are in "Columns"
 
 
 def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]) -> list[dict[str, Any]]:
@@ -44,23 +49,83 @@ def runs_data_js(rows: list[dict[str, Any]], experiment_urls: dict[str, str]) ->
     """The `runs-data.js` a page loads with <script src>: data is never fetched (file:// forbids it)."""
     payload = {"columns": table_columns(rows), "experiments": experiment_urls, "rows": rows}
     text = json.dumps(payload, ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return "window.FLOWSHEET_RUNS = " + text.replace("</", "<\\/") + ";\n"
+    return "window.FLOWSHEET_RUNS = " + script_safe(text) + ";\n"
+
+
+def script_safe(json_text: str) -> str:
+    """JSON that can sit inside a <script> element (the export inlines it): no "</" to end the element, no
+    "<!--" to put the HTML parser in its escaped state, where a later "<script" would swallow the rest of
+    the page. Both only occur inside JSON strings, where the escaped forms mean the same characters."""
+    return json_text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
 
 
 def table_columns(rows: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
-    """The params, metrics and tags any of the rows has, each sorted."""
+    """The params, metrics and tags any of the rows has, each in natural order (m2 before m10)."""
     columns: dict[str, set[str]] = {"params": set(), "metrics": set(), "tags": set()}
     for row in rows:
         for part, keys in columns.items():
             keys.update(row[part])
-    return {part: sorted(keys) for part, keys in columns.items()}
+    return {part: natural_sorted(keys) for part, keys in columns.items()}
 
 
-def runs_csv(runs: list[Run]) -> str:
-    """The experiment's whole table as CSV, safe to open in a spreadsheet: the rows of the runs table."""
+def first_page(rows: list[dict[str, Any]], root: str = "") -> dict[str, Any]:
+    """The runs table's first view as plain cells, for the page's HTML: table.js draws over it, and a
+    reader without JavaScript still gets the runs and their links.
+
+    The same view table.js starts with: its default columns (metrics before params), top-level runs
+    newest first (search_runs' default order), the first PAGE_SIZE of them. `rows` are `table_rows`."""
+    keys = table_columns(rows)
+    ids = {row["attributes"]["run_id"] for row in rows}
+    tops = [row for row in rows if not _child_here(row, ids)]
+    several = len({row["attributes"]["experiment_id"] for row in rows}) > 1
+    columns = [("name", "Name", False), ("status", "Status", False), ("start", "Start (UTC)", False),
+               ("duration", "Duration", True), ("user", "User", False), ("source", "Source", False)]
+    columns += [("experiment", "Experiment", False)] if several else []
+    columns += [(f"metrics.{k}", f"metric: {k}", True) for k in keys["metrics"][:MAX_DEFAULT_COLUMNS]]
+    columns += [(f"params.{k}", f"param: {k}", False) for k in keys["params"][:MAX_DEFAULT_COLUMNS]]
+    columns += [(f"tags.{k}", f"tag: {k}", False) for k in keys["tags"] if not k.startswith("mlflow.")]
+    shown = sort_rows(tops)[:PAGE_SIZE]
+    return {"columns": [{"id": cid, "label": label, "num": num} for cid, label, num in columns],
+            "rows": [{"id": row["attributes"]["run_id"], "cells": [_cell(row, cid, root) for cid, _, _ in columns]}
+                     for row in shown],
+            "total": len(rows), "top_level": len(tops), "shown": len(shown)}
+
+
+def _child_here(row: dict[str, Any], ids: set[str]) -> bool:
+    """Whether the row sits under its parent in the tree view (as table.js folds it)."""
+    parent = row["attributes"]["parent_run_id"]
+    return bool(parent) and parent in ids and parent != row["attributes"]["run_id"]
+
+
+def _cell(row: dict[str, Any], column: str, root: str) -> dict[str, Any]:
+    """One cell as table.js writes it: text, and a link for the name and the experiment."""
+    attributes, view = row["attributes"], row["view"]
+    href = None
+    if column == "name":
+        text, href = attributes["run_name"] or attributes["run_id"], root + view["url"]
+    elif column == "start":
+        text = format_time(attributes["start_time"])
+    elif column == "duration":
+        text = format_duration(view["duration"])
+    elif column == "experiment":
+        text, href = view["experiment"], root + experiment_href(attributes["experiment_id"])
+    elif column in ("source", "status", "user"):
+        text = format_value(view["source"] if column == "source" else attributes[column])
+    else:
+        part, _, key = column.partition(".")
+        value = row[part].get(key)
+        text = format_value(float(value) if part == "metrics" and isinstance(value, str) else value)
+    return {"column": column, "text": text, "href": href}
+
+
+def runs_csv(runs: list[Run], experiments: dict[str, Experiment] | None = None) -> str:
+    """A runs table as CSV, safe to open in a spreadsheet: the rows of the runs table. Runs of several
+    experiments (the site's all-runs table) get an `experiment` column, named from `experiments`."""
     rows = [run_row(run, published=True) for run in runs]
     columns = table_columns(rows)
-    header = ["run_id", "name", "status", "start_time", "end_time", "duration_s", "user", "source", "parent_run_id"]
+    several = len({run.experiment_id for run in runs}) > 1
+    header = ["run_id", "name", *(["experiment"] if several else []), "status", "start_time", "end_time",
+              "duration_s", "user", "source", "parent_run_id"]
     header += [f"params.{k}" for k in columns["params"]] + [f"metrics.{k}" for k in columns["metrics"]]
     header += [f"tags.{k}" for k in columns["tags"]]
     out = io.StringIO()
@@ -69,9 +134,11 @@ def runs_csv(runs: list[Run]) -> str:
     for run, row in zip(runs, rows):
         duration = duration_ms(run)
         attributes = row["attributes"]
-        cells: list[Any] = [run.run_id, run.name, run.status, format_time(run.start_time), format_time(run.end_time),
-                            "" if duration is None else duration / 1000, attributes["user"], source_text(run),
-                            run.parent_run_id]
+        experiment = (experiments or {}).get(run.experiment_id)
+        named = [experiment.name if experiment else run.experiment_id] if several else []
+        cells: list[Any] = [run.run_id, run.name, *named, run.status, format_time(run.start_time),
+                            format_time(run.end_time), "" if duration is None else duration / 1000,
+                            attributes["user"], source_text(run), run.parent_run_id]
         cells += [row[part].get(key) for part in ("params", "metrics", "tags") for key in columns[part]]
         writer.writerow([csv_cell(c) for c in cells])
     return out.getvalue()
@@ -86,7 +153,7 @@ def metrics_csv(run: Run) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["key", "step", "timestamp", "value"])
     lines = [out.getvalue()]
-    for key in sorted(run.metrics):
+    for key in natural_sorted(run.metrics):
         history = run.metrics[key]
         out.seek(0)
         out.truncate()

@@ -48,7 +48,7 @@
   function keysOf(runs, part) {
     var keys = {};
     runs.forEach(function (r) { Object.keys(r[part] || {}).forEach(function (k) { keys[k] = true; }); });
-    return Object.keys(keys).sort();
+    return Object.keys(keys).sort(window.FlowsheetFilter.naturalCompare);
   }
 
   /* One table row: label, then a cell per run. Returns whether the runs differ on it. */

@@ -12,6 +12,7 @@
  *   FlowsheetFilter.formatNumber(x)       -> a number as every table shows it (format_number in Python)
  *   FlowsheetFilter.reviveRow(row)        -> the same row, its metric strings "NaN", "Infinity",
  *                                            "-Infinity" turned into numbers in place (JSON has no NaN)
+ *   FlowsheetFilter.naturalCompare(a, b)  -> how keys are listed: m2 before m10 (logger/values.py natural_key)
  *
  * Plain ES2019, no dependencies: <script src="filter.js"> defines window.FlowsheetFilter, and
  * require("./filter.js") returns the same object in Node.
@@ -501,11 +502,31 @@
     return row;
   }
 
+  // Keys in natural order, as logger/values.py natural_key lists them: digit runs compare as numbers (by length
+  // without leading zeros, then digit by digit), the rest without case, then the keys themselves.
+  function naturalCompare(a, b) {
+    var pa = a.split(/(\d+)/), pb = b.split(/(\d+)/), n = Math.min(pa.length, pb.length);
+    for (var i = 0; i < n; i++) {
+      var x = pa[i], y = pb[i];
+      if (i % 2) {
+        x = x.replace(/^0+/, "");
+        y = y.replace(/^0+/, "");
+        if (x.length !== y.length) return x.length - y.length;
+      } else {
+        x = x.toLowerCase();
+        y = y.toLowerCase();
+      }
+      if (x !== y) return compareText(x, y);
+    }
+    return pa.length !== pb.length ? pa.length - pb.length : compareText(a, b);
+  }
+
   return {
     parse: parse,
     sortRows: sortRows,
     paramText: paramText,
     formatNumber: formatNumber,
     reviveRow: reviveRow,
+    naturalCompare: naturalCompare,
   };
 });

@@ -1,13 +1,15 @@
 /* flowsheet runs table: rows are drawn here from window.FLOWSHEET_RUNS (a <script> file, never fetched).
  * Free-text search, filter expressions and sorting (FlowsheetFilter from filter.js: the grammar, order and
  * number format of search_runs), column chooser, nested runs as a tree, selection for the compare page.
- * The view lives in the URL hash so a link reproduces it.
+ * The view lives in the URL hash so a link reproduces it. The page's HTML holds the first page of rows for
+ * readers without JavaScript (reporter/site/tables.py first_page); this draws over it.
  * Every value from the logs goes into the page with textContent, never as HTML. */
 (function () {
   "use strict";
   var F = window.FlowsheetFilter;
-  var PAGE_SIZE = 100;
-  var MAX_DEFAULT = 15; // params and metrics shown by default, each; the rest via "Columns"
+  // Rows per page, and params and metrics shown by default (each; the rest via "Columns"): the page says
+  // (data-page-size, data-max-default), as the rows in its HTML were cut by the same numbers.
+  var PAGE_SIZE = 100, MAX_DEFAULT = 15;
 
   function fmtTime(ms) {
     if (ms === null || ms === undefined) return "";
@@ -36,7 +38,9 @@
       attributeColumn("user", "User", "user"),
       viewColumn("source", "Source"),
       attributeColumn("run_id", "Run ID", "run_id", {hidden: true}),
-      viewColumn("experiment", "Experiment", {hidden: !multiExperiment})
+      viewColumn("experiment", "Experiment", {hidden: !multiExperiment, link: function (r, urls) {
+        var id = r.attributes.experiment_id;  // an id like "__proto__" must not reach Object.prototype
+        return Object.prototype.hasOwnProperty.call(urls, id) ? urls[id] : null; }})
     ];
     return cols;
   }
@@ -66,18 +70,23 @@
   function Table(root, data) {
     this.root = root;
     this.siteRoot = root.getAttribute("data-root") || "";
+    this.pageSize = parseInt(root.getAttribute("data-page-size"), 10) || PAGE_SIZE;
     this.load(data);
     var h = readHash(), ids = this.byId;
     this.state = {q: h.q, filter: h.filter, sort: h.sort || "start:desc", page: h.page,
                   sel: new Set(h.sel.filter(function (id) { return ids[id]; })), open: new Set(h.open),
                   cols: h.cols ? new Set(h.cols) : null};
     this.el = function (role) { return root.querySelector("[data-role=" + role + "]"); };
+    var controls = this.el("controls");
+    if (controls) controls.hidden = false;  // hidden in the HTML: without JavaScript they would do nothing
     this.setup();
     this.update();
   }
 
   /* Rows, columns and the tree from the data; the view's state is left alone. */
   Table.prototype.load = function (data) {
+    var maxDefault = parseInt(this.root.getAttribute("data-max-default"), 10) || MAX_DEFAULT;
+    this.experimentUrls = data.experiments || {};
     this.rows = data.rows;
     this.rows.forEach(F.reviveRow);  // JSON has no NaN: metrics arrive as "NaN", "Infinity", "-Infinity"
     var ids = {};
@@ -86,9 +95,9 @@
     var experiments = {};
     this.rows.forEach(function (r) { experiments[r.attributes.experiment_id] = 1; });
     var c = data.columns;
-    this.columns = baseColumns(Object.keys(experiments).length > 1)
-      .concat(entityColumns("params", c.params, function (k, i) { return i >= MAX_DEFAULT; }))
-      .concat(entityColumns("metrics", c.metrics, function (k, i) { return i >= MAX_DEFAULT; }))
+    this.columns = baseColumns(Object.keys(experiments).length > 1)  // metrics first: what runs are compared by
+      .concat(entityColumns("metrics", c.metrics, function (k, i) { return i >= maxDefault; }))
+      .concat(entityColumns("params", c.params, function (k, i) { return i >= maxDefault; }))
       .concat(entityColumns("tags", c.tags, function (k) { return k.indexOf("mlflow.") === 0; }));
     this.colById = {};
     var self = this;
@@ -157,6 +166,8 @@
     var later = function () { clearTimeout(timer); timer = setTimeout(function () { self.state.page = 0; self.update(); }, 150); };
     search.addEventListener("input", function () { self.state.q = search.value; later(); });
     filter.addEventListener("input", function () { self.state.filter = filter.value; later(); });
+    var shownCsv = this.el("csv-shown");
+    if (shownCsv) shownCsv.addEventListener("click", function () { self.downloadShown(); });
     var compare = this.el("compare");
     if (compare) compare.addEventListener("click", function () {
       var ids = Array.from(self.state.sel).map(encodeURIComponent).join(",");
@@ -212,12 +223,16 @@
     return function (rows) { return F.sortRows(rows, key); };
   };
 
-  Table.prototype.update = function () {
+  /* The rows in the order shown (every page), tree rows with their depth. */
+  Table.prototype.shownList = function () {
     var self = this, sort = this.sorter(), matches = this.matching(), list = [];
     if (matches) {
       list = sort(matches).map(function (r) { return {row: r, depth: 0}; });
     } else {
-      var tops = this.rows.filter(function (r) { var p = r.attributes.parent_run_id; return !(p && self.byId[p]); });
+      var tops = this.rows.filter(function (r) {
+        var p = r.attributes.parent_run_id;
+        return !(p && self.byId[p] && p !== r.attributes.run_id);  // a run naming itself as parent is a top
+      });
       var walk = function (rows, depth, seen) {
         sort(rows).forEach(function (r) {
           var id = r.attributes.run_id;
@@ -229,14 +244,19 @@
       };
       walk(tops, 0, {});
     }
-    var pages = Math.max(1, Math.ceil(list.length / PAGE_SIZE));
+    return {list: list, matches: matches};
+  };
+
+  Table.prototype.update = function () {
+    var shown = this.shownList(), list = shown.list, matches = shown.matches, size = this.pageSize;
+    var pages = Math.max(1, Math.ceil(list.length / size));
     this.state.page = Math.min(Math.max(0, this.state.page), pages - 1);
     var status = this.el("status");
     if (!status.classList.contains("error")) {
       status.textContent = matches ? matches.length + " of " + this.rows.length + " runs match"
                                    : this.rows.length + " runs";
     }
-    this.draw(list.slice(this.state.page * PAGE_SIZE, (this.state.page + 1) * PAGE_SIZE), !matches);
+    this.draw(list.slice(this.state.page * size, (this.state.page + 1) * size), !matches);
     this.drawPager(pages, list.length);
     var compare = this.el("compare");
     if (compare) {
@@ -253,7 +273,10 @@
     var hr = document.createElement("tr");
     var selTh = document.createElement("th");
     selTh.scope = "col";
-    selTh.textContent = "Select";
+    var label = document.createElement("span");
+    label.className = "visually-hidden";  // the column is a checkbox wide; its name is for screen readers
+    label.textContent = "Select";
+    selTh.appendChild(label);
     selTh.className = "select";
     hr.appendChild(selTh);
     cols.forEach(function (col) {
@@ -283,6 +306,7 @@
       var r = item.row, id = r.attributes.run_id, tr = document.createElement("tr");
       tr.setAttribute("data-run-id", id);
       var td = document.createElement("td"), box = document.createElement("input");
+      td.className = "select";
       box.type = "checkbox";
       box.checked = self.state.sel.has(id);
       box.setAttribute("aria-label", "Select run " + (r.attributes.run_name || id));
@@ -320,8 +344,15 @@
           cell.appendChild(a);
         } else {
           cell = document.createElement("td");
-          var v = col.get(r), text = col.fmt ? col.fmt(v) : fmtValue(v);
-          cell.textContent = text;
+          var v = col.get(r), text = col.fmt ? col.fmt(v) : fmtValue(v), href = col.link && col.link(r, self.experimentUrls);
+          if (href) {
+            var link = document.createElement("a");
+            link.href = self.siteRoot + href;
+            link.textContent = text;
+            cell.appendChild(link);
+          } else {
+            cell.textContent = text;
+          }
           if (col.num) cell.className = "num";
           if (col.id === "status") cell.className = "status-cell status-" + String(v).toLowerCase();
           if (text) cell.title = v === null || v === undefined ? "" : String(v);
@@ -348,11 +379,48 @@
     };
     button("‹ Previous", this.state.page - 1, this.state.page === 0);
     var info = document.createElement("span");
-    var first = this.state.page * PAGE_SIZE + 1;
-    info.textContent = "Rows " + first + "–" + Math.min(total, first + PAGE_SIZE - 1) + " of " + total;
+    var first = this.state.page * this.pageSize + 1;
+    info.textContent = "Rows " + first + "–" + Math.min(total, first + this.pageSize - 1) + " of " + total;
     pager.appendChild(info);
     button("Next ›", this.state.page + 1, this.state.page >= pages - 1);
   };
+
+  /* What the table shows, as CSV: every matching row in its order (all pages), the visible columns; text a
+   * spreadsheet would run as a formula gets a leading apostrophe, as in runs.csv (tables.py csv_cell). */
+  Table.prototype.downloadShown = function () {
+    var cols = this.visibleColumns();
+    var header = ["run_id"].concat(cols.map(function (col) {
+      return col.group ? col.group + "." + col.label : col.id === "duration" ? "Duration (s)" : col.label;
+    }));
+    var lines = [header.map(function (h) { return csvCell(h, false); }).join(",")];
+    this.shownList().list.forEach(function (item) {
+      var r = item.row, cells = [csvCell(r.attributes.run_id, false)];
+      cols.forEach(function (col) {
+        var v = col.get(r);
+        if (col.id === "duration") cells.push(v === null || v === undefined ? "" : String(v / 1000));
+        else cells.push(csvCell(col.fmt ? col.fmt(v) : fmtValue(v), col.num));
+      });
+      lines.push(cells.join(","));
+    });
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], {type: "text/csv;charset=utf-8"}));
+    link.download = "runs-shown.csv";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(link.href); }, 60000);
+    var status = this.el("status");  // say what was saved: a download can go unnoticed
+    if (!status.classList.contains("error")) {
+      status.textContent = status.textContent.split(" · ")[0] + " · " + (lines.length - 1) + " rows saved as " + link.download;
+    }
+  };
+
+  var FORMULA_START = /^[=+\-@\t\r]/, NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+  function csvCell(text, isNumber) {
+    text = String(text);
+    if (!isNumber && FORMULA_START.test(text) && !NUMBER_TEXT.test(text)) text = "'" + text;
+    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
 
   Table.prototype.writeHash = function () {
     var s = this.state, p = new URLSearchParams();

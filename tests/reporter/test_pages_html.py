@@ -72,6 +72,23 @@ def test_experiment_page_has_notes_tags_table_and_csv(site):
     assert page.find(id="charts") is not None  # slot for the charts issue
 
 
+def test_the_runs_table_is_in_the_html_for_readers_without_javascript(site):
+    """The first page of the runs table (top-level runs newest first, children under their parent) with links."""
+    page = soup(site / f"experiments/{HOUSES}/index.html")
+    table = page.select_one("section[data-runs-table] table.runs")
+    links = [(a.get_text(), a["href"]) for a in table.select("tbody th[scope=row] a")]
+    assert links == [("ridge", f"../../runs/{RIDGE}/index.html"), ("sweep", f"../../runs/{SWEEP}/index.html")]
+    assert [tr["data-run-id"] for tr in table.select("tbody tr")] == [RIDGE, SWEEP]
+    header = [th["data-col"] for th in table.select("thead th")]
+    assert header[:6] == ["name", "status", "start", "duration", "user", "source"]
+    assert header.index("metrics.r2") < header.index("metrics.rmse") < header.index("params.C")
+    assert cells(table)["ridge"][:2] == ["FAILED", "2024-11-27 09:33:24"]
+    assert cells(table)["ridge"][header.index("metrics.rmse") - 1] == "1.5"
+    home = soup(site / "index.html").select_one("section[data-runs-table] table.runs")
+    assert [a.get_text() for a in home.select("tbody th[scope=row] a")] == ["cnn", "ridge", "sweep"]
+    assert "experiment" in [th["data-col"] for th in home.select("thead th")]  # runs of several experiments
+
+
 def test_run_page_shows_everything_about_the_run(site):
     page = soup(site / f"runs/{LASSO1}/index.html")
     assert page.h1.get_text(" ", strip=True) == "lasso-0.1 FINISHED"

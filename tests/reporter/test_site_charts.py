@@ -103,7 +103,7 @@ def test_experiment_page_has_overlays_and_run_charts(site):
     # `search` param, which no child has, does not leave every line out
     assert [d["label"] for d in specs["fs-exp-parallel"]["datasets"]["dims"]] == ["C", "r2"]
     assert "../../static/charts.js" in script_srcs(page)
-    assert page.select_one("#charts").find_next("section").find(id="runs-heading")  # charts come before the table
+    assert page.find(id="runs-heading").find_next(id="charts")  # the runs table first, the charts below it
 
 
 def test_compare_page_places_every_compare_chart_with_specs_in_the_data_file(site):
