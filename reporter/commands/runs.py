@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sys
 from datetime import UTC, datetime
 
 import click
 
-from logger.values import format_number
+from logger.format import INF, NAN, NEG_INF
+from logger.values import format_number, natural_sorted
 
 from reporter.options import default_log_dir, log_dir_argument
 
 TABLE_PARAMS = 4  # at most this many param and metric columns by default (the most common keys)
 TABLE_METRICS = 5
 CELL_WIDTH = 22
+FEW_EXPERIMENTS = 10  # an unknown --experiment lists the known ones up to this many
+# The default table's headers, each also accepted by --columns, and the column it names.
+HEADER_COLUMNS = {"run": "run_name", "id": "run_id", "experiment": "experiment", "status": "status",
+                  "start (utc)": "start_time", "start": "start_time", "duration": "duration"}
 
 
 @click.command()
@@ -23,17 +29,26 @@ CELL_WIDTH = 22
 @click.option("--experiment", "experiments", multiple=True, help="Only runs of this experiment (repeatable).")
 @click.option("--filter", "filter_string", default="", help="A search_runs filter, e.g. \"metrics.f1 > 0.8\".")
 @click.option("--order-by", "order_by", multiple=True, help="e.g. \"metrics.f1 DESC\" (repeatable).")
-@click.option("--columns", default=None, help="Comma-separated columns to show.")
+@click.option("--columns", default=None,
+              help="Comma-separated columns to show: MLflow's names (run_name, run_id, metrics.f1, params.lr), a "
+                   "bare key (f1), or a header of the table (run, id, experiment, status, \"start (UTC)\", "
+                   "duration: seconds in CSV and JSON; a header wins over a bare key of its name).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def runs(log_dir, experiments, filter_string, order_by, columns, fmt) -> None:
-    """List runs as a table, CSV or JSON."""
+    """List runs as a table, CSV or JSON.
+
+    A metric logged as NaN and a metric the run never logged are told apart: the table shows NaN and -,
+    CSV writes NaN and an empty cell, JSON the string "NaN" and null (infinities likewise: "Infinity",
+    "-Infinity", so the JSON stays valid). An --experiment that names no experiment is an error (exit 2).
+    """
     sys.exit(show_runs(log_dir or default_log_dir(), experiments=list(experiments), filter_string=filter_string,
                        order_by=list(order_by), columns=columns, fmt=fmt))
 
 
 def show_runs(log_dir, experiments=(), filter_string: str = "", order_by=(), columns: str | None = None,
               fmt: str = "table", out=None, err=None) -> int:
-    """Print the runs; returns the exit code (2 for an unusable directory or a bad filter)."""
+    """Print the runs; returns the exit code (2 for an unusable directory, a bad filter or an unknown
+    experiment)."""
     from logger.filter import parse_filter
     from logger.order import parse_order_by
     from logger.reader import LogReader
@@ -58,32 +73,88 @@ def show_runs(log_dir, experiments=(), filter_string: str = "", order_by=(), col
         print(f"warning: {problem}", file=err)
     ids = None
     if experiments:
-        wanted = set(experiments)
-        ids = [e.experiment_id for e in data.experiments.values() if e.name in wanted or e.experiment_id in wanted]
-        for name in wanted - {e.name for e in data.experiments.values()} - {e.experiment_id for e in
-                                                                            data.experiments.values()}:
-            print(f"warning: no experiment named {name!r}", file=err)
+        known = data.experiments.values()
+        ids = [e.experiment_id for e in known if e.name in experiments or e.experiment_id in experiments]
+        unknown = [name for name in dict.fromkeys(experiments)
+                   if not any(name in (e.name, e.experiment_id) for e in known)]
+        if unknown:
+            print(f"reporter runs: {unknown_experiments(unknown, [e.name for e in known])}", file=err)
+            return 2
     runs = select_runs(data, ids, filter_string, order_by)
-    frame = runs_frame(runs)
+    frame = mark_metric_gaps(runs_frame(runs), runs)
+    names = {e.experiment_id: e.name for e in data.experiments.values()}
     if columns:
-        chosen = []
-        for name in (c.strip() for c in columns.split(",") if c.strip()):
-            found = next((c for c in (name, f"metrics.{name}", f"params.{name}", f"tags.{name}")
-                          if c in frame.columns), None)
-            if found is None:
-                print(f"warning: no column {name!r}", file=err)
-            else:
-                chosen.append(found)
-        frame = frame[chosen]
+        frame = choose_columns(frame, columns, names, err)
     if fmt == "csv":
         frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
     elif fmt == "json":
         out.write(json.dumps(json_records(frame), indent=2, ensure_ascii=False) + "\n")
     else:
-        names = {e.experiment_id: e.name for e in data.experiments.values()}
         sort_columns = tuple(f"{key.entity}.{key.key}" for key in parse_order_by(order_by))
         out.write(format_table(frame, names, explicit=bool(columns), first=sort_columns))
     return 0
+
+
+def unknown_experiments(unknown: list[str], known: list[str]) -> str:
+    """One line naming the experiments not found and, when they are few, the ones there are."""
+    missing = ", ".join(repr(name) for name in unknown)
+    line = f"no experiment named {missing}"
+    if not known:
+        return line + " (the log directory has no experiments)"
+    shown = natural_sorted(set(known))
+    if len(shown) > FEW_EXPERIMENTS:
+        return line + f" ({len(shown)} experiments, e.g. {', '.join(map(repr, shown[:FEW_EXPERIMENTS]))}, ...)"
+    return line + f" (experiments: {', '.join(map(repr, shown))})"
+
+
+def mark_metric_gaps(frame, runs):
+    """Metric columns as objects: a float, or NaN/Infinity/-Infinity by name for a value logged as such,
+    or None where the run never logged the key (search_runs' frame has NaN for both), so that CSV writes
+    `NaN` beside an empty cell and JSON `"NaN"` beside null."""
+    import pandas as pd
+
+    for name in [c for c in frame.columns if c.startswith("metrics.")]:
+        key = name[len("metrics."):]
+        cells = []
+        for run, value in zip(runs, frame[name]):
+            if key not in run.metrics:
+                cells.append(None)
+            elif value != value:
+                cells.append(NAN)
+            elif value in (math.inf, -math.inf):
+                cells.append(INF if value > 0 else NEG_INF)
+            else:
+                cells.append(float(value))
+        frame[name] = pd.Series(cells, index=frame.index, dtype=object)
+    return frame
+
+
+def choose_columns(frame, columns: str, experiment_names: dict[str, str], err):
+    """The columns asked for, by MLflow's name, bare key or table header; a warning for any not found.
+    `experiment` (the name) and `duration` (seconds) are made from the frame when asked for."""
+    chosen = []
+    for name in (c.strip() for c in columns.split(",") if c.strip()):
+        name = HEADER_COLUMNS.get(name.lower(), name) if name not in frame.columns else name
+        if name == "experiment" and name not in frame.columns:
+            frame = frame.assign(experiment=[experiment_names.get(i, i) for i in frame["experiment_id"]])
+        elif name == "duration" and name not in frame.columns:
+            frame = frame.assign(duration=[_seconds(record) for record in frame.to_dict("records")])
+        found = next((c for c in (name, f"metrics.{name}", f"params.{name}", f"tags.{name}")
+                      if c in frame.columns), None)
+        if found is None:
+            print(f"warning: no column {name!r}", file=err)
+        elif found not in chosen:
+            chosen.append(found)
+    return frame[chosen]
+
+
+def _seconds(record) -> float | None:
+    """A run's duration in seconds: to its end, or to now while it runs."""
+    start = record["start_time"]
+    end = datetime.now(UTC) if record["status"] == "RUNNING" else record["end_time"]
+    if start is None or end is None or start != start or end != end:
+        return None
+    return (end - start).total_seconds()
 
 
 def json_records(frame) -> list[dict]:
@@ -102,7 +173,7 @@ def json_records(frame) -> list[dict]:
 def _cell(value) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):  # NaN here is a run without the metric (a gap in the frame's column)
+    if isinstance(value, float):  # NaN here is a gap (a logged NaN is the text NaN: mark_metric_gaps)
         return "-" if value != value else format_number(value)
     text = str(value).replace("\n", " ")
     return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
@@ -117,7 +188,13 @@ def _when(stamp) -> str:
 def _duration(start, end) -> str:
     if start is None or end is None or start != start or end != end:
         return "-"
-    seconds = int((end - start).total_seconds())
+    return _seconds_text((end - start).total_seconds())
+
+
+def _seconds_text(total: float | None) -> str:
+    if total is None or total != total:
+        return "-"
+    seconds = int(total)
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
@@ -140,7 +217,8 @@ def format_table(frame, experiment_names: dict[str, str], explicit: bool = False
             header.append(name)
             for row, record in zip(rows, records):
                 value = record[name]
-                row.append(_when(value) if name in ("start_time", "end_time") else _cell(value))
+                row.append(_when(value) if name in ("start_time", "end_time")
+                           else _seconds_text(value) if name == "duration" else _cell(value))
     else:
         several = frame["experiment_id"].nunique() > 1
         header += ["run", "id"] + (["experiment"] if several else []) + ["status", "start (UTC)", "duration"]

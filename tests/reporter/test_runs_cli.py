@@ -60,12 +60,12 @@ def test_json(log_dir):
     assert record["start_time"] == "2024-11-27T09:33:20.001000Z" and record["parent_run_id"] is None
 
 
-def test_json_nan_is_null_and_columns(log_dir):
+def test_json_nan_is_a_string_and_columns(log_dir):
     write_run(log_dir / "houses-00000006", "c" * 32, [metric("f1", "NaN", 0)], name="nan")
     result = invoke(log_dir, "--format", "json", "--columns", "run_name,f1,nope", "--experiment", "houses")
     records = json.loads(result.stdout)
     assert list(records[0]) == ["run_name", "metrics.f1"]
-    assert {r["run_name"]: r["metrics.f1"] for r in records} == {"nan": None, "ridge": 0.5, "lasso": 0.9123456}
+    assert {r["run_name"]: r["metrics.f1"] for r in records} == {"nan": "NaN", "ridge": 0.5, "lasso": 0.9123456}
     assert "no column 'nope'" in result.stderr
 
 
@@ -112,3 +112,79 @@ def test_table_shows_the_sort_metric_before_params(tmp_path, monkeypatch):
     header, _, best, worst = out.getvalue().splitlines()[:4]
     assert header.index("metrics.f1") < header.index("params.")
     assert "0.9" in best and "0.7" in worst
+
+
+def test_an_unknown_experiment_is_exit_2_naming_the_ones_there_are(tmp_path):
+    write_run(write_experiment(tmp_path, "houses"), A, [metric("f1", 0.9, 0)], name="lasso")
+    write_experiment(tmp_path, "training")
+    result = invoke(tmp_path, "--experiment", "nosuch")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == "reporter runs: no experiment named 'nosuch' (experiments: 'houses', 'training')\n"
+    # one unknown name among known ones is still an error, not a shorter list
+    result = invoke(tmp_path, "--experiment", "houses", "--experiment", "nosuch", "--experiment", "other")
+    assert result.exit_code == 2 and "'nosuch', 'other'" in result.stderr and "lasso" not in result.stdout
+    assert invoke(tmp_path, "--experiment", "houses").exit_code == 0
+
+
+def test_an_unknown_experiment_among_many_lists_a_few(tmp_path):
+    for i in range(12):
+        write_experiment(tmp_path, f"exp{i}")
+    result = invoke(tmp_path, "--experiment", "nosuch")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "12 experiments" in result.stderr and "'exp0', 'exp1', 'exp2'" in result.stderr
+    assert "'exp11'" not in result.stderr
+
+
+def test_every_table_header_is_a_column_name(log_dir):
+    header = invoke(log_dir).stdout.splitlines()[0]
+    for shown in ("run", "id", "status", "start (UTC)", "duration"):
+        assert shown in header
+    result = invoke(log_dir, "--format", "json", "--columns", "run,id,experiment,status,start (UTC),duration")
+    assert result.exit_code == 0 and "no column" not in result.stderr, result.stderr
+    ridge, lasso = json.loads(result.stdout)
+    assert list(lasso) == ["run_name", "run_id", "experiment", "status", "start_time", "duration"]
+    assert lasso["run_name"] == "lasso" and lasso["run_id"] == A and lasso["experiment"] == "houses"
+    assert lasso["status"] == "FINISHED" and lasso["start_time"].startswith("2024-11-27T09:33:20")
+    assert lasso["duration"] == 65.0 and ridge["duration"] == 0.039
+    table = invoke(log_dir, "--columns", "run,duration").stdout.splitlines()
+    assert table[0].split() == ["run_name", "duration"] and table[3].split() == ["lasso", "1:05"]
+
+
+def test_canonical_and_bare_column_names_still_work(log_dir):
+    result = invoke(log_dir, "--format", "csv", "--columns", "run_name,run_id,metrics.f1,alpha,start_time")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["run_name", "run_id", "metrics.f1", "params.alpha", "start_time"]
+    assert {r["run_name"]: r["params.alpha"] for r in rows} == {"lasso": "0.1", "ridge": "1"}
+
+
+@pytest.fixture
+def gaps_dir(log_dir):
+    """Three runs: f1 logged as a number, as NaN, and never (the last logged only loss)."""
+    exp = log_dir / "houses-00000006"
+    write_run(exp, "c" * 32, [metric("f1", "NaN", 0), metric("loss", "Infinity", 0)], name="nan")
+    write_run(exp, "d" * 32, [metric("loss", 1.5, 0)], name="never")
+    return log_dir
+
+
+def test_a_nan_metric_and_a_missing_one_differ_in_every_format(gaps_dir):
+    args = ("--experiment", "houses", "--columns", "run,f1,loss")
+    records = {r["run_name"]: r for r in json.loads(invoke(gaps_dir, "--format", "json", *args).stdout)}
+    assert records["nan"]["metrics.f1"] == "NaN" and records["never"]["metrics.f1"] is None
+    assert records["nan"]["metrics.loss"] == "Infinity" and records["lasso"]["metrics.f1"] == 0.9123456
+    rows = {r["run_name"]: r for r in csv.DictReader(io.StringIO(invoke(gaps_dir, "--format", "csv", *args).stdout))}
+    assert rows["nan"]["metrics.f1"] == "NaN" and rows["never"]["metrics.f1"] == ""
+    assert rows["lasso"]["metrics.loss"] == "" and rows["never"]["metrics.loss"] == "1.5"
+    for table in (invoke(gaps_dir, *args).stdout, invoke(gaps_dir, "--experiment", "houses").stdout):
+        lines = {line.split()[0]: line for line in table.splitlines()[2:]}
+        f1 = table.splitlines()[0].index("metrics.f1")
+        assert lines["nan"][f1:].split()[0] == "NaN" and lines["never"][f1:].split()[0] == "-"
+
+
+def test_the_json_stays_valid_json(gaps_dir):
+    text = invoke(gaps_dir, "--format", "json").stdout
+    json.loads(text, parse_constant=lambda token: pytest.fail(f"bare {token} in the JSON"))
+
+
+def test_help_says_how_nan_and_never_logged_are_shown():
+    text = CliRunner().invoke(main, ["runs", "--help"]).output
+    assert "NaN" in text and "null" in text and "never logged" in text
