@@ -22,6 +22,7 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m reporter build sample_runs -o site
+	@echo "reporter is in $(BIN): run '. $(BIN)/activate' to put it on your PATH (or: pip install .)"
 
 samples: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[samples]'

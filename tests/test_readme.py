@@ -1,7 +1,10 @@
 """The README's snippets are run as written, so they cannot drift from the code."""
 
 import re
+import shutil
+import subprocess
 
+import pytest
 from helpers import ROOT, run_python
 from ondisk import lines_of, run_folders
 
@@ -69,3 +72,20 @@ def test_without_changing_your_code_names_the_plugin_uri_the_tests_use():
     text = section("Without changing your code")
     assert "MLFLOW_TRACKING_URI=flowsheet:./runs python train.py" in text
     assert "import flowsheet as mlflow" in text
+
+
+def test_the_readme_says_how_to_get_reporter_on_the_path():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_section = text.split("\n## ", 1)[0]
+    for where in (first_section, section("Development")):
+        assert ". .venv/bin/activate" in where
+    assert "pip install ." in first_section and "pipx install ." in first_section
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_demo_ends_with_the_activate_hint():
+    # -n prints the recipe without running it: nothing is installed or built
+    done = subprocess.run(["make", "-n", "-C", str(ROOT), "demo"], capture_output=True, text=True, timeout=60,
+                          check=True)
+    last = [line for line in done.stdout.splitlines() if not line.startswith("make")][-1]
+    assert last.startswith("echo") and ". .venv/bin/activate" in last and "reporter" in last
