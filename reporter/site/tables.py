@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from logger.events import encode_non_finite
+from logger.format import MLFLOW_TAG_PREFIX
 from logger.model import Experiment, Run
 from logger.order import sort_rows
 from logger.search import run_row
@@ -83,7 +84,7 @@ def first_page(rows: list[dict[str, Any]], root: str = "") -> dict[str, Any]:
     columns += [("experiment", "Experiment", False)] if several else []
     columns += [(f"metrics.{k}", f"metric: {k}", True) for k in keys["metrics"][:MAX_DEFAULT_COLUMNS]]
     columns += [(f"params.{k}", f"param: {k}", False) for k in keys["params"][:MAX_DEFAULT_COLUMNS]]
-    columns += [(f"tags.{k}", f"tag: {k}", False) for k in keys["tags"] if not k.startswith("mlflow.")]
+    columns += [(f"tags.{k}", f"tag: {k}", False) for k in keys["tags"] if not k.startswith(MLFLOW_TAG_PREFIX)]
     shown = sort_rows(tops)[:PAGE_SIZE]
     return {"columns": [{"id": cid, "label": label, "num": num} for cid, label, num in columns],
             "rows": [{"id": row["attributes"]["run_id"], "cells": [_cell(row, cid, root) for cid, _, _ in columns]}
