@@ -20,6 +20,7 @@ from logger.values import natural_key, natural_sorted
 
 from reporter.charts.common import ChartSection, chart_script_tag
 from reporter.charts.experiment import experiment_sections
+from reporter.charts.groups import with_group_curves
 from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
 from reporter.site import tables
@@ -192,7 +193,8 @@ def compare_page(data: LogData, config: BuildConfig, static_files: frozenset[str
 
 def experiment_chart_sections(runs: list[Run], tags: dict[str, Any], id_prefix: str = "fs-exp-") -> list[ChartSection]:
     """The experiment's charts over its newest MAX_CHART_RUNS runs: thousands of SVG lines would stall the page."""
-    return experiment_sections(runs[:MAX_CHART_RUNS], tags, id_prefix=id_prefix)
+    runs = runs[:MAX_CHART_RUNS]
+    return with_group_curves(experiment_sections(runs, tags, id_prefix=id_prefix), runs)
 
 
 def curve_sections(run: Run, id_prefix: str = "fs-metric-") -> list[ChartSection]:

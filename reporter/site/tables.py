@@ -18,6 +18,7 @@ from logger.order import sort_rows
 from logger.search import run_row
 from logger.values import natural_sorted, param_number
 
+from reporter.charts.common import lower_is_better
 from reporter.site.text import duration_ms, format_duration, format_time, format_value, source_text
 from reporter.site.urls import experiment_href
 
@@ -48,7 +49,10 @@ def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]
 
 def runs_data_js(rows: list[dict[str, Any]], experiment_urls: dict[str, str]) -> str:
     """The `runs-data.js` a page loads with <script src>: data is never fetched (file:// forbids it)."""
-    payload = {"columns": table_columns(rows), "experiments": experiment_urls, "rows": rows}
+    columns = table_columns(rows)
+    # which way each metric is better, by the site's one rule (charts/common.py): the grouped table bolds the best
+    better = {key: "min" if lower_is_better(key) else "max" for key in columns["metrics"]}
+    payload = {"better": better, "columns": columns, "experiments": experiment_urls, "rows": rows}
     text = json.dumps(payload, ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return "window.FLOWSHEET_RUNS = " + script_safe(text) + ";\n"
 

@@ -5,7 +5,9 @@
  * for pages that load specs from a separate <script src> file), and embeds it with the svg renderer and no
  * action links. The spec's usermeta.fs says what else to do:
  *   kind "metric"  run page chart: x axis mode, smoothing (debiased EMA) and log y from the page controls;
- *   selection "url"  compare chart: the param `selected_runs` is set from the page URL (?runs=id1,id2).
+ *   selection "url"  compare chart: the param `selected_runs` is set from the page URL (?runs=id1,id2);
+ *   history          experiment overlay with every run's curve: while the runs table is grouped (groups.js,
+ *                    window.FlowsheetGroups.current) it is drawn as the groups' means with a band.
  * Controls are drawn into every empty <div class="fs-chart-controls">. Dark mode follows prefers-color-scheme.
  * Charts are drawn when they come near the viewport (all of them before printing, or on drawAll()).
  * window.FlowsheetCharts exposes `ready` (a Promise: the charts visible at load are drawn) and setters.
@@ -81,7 +83,16 @@
   }
 
   /* The spec actually embedded: the built one plus the page state. */
+  function grouping() {
+    var groups = window.FlowsheetGroups;
+    return groups && groups.current ? groups : null;
+  }
+
+  function isGroupable(chart) { return !!meta(chart.spec).history; }
+
   function prepare(chart) {
+    var groups = grouping();
+    if (groups && isGroupable(chart)) return groups.curveSpec(chart.spec, groups.current);
     var spec = JSON.parse(JSON.stringify(chart.spec));
     // Altair writes Vega-Lite 5 specs; the offline bundle may carry a newer (compatible) Vega-Lite, and
     // vega-embed only uses $schema to warn about that difference.
@@ -219,6 +230,7 @@
       darkQuery.addEventListener("change", function () { redraw(function () { return true; }); });
     }
     window.addEventListener("beforeprint", drawAll);
+    window.addEventListener("flowsheet-groups", function () { redraw(isGroupable); });
     if (!window.IntersectionObserver) return drawAll();
     // Charts are drawn as they come near the viewport: a run page with many metrics opens fast.
     return new Promise(function (resolve) {

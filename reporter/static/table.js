@@ -1,12 +1,14 @@
 /* flowsheet runs table: rows are drawn here from window.FLOWSHEET_RUNS (a <script> file, never fetched).
  * Free-text search, filter expressions and sorting (FlowsheetFilter from filter.js: the grammar, order and
  * number format of search_runs), column chooser, nested runs as a tree, selection for the compare page.
+ * Grouping by params/tags is groups.js (FlowsheetGroups, loaded before this file).
  * The view lives in the URL hash so a link reproduces it. The page's HTML holds the first page of rows for
  * readers without JavaScript (reporter/site/tables.py first_page); this draws over it.
  * Every value from the logs goes into the page with textContent, never as HTML. */
 (function () {
   "use strict";
   var F = window.FlowsheetFilter;
+  var G = window.FlowsheetGroups || null;  // absent: no "Group by"
   // Rows per page, and params and metrics shown by default (each; the rest via "Columns"): the page says
   // (data-page-size, data-max-default), as the rows in its HTML were cut by the same numbers.
   var PAGE_SIZE = 100, MAX_DEFAULT = 15;
@@ -64,7 +66,8 @@
     var p = new URLSearchParams(location.hash.replace(/^#/, ""));
     var list = function (k) { var v = p.get(k); return v ? v.split(",").filter(Boolean) : null; };
     return {q: p.get("q") || "", filter: p.get("filter") || "", sort: p.get("sort") || "",
-            cols: list("cols"), sel: list("sel") || [], open: list("open") || [], page: parseInt(p.get("page") || "0", 10) || 0};
+            cols: list("cols"), sel: list("sel") || [], open: list("open") || [], page: parseInt(p.get("page") || "0", 10) || 0,
+            group: list("group") || [], band: p.get("band") === "minmax" ? "minmax" : "std"};
   }
 
   function Table(root, data) {
@@ -75,7 +78,7 @@
     var h = readHash(), ids = this.byId;
     this.state = {q: h.q, filter: h.filter, sort: h.sort || "start:desc", page: h.page,
                   sel: new Set(h.sel.filter(function (id) { return ids[id]; })), open: new Set(h.open),
-                  cols: h.cols ? new Set(h.cols) : null};
+                  cols: h.cols ? new Set(h.cols) : null, group: G ? h.group : [], band: h.band, gopen: new Set()};
     this.el = function (role) { return root.querySelector("[data-role=" + role + "]"); };
     var controls = this.el("controls");
     if (controls) controls.hidden = false;  // hidden in the HTML: without JavaScript they would do nothing
@@ -87,6 +90,7 @@
   Table.prototype.load = function (data) {
     var maxDefault = parseInt(this.root.getAttribute("data-max-default"), 10) || MAX_DEFAULT;
     this.experimentUrls = data.experiments || {};
+    this.better = data.better || {};  // metric -> "min" or "max"
     this.rows = data.rows;
     this.rows.forEach(F.reviveRow);  // JSON has no NaN: metrics arrive as "NaN", "Infinity", "-Infinity"
     var ids = {};
@@ -118,7 +122,10 @@
     var ids = this.byId;
     this.state.sel = new Set(Array.from(this.state.sel).filter(function (id) { return ids[id]; }));
     this.keepingFocus(function () {
-      if (self.columns.map(function (c) { return c.id; }).join("\n") !== before) self.drawChooser();
+      if (self.columns.map(function (c) { return c.id; }).join("\n") !== before) {
+        self.drawChooser();
+        if (G) G.drawChooser(self);
+      }
       self.update();
     });
   };
@@ -127,8 +134,10 @@
   Table.prototype.keepingFocus = function (redraw) {
     var active = document.activeElement, root = this.root, selector = null;
     if (active && root.contains(active)) {
-      var row = active.closest("tr[data-run-id]"), th = active.closest("th[data-col]");
+      var row = active.closest("tr[data-run-id]"), th = active.closest("th[data-col]"), group = active.closest("tr[data-group]");
       if (active.getAttribute("data-role")) selector = null; // search, filter: never redrawn
+      else if (group) selector = 'tr[data-group="' + CSS.escape(group.getAttribute("data-group")) + '"] ' +
+        ({INPUT: "input"}[active.tagName] || "button");
       else if (row) selector = 'tr[data-run-id="' + CSS.escape(row.getAttribute("data-run-id")) + '"] ' +
         ({INPUT: "input", BUTTON: "button"}[active.tagName] || "a");
       else if (th) selector = 'th[data-col="' + CSS.escape(th.getAttribute("data-col")) + '"] button';
@@ -174,6 +183,7 @@
       location.href = self.root.getAttribute("data-compare") + "?runs=" + ids;
     });
     this.drawChooser();
+    if (G) G.setup(this);
   };
 
   Table.prototype.drawChooser = function () {
@@ -247,7 +257,15 @@
     return {list: list, matches: matches};
   };
 
+  Table.prototype.grouped = function () {
+    var ids = this.colById;
+    return G !== null && this.state.group.some(function (id) { return ids[id]; });
+  };
+
   Table.prototype.update = function () {
+    if (G) G.showControls(this, this.grouped());
+    if (this.grouped()) return this.updateGrouped();
+    if (G) G.publish(this, null);
     var shown = this.shownList(), list = shown.list, matches = shown.matches, size = this.pageSize;
     var pages = Math.max(1, Math.ceil(list.length / size));
     this.state.page = Math.min(Math.max(0, this.state.page), pages - 1);
@@ -258,12 +276,46 @@
     }
     this.draw(list.slice(this.state.page * size, (this.state.page + 1) * size), !matches);
     this.drawPager(pages, list.length);
+    this.finishUpdate();
+  };
+
+  /* One row per group of the matching runs (all of them when nothing filters): groups.js draws it. */
+  Table.prototype.updateGrouped = function () {
+    var matches = this.matching(), status = this.el("status");
+    var text = G.update(this, matches || this.rows, matches !== null);
+    if (!status.classList.contains("error")) status.textContent = text;
+    this.finishUpdate();
+  };
+
+  Table.prototype.finishUpdate = function () {
     var compare = this.el("compare");
     if (compare) {
       compare.disabled = this.state.sel.size === 0;
       compare.textContent = "Compare selected (" + this.state.sel.size + ")";
     }
     this.writeHash();
+  };
+
+  /* A column's header: a button that sorts by it (descending first for numbers and times). */
+  Table.prototype.headerCell = function (col, sortParts) {
+    var self = this, th = document.createElement("th"), b = document.createElement("button");
+    th.scope = "col";
+    if (col.num) th.className = "num";
+    b.type = "button";
+    b.className = "sort";
+    b.textContent = col.group === "params" ? "param: " + col.label : col.group === "metrics" ? "metric: " + col.label
+      : col.group === "tags" ? "tag: " + col.label : col.label;
+    b.title = "Sort by " + b.textContent;
+    th.setAttribute("aria-sort", sortParts[0] === col.id ? (sortParts[1] === "asc" ? "ascending" : "descending") : "none");
+    th.setAttribute("data-col", col.id);
+    b.addEventListener("click", function () {
+      var dir = sortParts[0] === col.id && sortParts[1] === "desc" ? "asc" : "desc";
+      if (sortParts[0] !== col.id && !col.num && col.id !== "start" && col.id !== "duration") dir = "asc";
+      self.state.sort = col.id + ":" + dir;
+      self.update();
+    });
+    th.appendChild(b);
+    return th;
   };
 
   Table.prototype.draw = function (items, tree) {
@@ -279,26 +331,7 @@
     selTh.appendChild(label);
     selTh.className = "select";
     hr.appendChild(selTh);
-    cols.forEach(function (col) {
-      var th = document.createElement("th"), b = document.createElement("button");
-      th.scope = "col";
-      if (col.num) th.className = "num";
-      b.type = "button";
-      b.className = "sort";
-      b.textContent = col.group === "params" ? "param: " + col.label : col.group === "metrics" ? "metric: " + col.label
-        : col.group === "tags" ? "tag: " + col.label : col.label;
-      b.title = "Sort by " + b.textContent;
-      th.setAttribute("aria-sort", sortParts[0] === col.id ? (sortParts[1] === "asc" ? "ascending" : "descending") : "none");
-      th.setAttribute("data-col", col.id);
-      b.addEventListener("click", function () {
-        var dir = sortParts[0] === col.id && sortParts[1] === "desc" ? "asc" : "desc";
-        if (sortParts[0] !== col.id && !col.num && col.id !== "start" && col.id !== "duration") dir = "asc";
-        self.state.sort = col.id + ":" + dir;
-        self.update();
-      });
-      th.appendChild(b);
-      hr.appendChild(th);
-    });
+    cols.forEach(function (col) { hr.appendChild(self.headerCell(col, sortParts)); });
     thead.textContent = "";
     thead.appendChild(hr);
     var frag = document.createDocumentFragment();
@@ -431,6 +464,8 @@
     if (s.sel.size) p.set("sel", Array.from(s.sel).join(","));
     if (s.open.size) p.set("open", Array.from(s.open).join(","));
     if (s.page) p.set("page", String(s.page));
+    if (s.group.length) p.set("group", s.group.join(","));
+    if (s.band !== "std") p.set("band", s.band);
     var hash = p.toString();
     if (hash === location.hash.replace(/^#/, "")) return;
     var url = location.href.split("#")[0] + (hash ? "#" + hash : "");
