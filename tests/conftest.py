@@ -24,3 +24,19 @@ def log_dir(tmp_path, monkeypatch):
         run.end()
     fluent._chosen_experiment = None
     paths.set_log_dir(None)
+
+
+@pytest.fixture(autouse=True)
+def _environment_left_as_found():
+    """The variables that choose where and into what runs log are as before every test: MLflow's
+    set_experiment exports MLFLOW_EXPERIMENT_ID itself, and flowsheet reads it, so a test that calls it
+    would otherwise send later tests' runs into its experiment."""
+    import os
+
+    before = {name: os.environ.get(name) for name in ENV_NAMES}
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
