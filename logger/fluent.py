@@ -331,8 +331,9 @@ def log_figure(figure: Any, artifact_file: str, **_mlflow_only: Any) -> None:
     _run_for_logging().log_figure(figure, artifact_file)
 
 
-def log_image(image: Any, artifact_file: str, **_mlflow_only: Any) -> None:
-    _run_for_logging().log_image(image, artifact_file)
+def log_image(image: Any, artifact_file: str | None = None, key: str | None = None, step: int | None = None,
+              timestamp: int | None = None, **_mlflow_only: Any) -> None:
+    _run_for_logging().log_image(image, artifact_file, key=key, step=step, timestamp=timestamp)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
-from . import artifacts, events
+from . import artifacts, events, images
 from .exceptions import InvalidParameterValue
 from .format import (
     ARTIFACT,
@@ -263,22 +263,26 @@ class Run:
             raise TypeError(f"log_figure takes a matplotlib or plotly figure, got {type(figure).__name__}")
         return self._place(relative, save)
 
-    def log_image(self, image, artifact_file: str) -> str:
-        """A numpy array (HxW, HxWx3 or HxWx4) or a PIL image."""
+    def log_image(self, image, artifact_file: str | None = None, *, key: str | None = None,
+                  step: int | None = None, timestamp: int | None = None) -> str:
+        """A numpy array (HxW, HxWx3 or HxWx4) or a PIL image, saved as `artifact_file`, or, as MLflow 2.x
+        does, one step of the series `key` (logger/images.py has the layout); returns the path written."""
+        if artifact_file is not None and (key, step, timestamp) != (None, None, None):
+            raise TypeError("log_image takes artifact_file, or key with step and timestamp, not both")
+        if artifact_file is None and key is None:
+            raise TypeError("log_image needs artifact_file (a file name) or key (a series of images over steps)")
+        picture = images.to_pil(image)
+        if artifact_file is None:
+            full, small = images.series_files(str(key), step or 0, timestamp or int(time.time() * 1000))
+            self._place(full, lambda target: artifacts.place(target, lambda tmp: picture.save(tmp, format="PNG")))
+            thumb = images.compressed(picture)
+            self._place(small, lambda target: artifacts.place(target, lambda tmp: thumb.save(tmp, format="WEBP")))
+            if self._tags.get(images.LOGGED_IMAGES_TAG) != "True":
+                self.set_tag(images.LOGGED_IMAGES_TAG, "True")
+            return full
         relative = artifacts.safe_file(artifact_file)
-        try:
-            from PIL import Image
-        except ImportError as error:
-            raise ImportError("log_image needs Pillow: pip install pillow") from error
-        if not isinstance(image, Image.Image):
-            import numpy
-
-            array = numpy.asarray(image)
-            if array.dtype.kind == "f":
-                array = (numpy.clip(array, 0, 1) * 255).round()
-            image = Image.fromarray(array.astype("uint8"))
         fmt = (Path(relative).suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG")
-        return self._place(relative, lambda target: artifacts.place(target, lambda tmp: image.save(tmp, format=fmt)))
+        return self._place(relative, lambda target: artifacts.place(target, lambda tmp: picture.save(tmp, format=fmt)))
 
     def get_artifact_uri(self, artifact_path: str | None = None) -> str:
         relative = artifacts.safe_relative(artifact_path)

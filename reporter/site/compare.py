@@ -3,7 +3,8 @@
 `compare.html?runs=id1,id2` is a static page: it loads `compare-data.js` with <script src> (never fetch,
 which file:// forbids) and picks the selected runs out of it in the browser. So the file holds every run
 of the site, and each run is kept small: display-ready text for the run's facts, params and tags, three
-numbers per metric (latest, min, max), and the site paths of its image artifacts. The chart specs are
+numbers per metric (latest, min, max), and the site paths of its image artifacts (with the name pattern
+that matches a randomly named one across runs, and the steps of `log_image(key=, step=)` series). The chart specs are
 the compare charts of `reporter.charts.experiment` (downsampled curves that filter on the URL's selection).
 """
 
@@ -23,6 +24,7 @@ from logger.search import run_row, system_tags
 from reporter.charts.common import ChartBlock, ChartSection, lower_is_better, pick_primary_metric
 from reporter.charts.experiment import curve_keys, logged_metrics, overlay_spec, parallel_spec, runs_frame, scatter_spec
 from reporter.site.artifacts import image_views
+from reporter.site.image_names import image_pattern, series_images
 from reporter.site.text import duration_ms, format_duration, format_time, source_text
 from reporter.site.urls import site_id
 
@@ -58,7 +60,9 @@ def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable
         finite = [v for v in history.values if math.isfinite(v)]
         metrics[key] = [_number(history.values[history.latest_index()]),
                         min(finite) if finite else None, max(finite) if finite else None]
-    return {
+    plain, series = series_images(images)
+    patterns = {path: pattern for path in plain if (pattern := image_pattern(path, run.run_id)) != path}
+    summary: dict[str, Any] = {
         "id": run.run_id,
         "name": run.name or run.run_id,
         "url": run_href(run.run_id),
@@ -67,8 +71,14 @@ def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable
         "metrics": metrics,
         # MLflow's system tags are the facts above (name, user, source, parent) and the description
         "tags": {key: value for key, value in row["tags"].items() if key not in facts},
-        "images": images,
+        "images": plain,
     }
+    # only when there are some: most runs have neither, and the compare data holds every run of the site
+    if patterns:
+        summary["patterns"] = patterns  # image path -> the name pattern that matches it in other runs
+    if series:
+        summary["series"] = {key: [[step, href] for step, href in steps] for key, steps in series.items()}
+    return summary
 
 
 def site_images(run: Run, run_folder: str, max_bytes: int, log_dir: Path) -> dict[str, str]:

@@ -11,6 +11,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from logger.format import NOTE_TAG
@@ -24,7 +25,8 @@ from reporter.charts.groups import with_group_curves
 from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
 from reporter.site import tables
-from reporter.site.artifacts import LIST_HEAD, ArtifactView, artifact_tree
+from reporter.site.artifacts import LIST_HEAD, RASTER_TYPES, ArtifactView, artifact_tree
+from reporter.site.image_names import series_images
 from reporter.site.text import duration_ms, format_time, param_text, source_text
 from reporter.site.urls import experiment_dir, experiment_href, run_dir, run_href, site_id
 
@@ -176,9 +178,17 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
         models=[a for a in artifacts if a.model is not None], metrics_csv_href="metrics.csv" if run.metrics else None,
         charts=LazyCharts(curve_sections, run) if any(len(h) > 1 for h in run.metrics.values()) else [],
         single_value_metrics=sum(1 for h in run.metrics.values() if len(h) == 1),
+        image_series=image_series(artifacts),
     )
     slug = site_id(run.run_id)
     return Page(f"{run_dir(run.run_id)}/index.html", (f"run-{slug}.html", "run.html"), context)
+
+
+def image_series(artifacts: list[ArtifactView]) -> list[tuple[str, list[tuple[int, str]]]]:
+    """The run's `log_image(key=, step=)` series, by key: [(step, href of the copy)] by step."""
+    copied = {view.path: view.href for view in artifacts
+              if view.href and view.kind == "image" and PurePosixPath(view.name).suffix.lower() in RASTER_TYPES}
+    return sorted(series_images(copied)[1].items())
 
 
 def compare_page(data: LogData, config: BuildConfig, static_files: frozenset[str] = frozenset(),
