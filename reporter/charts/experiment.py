@@ -9,7 +9,7 @@ chosen in the page, counts them in a text layer).
 
 With `selection=True` (the compare page, `reporter.site.compare`) a chart holds every run given and
 filters on the Vega-Lite param `selected_runs`, which charts.js sets from the page URL
-(`?runs=id1,id2`, see usermeta.fs.selection).
+(`?runs=id1,id2`, see usermeta.fs.selection). The heatmap, box and single-value bars are in `spread.py`.
 """
 
 from __future__ import annotations
@@ -28,14 +28,24 @@ from reporter.charts.common import (
     left_out_note,
     lower_is_better,
     pick_primary_metric,
+    plural,
 )
 from reporter.charts.downsample import downsample, round_sig
+from reporter.charts.parts import (
+    chart_title,
+    colour_scale,
+    direction,
+    runs_rows,
+    spans_decades,
+    spec_of,
+    with_runs,
+    zoom_param,
+)
+from reporter.charts.spread import box_spec, heatmap_spec
 
 OVERLAY_RUNS = 10
 OVERLAY_POINTS = 200  # per run: overlays compare shapes, the run page has the detail
 MAX_PARALLEL_PARAMS = 6
-GRID_LEVELS = 12  # up to this many distinct values a param is drawn as discrete cells, not bins
-SELECTION_FILTER = "indexof(selected_runs, datum.id) >= 0"
 
 
 # ---- runs as a table ---------------------------------------------------------------------------
@@ -89,45 +99,14 @@ def best_rows(frame: pd.DataFrame, metric: str, n: int = OVERLAY_RUNS) -> list[i
     return sorted(range(len(frame)), key=rank)[:n]
 
 
-def _runs_rows(frame: pd.DataFrame) -> list[dict]:
-    return [{"i": int(r.i), "id": r.id, "name": str(r.name)} for r in frame[["i", "id", "name"]].itertuples()]
-
-
-def _spec(chart: alt.TopLevelMixin, datasets: dict, **meta) -> dict:
-    spec = chart.to_dict(validate=False)  # schema-checked in the tests
-    spec["datasets"] = datasets
-    spec["usermeta"] = {"fs": meta}
-    return spec
-
-
-def _with_runs(chart, selection: bool):
-    """Names (and ids) looked up from the `runs` dataset; with `selection`, only the selected runs."""
-    runs = alt.LookupData(alt.Data(name="runs"), key="i", fields=["id", "name"])
-    chart = chart.transform_lookup(lookup="i", from_=runs)
-    return chart.transform_filter(SELECTION_FILTER) if selection else chart
-
-
-def _title(text: str, *notes: str) -> alt.Title:
-    subtitle = "; ".join(n for n in notes if n)
-    return alt.Title(text, subtitle=subtitle, anchor="start") if subtitle else alt.Title(text, anchor="start")
-
-
-def _direction(metric: str) -> str:
-    return "lower is better" if lower_is_better(metric) else "higher is better"
-
-
-def _colour_scale(metric: str) -> alt.Scale:
-    # the same colour means "good" whichever way the metric points
-    return alt.Scale(scheme="viridis", reverse=lower_is_better(metric))
-
-
 # ---- metric overlays ---------------------------------------------------------------------------
 
 def overlay_spec(runs: list[Run], frame: pd.DataFrame, key: str, *, note: str = "", selection: bool = False,
-                 max_points: int = OVERLAY_POINTS) -> dict:
+                 max_points: int = OVERLAY_POINTS, ranked_by: str = "") -> dict:
     """Metric `key` of every run in `runs`, one line per run, each downsampled to `max_points` points.
 
-    `frame` is the runs table of `runs` (row `i` is `runs[i]`); the names come from it.
+    `frame` is the runs table of `runs` (row `i` is `runs[i]`); the names come from it. With `ranked_by`
+    (a metric), `runs` are the best runs by it and the subtitle counts the lines actually drawn.
     """
     rows, without = [], 0
     for index, run in enumerate(runs):
@@ -137,7 +116,7 @@ def overlay_spec(runs: list[Run], frame: pd.DataFrame, key: str, *, note: str = 
             without += 1
             continue
         rows += [{"i": index, "s": int(s), "v": round_sig(float(v))} for s, v in zip(series.steps, series.values)]
-    base = _with_runs(alt.Chart(alt.Data(name="points")), selection)
+    base = with_runs(alt.Chart(alt.Data(name="points")), selection)
     chart = base.mark_line(strokeWidth=1.5).encode(
         x=alt.X("s:Q", title="step"),
         y=alt.Y("v:Q", title=key),
@@ -146,14 +125,22 @@ def overlay_spec(runs: list[Run], frame: pd.DataFrame, key: str, *, note: str = 
         tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("s:Q", title="step"),
                  alt.Tooltip("v:Q", title=key, format=".7~g")],
     )
-    params = [alt.param(name="selected_runs", value=[])] if selection else []
-    chart = chart.add_params(*params) if params else chart
-    title = _title(key, note, left_out_note(without) if not selection else "")
-    chart = chart.properties(title=title, width="container", height=CHART_HEIGHT)
-    meta = {"kind": "overlay", "runs": len(runs) - without}
+    params = [zoom_param()] + ([alt.param(name="selected_runs", value=[])] if selection else [])
+    chart = chart.add_params(*params)
+    drawn = len(runs) - without
+    if ranked_by:
+        notes = [f"{plural(drawn, 'best run')} by {ranked_by} ({direction(ranked_by)})",
+                 f"{without} of the {len(runs)} best have no {key}" if without else ""]
+    else:
+        notes = [left_out_note(without) if not selection else ""]
+    chart = chart.properties(title=chart_title(key, note, *notes), width="container", height=CHART_HEIGHT)
+    meta: dict = {"kind": "overlay", "runs": drawn, "data": "points"}
     if selection:
         meta["selection"] = "url"
-    return _spec(chart, {"points": rows, "runs": _runs_rows(frame)}, **meta)
+    if not rows:
+        meta["empty"] = f"None of the {len(runs)} best runs by {ranked_by} logged {key}" if ranked_by else \
+            f"No run logged {key}"
+    return spec_of(chart, {"points": rows, "runs": runs_rows(frame)}, **meta)
 
 
 # ---- parallel coordinates ----------------------------------------------------------------------
@@ -178,18 +165,18 @@ def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = 
         field = f"d{n}"
         if param_is_numeric(column):
             wide[field] = [finite(v) for v in column]
-            dims.append({"k": field, "label": name, "cat": 0})
+            dims.append({"k": field, "label": name, "cat": 0, "log": int(spans_decades(column))})
         else:
             present = column.dropna().astype(str)
             categories = sorted(present.unique())
             spacing = {c: (j / (len(categories) - 1) if len(categories) > 1 else 0.5) for j, c in enumerate(categories)}
             wide[field] = [None if pd.isna(v) else spacing[str(v)] for v in column]
-            dims.append({"k": field, "label": name, "cat": 1})
+            dims.append({"k": field, "label": name, "cat": 1, "log": 0})
             cat_ticks += [{"label": name, "y": spacing[c], "text": c} for c in categories]
         fields.append(field)
     metric_label = primary if primary not in params else f"{primary} (metric)"
     wide["m"] = frame.get(f"m:{primary}", pd.Series([None] * len(frame)))
-    dims.append({"k": "m", "label": metric_label, "cat": 0})
+    dims.append({"k": "m", "label": metric_label, "cat": 0, "log": int(spans_decades(wide["m"]))})
     complete = wide.dropna()
     left_out = len(wide) - len(complete)
     rows = [{k: (int(v) if k == "i" else round_sig(float(v))) for k, v in row.items()}
@@ -198,19 +185,21 @@ def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = 
 
     def folded(chart):
         return (
-            _with_runs(chart, selection)
+            with_runs(chart, selection)
             .transform_fold([d["k"] for d in dims], as_=["k", "val"])
             .transform_joinaggregate(lo="min(val)", hi="max(val)", groupby=["k"])
-            .transform_lookup(lookup="k", from_=alt.LookupData(alt.Data(name="dims"), key="k", fields=["label", "cat"]))
-            .transform_calculate(y="datum.cat ? datum.val : datum.hi > datum.lo"
-                                   " ? (datum.val - datum.lo) / (datum.hi - datum.lo) : 0.5")
+            .transform_lookup(lookup="k", from_=alt.LookupData(alt.Data(name="dims"), key="k",
+                                                                fields=["label", "cat", "log"]))
+            .transform_calculate(y="datum.cat ? datum.val : datum.hi > datum.lo ? (log_scale && datum.log"
+                                   " ? log(datum.val / datum.lo) / log(datum.hi / datum.lo)"
+                                   " : (datum.val - datum.lo) / (datum.hi - datum.lo)) : 0.5")
         )
 
     x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, orient="top", labelLimit=140))
     y_scale = alt.Scale(domain=[0, 1])
     lines = folded(alt.Chart(alt.Data(name="wide"))).mark_line(opacity=0.7).encode(
         x=x, y=alt.Y("y:Q", scale=y_scale, axis=None), detail="i:N",
-        color=alt.Color("m:Q", title=primary, scale=_colour_scale(primary)),
+        color=alt.Color("m:Q", title=primary, scale=colour_scale(primary)),
         tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("label:N", title="axis"),
                  alt.Tooltip("val:Q", title="value", format=".7~g")],
     )
@@ -228,17 +217,21 @@ def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = 
     if cat_ticks:
         layers.append(alt.Chart(alt.Data(name="cats")).mark_text(align="left", dx=3, fontSize=10).encode(
             x=x, y=alt.Y("y:Q", scale=y_scale, axis=None), text="text:N"))
-    chart = alt.layer(*layers)
+    logged = [str(d["label"]) for d in dims if d["log"]]
+    # charts.js sets log_scale from the page's "log scale" switch (Vega-Lite cannot switch a scale type by a param)
+    chart = alt.layer(*layers).add_params(alt.param(name="log_scale", value=True))
     if selection:
         chart = chart.add_params(alt.param(name="selected_runs", value=[]))
     note = left_out_note(left_out, "without a value on every axis") if not selection else ""
-    chart = chart.properties(title=_title(f"parallel coordinates, coloured by {primary}", _direction(primary), note),
-                             width="container", height=300)
-    datasets = {"wide": rows, "dims": dims, "cats": cat_ticks, "runs": _runs_rows(frame)}
-    meta = {"kind": "parallel", "runs": len(rows), "left_out": left_out}
+    chart = chart.properties(title=chart_title(f"parallel coordinates, coloured by {primary}", direction(primary),
+                                               note), width="container", height=300)
+    datasets = {"wide": rows, "dims": dims, "cats": cat_ticks, "runs": runs_rows(frame)}
+    meta: dict = {"kind": "parallel", "runs": len(rows), "left_out": left_out, "log": logged}
     if selection:
         meta["selection"] = "url"
-    return _spec(chart, datasets, **meta)
+    if not rows:
+        meta["empty"] = f"No run has a value on every axis ({', '.join(order)})"
+    return spec_of(chart, datasets, **meta)
 
 
 # ---- scatter -----------------------------------------------------------------------------------
@@ -273,7 +266,7 @@ def scatter_spec(frame: pd.DataFrame, primary: str, *, selection: bool = False) 
     y_param = alt.param(name="scatter_y", value=y_default,
                         bind=alt.binding_select(options=options, labels=labels, name="y "))
     base = (
-        _with_runs(alt.Chart(alt.Data(name="table")), selection)
+        with_runs(alt.Chart(alt.Data(name="table")), selection)
         .transform_calculate(x="datum[scatter_x]", y="datum[scatter_y]")
     )
     points = base.transform_filter("isValid(datum.x) && isValid(datum.y)").mark_point(filled=True, size=60).encode(
@@ -293,57 +286,12 @@ def scatter_spec(frame: pd.DataFrame, primary: str, *, selection: bool = False) 
     )
     params_list = [x_param, y_param] + ([alt.param(name="selected_runs", value=[])] if selection else [])
     chart = alt.layer(points, missing).add_params(*params_list).properties(
-        title=_title("scatter", "choose x and y below"), width="container", height=300)
-    meta = {"kind": "scatter", "fields": {f: label for f, (_, label) in fields.items()}}
+        title=chart_title("scatter", "choose x and y below"), width="container", height=300)
+    spanning = [f for f, (column, _) in fields.items() if spans_decades(frame.get(column, []))]
+    meta = {"kind": "scatter", "fields": {f: label for f, (_, label) in fields.items()}, "log": spanning}
     if selection:
         meta["selection"] = "url"
-    return _spec(chart, {"table": rows, "runs": _runs_rows(frame)}, **meta)
-
-
-# ---- heatmap and box ---------------------------------------------------------------------------
-
-def _axis_encoding(channel, field: str, title: str, values: pd.Series):
-    if values.nunique() <= GRID_LEVELS:  # a grid search: one cell per tried value
-        return channel(f"{field}:O", title=title, sort="ascending")
-    return channel(f"{field}:Q", title=title, bin=alt.Bin(maxbins=10))
-
-
-def heatmap_spec(frame: pd.DataFrame, primary: str, x_param: str, y_param: str) -> dict:
-    """The best value of `primary` in each cell of two numeric params (binned, or one cell per value)."""
-    table = pd.DataFrame({
-        "i": frame["i"],
-        "a": [finite(v) for v in frame.get(f"p:{x_param}", [None] * len(frame))],
-        "b": [finite(v) for v in frame.get(f"p:{y_param}", [None] * len(frame))],
-        "m": [finite(v) for v in frame.get(f"m:{primary}", [None] * len(frame))],
-    }).dropna()
-    left_out = len(frame) - len(table)
-    rows = [{"i": int(r.i), "a": round_sig(r.a), "b": round_sig(r.b), "m": round_sig(r.m)} for r in table.itertuples()]
-    best = "min" if lower_is_better(primary) else "max"
-    chart = alt.Chart(alt.Data(name="table")).mark_rect().encode(
-        x=_axis_encoding(alt.X, "a", x_param, table["a"]),
-        y=_axis_encoding(alt.Y, "b", y_param, table["b"]),
-        color=alt.Color(f"{best}(m):Q", title=f"{best} {primary}", scale=_colour_scale(primary)),
-        tooltip=[alt.Tooltip(f"{best}(m):Q", title=f"{best} {primary}", format=".7~g"),
-                 alt.Tooltip("count():Q", title="runs")],
-    ).properties(title=_title(f"{primary} by {x_param} and {y_param}", _direction(primary), left_out_note(left_out)),
-                 width="container", height=300)
-    return _spec(chart, {"table": rows}, kind="heatmap", runs=len(rows), left_out=left_out)
-
-
-def box_spec(frame: pd.DataFrame, primary: str, param: str) -> dict:
-    """The spread of `primary` for each value of the categorical `param`."""
-    table = pd.DataFrame({
-        "i": frame["i"],
-        "c": [None if pd.isna(v) else str(v) for v in frame.get(f"p:{param}", [None] * len(frame))],
-        "m": [finite(v) for v in frame.get(f"m:{primary}", [None] * len(frame))],
-    }).dropna()
-    left_out = len(frame) - len(table)
-    rows = [{"i": int(r.i), "c": r.c, "m": round_sig(r.m)} for r in table.itertuples()]
-    chart = alt.Chart(alt.Data(name="table")).mark_boxplot(extent="min-max", size=28).encode(
-        x=alt.X("c:N", title=param, sort="ascending"),
-        y=alt.Y("m:Q", title=primary, scale=alt.Scale(zero=False)),
-    ).properties(title=_title(f"{primary} by {param}", left_out_note(left_out)), width="container", height=300)
-    return _spec(chart, {"table": rows}, kind="box", runs=len(rows), left_out=left_out)
+    return spec_of(chart, {"table": rows, "runs": runs_rows(frame)}, **meta)
 
 
 # ---- what a page shows -------------------------------------------------------------------------
@@ -356,8 +304,7 @@ def experiment_sections(runs: list[Run], tags: dict | None = None, *, id_prefix:
         return []
     best = best_rows(frame, primary)
     best_runs, best_frame = [runs[p] for p in best], frame.iloc[best].assign(i=range(len(best)))
-    note = f"{len(best)} best runs by {primary} ({_direction(primary)})"
-    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(best_runs, best_frame, key, note=note))
+    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(best_runs, best_frame, key, ranked_by=primary))
                 for n, key in enumerate(curve_keys(runs))]
     across = [ChartBlock(f"{id_prefix}parallel", "parallel coordinates", parallel_spec(frame, primary)),
               ChartBlock(f"{id_prefix}scatter", "scatter", scatter_spec(frame, primary))]
