@@ -21,8 +21,15 @@ from logger.model import Experiment, Run
 from logger.search import run_row, system_tags
 
 from reporter.charts.common import ChartBlock, ChartSection, lower_is_better, pick_primary_metric
-from reporter.charts.experiment import curve_keys, logged_metrics, overlay_spec, parallel_spec, runs_frame, scatter_spec
-from reporter.charts.spread import bars_spec
+from reporter.charts.experiment import (
+    bars_spec,
+    curve_keys,
+    logged_metrics,
+    overlay_spec,
+    parallel_spec,
+    runs_frame,
+    scatter_spec,
+)
 from reporter.site.artifacts import image_views
 from reporter.site.text import duration_ms, format_duration, format_time, source_text
 from reporter.site.urls import site_id
