@@ -120,6 +120,7 @@
       var channel = points.encoding && points.encoding[pair[0]];
       if (channel && state.logScale && logged.indexOf(field) >= 0) {
         channel.scale = Object.assign({}, channel.scale || {}, { type: "log" });
+        delete channel.scale.zero; // a log scale has no zero
       }
     });
   }
