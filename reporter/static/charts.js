@@ -380,7 +380,15 @@
       button.setAttribute("data-format", pair[0]);
       button.textContent = pair[1];
       button.title = "Download this chart as " + pair[1];
-      button.addEventListener("click", function () { download(chart, pair[0]); });
+      button.addEventListener("click", function () {
+        // the button says what happened: saving, then saved (or failed)
+        button.setAttribute("data-state", "saving");
+        download(chart, pair[0]).then(function () { button.setAttribute("data-state", "saved"); },
+                                      function (err) {
+                                        button.setAttribute("data-state", "failed");
+                                        console.error("flowsheet charts: download failed:", err);
+                                      });
+      });
       bar.appendChild(button);
     });
     return bar;
