@@ -14,6 +14,8 @@ How a page shows a chart (read by `static/charts.js`):
     {{ chart_script_tag("fs-spec-0", spec) }}          (a <script type="application/json">)
 
 Every chart-specific setting charts.js needs is in the spec's `usermeta.fs` (ignored by Vega-Lite).
+Every curve chart (overlays, the run page's metrics) carries an interval param `zoom` bound to the x scale:
+drag to pan, wheel to zoom, double-click to reset; charts.js adds the page's shared hover cursor to them.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import altair as alt
 import orjson
+import pandas as pd
 from markupsafe import Markup, escape
 
+from logger.model import Run
 from logger.values import natural_key, natural_sorted
 
 # Keys users commonly log as "the" metric, most telling first; the first one present is the primary metric.
@@ -35,6 +40,8 @@ PRIMARY_METRIC_TAG = "flowsheet.primary_metric"
 _LOWER_IS_BETTER = re.compile(r"loss|error|mse|rmse|mae|false_?(?:pos|neg)")
 
 CHART_HEIGHT = 220
+OVERLAY_RUNS = 10
+MAX_PARALLEL_PARAMS = 6
 SYSTEM_PREFIX = "system"  # the key prefix of system metrics (logger/system_metrics.py), as in MLflow
 SYSTEM_SECTION = "System"  # their section, shown after all others
 
@@ -142,3 +149,105 @@ class ChartBlock:
 class ChartSection:
     name: str  # "" for metrics without a prefix
     charts: list[ChartBlock]
+
+
+# ---- shared by the experiment and compare charts ------------------------------------------------
+
+SELECTION_FILTER = "indexof(selected_runs, datum.id) >= 0"
+LOG_DECADES = 2  # positive values spanning more than this many powers of ten are drawn on a log scale
+
+
+def runs_rows(frame: pd.DataFrame) -> list[dict]:
+    return [{"i": int(r.i), "id": r.id, "name": str(r.name)} for r in frame[["i", "id", "name"]].itertuples()]
+
+
+def spec_of(chart: alt.TopLevelMixin, datasets: dict, **meta) -> dict:
+    spec = chart.to_dict(validate=False)  # schema-checked in the tests
+    spec["datasets"] = datasets
+    spec["usermeta"] = {"fs": meta}
+    return spec
+
+
+def with_runs(chart, selection: bool):
+    """Names (and ids) looked up from the `runs` dataset; with `selection`, only the selected runs."""
+    runs = alt.LookupData(alt.Data(name="runs"), key="i", fields=["id", "name"])
+    chart = chart.transform_lookup(lookup="i", from_=runs)
+    return chart.transform_filter(SELECTION_FILTER) if selection else chart
+
+
+def chart_title(text: str, *notes: str) -> alt.Title:
+    subtitle = "; ".join(n for n in notes if n)
+    return alt.Title(text, subtitle=subtitle, anchor="start") if subtitle else alt.Title(text, anchor="start")
+
+
+def direction(metric: str) -> str:
+    return "lower is better" if lower_is_better(metric) else "higher is better"
+
+
+def colour_scale(metric: str) -> alt.Scale:
+    # the same colour means "good" whichever way the metric points
+    return alt.Scale(scheme="viridis", reverse=lower_is_better(metric))
+
+
+def zoom_param() -> alt.Parameter:
+    """Drag (pan) and wheel (zoom) on x, double-click to reset: an interval selection bound to the scales."""
+    return alt.selection_interval(name="zoom", bind="scales", encodings=["x"])
+
+
+def spans_decades(values: Iterable) -> bool:
+    """Whether the values are all positive and span more than LOG_DECADES powers of ten (a log axis reads better)."""
+    numbers = [v for v in (finite(x) for x in values) if v is not None]
+    if len(numbers) < 2 or min(numbers) <= 0:
+        return False
+    return math.log10(max(numbers) / min(numbers)) > LOG_DECADES
+
+
+# ---- runs as a table ---------------------------------------------------------------------------
+
+def runs_frame(runs: list[Run]) -> pd.DataFrame:
+    """One row per run: `i`, `id`, `name`, `p:<param>` (as logged) and `m:<metric>` (latest value or NaN)."""
+    rows = []
+    for index, run in enumerate(runs):
+        row = {"i": index, "id": run.run_id, "name": run.name or run.run_id[:8]}
+        row.update({f"p:{k}": v for k, v in run.params.items()})
+        row.update({f"m:{k}": finite(v) for k, v in run.latest_metrics().items()})
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=None if rows else ["i", "id", "name"])
+    keys = natural_sorted(c for c in frame.columns if c[:2] in ("p:", "m:"))
+    return frame.reindex(columns=["i", "id", "name"] + keys)
+
+
+def logged_metrics(frame: pd.DataFrame) -> list[str]:
+    """Metric keys (without `m:`) with a point in some run of the table, in natural order."""
+    return [column[2:] for column in frame.columns if column.startswith("m:")]
+
+
+def curve_keys(runs: list[Run]) -> list[str]:
+    """Metrics worth an overlay: logged at more than one point in some run (single values go to the scatter)."""
+    return natural_sorted({key for run in runs for key, history in run.metrics.items() if len(history) > 1})
+
+
+def param_is_numeric(values: pd.Series) -> bool:
+    present = values.dropna()
+    return len(present) > 0 and all(finite(v) is not None for v in present)
+
+
+def differing_params(frame: pd.DataFrame, limit: int | None = MAX_PARALLEL_PARAMS) -> list[str]:
+    """Params (without `p:`) whose value is not the same in every run, in natural order, at most `limit`."""
+    names = []
+    for column in frame.columns:
+        if column.startswith("p:") and frame[column].astype("string").nunique(dropna=False) > 1:
+            names.append(column[2:])
+    return names if limit is None else names[:limit]
+
+
+def best_rows(frame: pd.DataFrame, metric: str, n: int = OVERLAY_RUNS) -> list[int]:
+    """Positions of the `n` rows with the best latest value of `metric` (rows without a value come last)."""
+    sign = 1 if lower_is_better(metric) else -1
+    values = frame.get(f"m:{metric}", pd.Series([None] * len(frame)))
+
+    def rank(position: int):
+        value = finite(values.iloc[position])
+        return (value is None, sign * value if value is not None else 0.0, position)
+
+    return sorted(range(len(frame)), key=rank)[:n]

@@ -10,6 +10,8 @@ chosen in the page, counts them in a text layer).
 With `selection=True` (the compare page, `reporter.site.compare`) a chart holds every run given and
 filters on the Vega-Lite param `selected_runs`, which charts.js sets from the page URL
 (`?runs=id1,id2`, see usermeta.fs.selection).
+A chart with nothing to draw still gets a spec, with `usermeta.fs.empty` saying why in one line: charts.js
+shows that line in the chart's place instead of an empty plot with a `NaN` legend.
 """
 
 from __future__ import annotations
@@ -18,116 +20,45 @@ import altair as alt
 import pandas as pd
 
 from logger.model import Run
-from logger.values import natural_sorted
 
-from reporter.charts.common import (
+from reporter.charts.common import (  # the runs-table helpers are imported from here by the pages too
     CHART_HEIGHT,
     ChartBlock,
     ChartSection,
+    best_rows,
+    chart_title,
+    colour_scale,
+    curve_keys,
+    differing_params,
+    direction,
     finite,
     left_out_note,
+    logged_metrics,
     lower_is_better,
+    param_is_numeric,
     pick_primary_metric,
+    plural,
+    runs_frame,
+    runs_rows,
+    spans_decades,
+    spec_of,
+    with_runs,
+    zoom_param,
 )
 from reporter.charts.downsample import downsample, round_sig
 
-OVERLAY_RUNS = 10
 OVERLAY_POINTS = 200  # per run: overlays compare shapes, the run page has the detail
-MAX_PARALLEL_PARAMS = 6
 GRID_LEVELS = 12  # up to this many distinct values a param is drawn as discrete cells, not bins
-SELECTION_FILTER = "indexof(selected_runs, datum.id) >= 0"
-
-
-# ---- runs as a table ---------------------------------------------------------------------------
-
-def runs_frame(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: `i`, `id`, `name`, `p:<param>` (as logged) and `m:<metric>` (latest value or NaN)."""
-    rows = []
-    for index, run in enumerate(runs):
-        row = {"i": index, "id": run.run_id, "name": run.name or run.run_id[:8]}
-        row.update({f"p:{k}": v for k, v in run.params.items()})
-        row.update({f"m:{k}": finite(v) for k, v in run.latest_metrics().items()})
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=None if rows else ["i", "id", "name"])
-    keys = natural_sorted(c for c in frame.columns if c[:2] in ("p:", "m:"))
-    return frame.reindex(columns=["i", "id", "name"] + keys)
-
-
-def logged_metrics(frame: pd.DataFrame) -> list[str]:
-    """Metric keys (without `m:`) with a point in some run of the table, in natural order."""
-    return [column[2:] for column in frame.columns if column.startswith("m:")]
-
-
-def curve_keys(runs: list[Run]) -> list[str]:
-    """Metrics worth an overlay: logged at more than one point in some run (single values go to the scatter)."""
-    return natural_sorted({key for run in runs for key, history in run.metrics.items() if len(history) > 1})
-
-
-def param_is_numeric(values: pd.Series) -> bool:
-    present = values.dropna()
-    return len(present) > 0 and all(finite(v) is not None for v in present)
-
-
-def differing_params(frame: pd.DataFrame, limit: int | None = MAX_PARALLEL_PARAMS) -> list[str]:
-    """Params (without `p:`) whose value is not the same in every run, in natural order, at most `limit`."""
-    names = []
-    for column in frame.columns:
-        if column.startswith("p:") and frame[column].astype("string").nunique(dropna=False) > 1:
-            names.append(column[2:])
-    return names if limit is None else names[:limit]
-
-
-def best_rows(frame: pd.DataFrame, metric: str, n: int = OVERLAY_RUNS) -> list[int]:
-    """Positions of the `n` rows with the best latest value of `metric` (rows without a value come last)."""
-    sign = 1 if lower_is_better(metric) else -1
-    values = frame.get(f"m:{metric}", pd.Series([None] * len(frame)))
-
-    def rank(position: int):
-        value = finite(values.iloc[position])
-        return (value is None, sign * value if value is not None else 0.0, position)
-
-    return sorted(range(len(frame)), key=rank)[:n]
-
-
-def _runs_rows(frame: pd.DataFrame) -> list[dict]:
-    return [{"i": int(r.i), "id": r.id, "name": str(r.name)} for r in frame[["i", "id", "name"]].itertuples()]
-
-
-def _spec(chart: alt.TopLevelMixin, datasets: dict, **meta) -> dict:
-    spec = chart.to_dict(validate=False)  # schema-checked in the tests
-    spec["datasets"] = datasets
-    spec["usermeta"] = {"fs": meta}
-    return spec
-
-
-def _with_runs(chart, selection: bool):
-    """Names (and ids) looked up from the `runs` dataset; with `selection`, only the selected runs."""
-    runs = alt.LookupData(alt.Data(name="runs"), key="i", fields=["id", "name"])
-    chart = chart.transform_lookup(lookup="i", from_=runs)
-    return chart.transform_filter(SELECTION_FILTER) if selection else chart
-
-
-def _title(text: str, *notes: str) -> alt.Title:
-    subtitle = "; ".join(n for n in notes if n)
-    return alt.Title(text, subtitle=subtitle, anchor="start") if subtitle else alt.Title(text, anchor="start")
-
-
-def _direction(metric: str) -> str:
-    return "lower is better" if lower_is_better(metric) else "higher is better"
-
-
-def _colour_scale(metric: str) -> alt.Scale:
-    # the same colour means "good" whichever way the metric points
-    return alt.Scale(scheme="viridis", reverse=lower_is_better(metric))
 
 
 # ---- metric overlays ---------------------------------------------------------------------------
 
 def overlay_spec(runs: list[Run], frame: pd.DataFrame, key: str, *, note: str = "", selection: bool = False,
-                 max_points: int = OVERLAY_POINTS) -> dict:
+                 max_points: int = OVERLAY_POINTS, ranked_by: str = "") -> dict:
     """Metric `key` of every run in `runs`, one line per run, each downsampled to `max_points` points.
 
-    `frame` is the runs table of `runs` (row `i` is `runs[i]`); the names come from it.
+    `frame` is the runs table of `runs` (row `i` is `runs[i]`); the names come from it. With `ranked_by`
+    (a metric), `runs` are the best runs by it and the subtitle counts the lines actually drawn.
     """
     rows, without = [], 0
     for index, run in enumerate(runs):
@@ -137,7 +68,7 @@ def overlay_spec(runs: list[Run], frame: pd.DataFrame, key: str, *, note: str = 
             without += 1
             continue
         rows += [{"i": index, "s": int(s), "v": round_sig(float(v))} for s, v in zip(series.steps, series.values)]
-    base = _with_runs(alt.Chart(alt.Data(name="points")), selection)
+    base = with_runs(alt.Chart(alt.Data(name="points")), selection)
     chart = base.mark_line(strokeWidth=1.5).encode(
         x=alt.X("s:Q", title="step"),
         y=alt.Y("v:Q", title=key),
@@ -146,14 +77,22 @@ def overlay_spec(runs: list[Run], frame: pd.DataFrame, key: str, *, note: str = 
         tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("s:Q", title="step"),
                  alt.Tooltip("v:Q", title=key, format=".7~g")],
     )
-    params = [alt.param(name="selected_runs", value=[])] if selection else []
-    chart = chart.add_params(*params) if params else chart
-    title = _title(key, note, left_out_note(without) if not selection else "")
-    chart = chart.properties(title=title, width="container", height=CHART_HEIGHT)
-    meta = {"kind": "overlay", "runs": len(runs) - without}
+    params = [zoom_param()] + ([alt.param(name="selected_runs", value=[])] if selection else [])
+    chart = chart.add_params(*params)
+    drawn = len(runs) - without
+    if ranked_by:
+        notes = [f"{plural(drawn, 'best run')} by {ranked_by} ({direction(ranked_by)})",
+                 f"{without} of the {len(runs)} best have no {key}" if without else ""]
+    else:
+        notes = [left_out_note(without) if not selection else ""]
+    chart = chart.properties(title=chart_title(key, note, *notes), width="container", height=CHART_HEIGHT)
+    meta: dict = {"kind": "overlay", "runs": drawn, "data": "points"}
     if selection:
         meta["selection"] = "url"
-    return _spec(chart, {"points": rows, "runs": _runs_rows(frame)}, **meta)
+    if not rows:
+        meta["empty"] = f"None of the {len(runs)} best runs by {ranked_by} logged {key}" if ranked_by else \
+            f"No run logged {key}"
+    return spec_of(chart, {"points": rows, "runs": runs_rows(frame)}, **meta)
 
 
 # ---- parallel coordinates ----------------------------------------------------------------------
@@ -178,18 +117,18 @@ def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = 
         field = f"d{n}"
         if param_is_numeric(column):
             wide[field] = [finite(v) for v in column]
-            dims.append({"k": field, "label": name, "cat": 0})
+            dims.append({"k": field, "label": name, "cat": 0, "log": int(spans_decades(column))})
         else:
             present = column.dropna().astype(str)
             categories = sorted(present.unique())
             spacing = {c: (j / (len(categories) - 1) if len(categories) > 1 else 0.5) for j, c in enumerate(categories)}
             wide[field] = [None if pd.isna(v) else spacing[str(v)] for v in column]
-            dims.append({"k": field, "label": name, "cat": 1})
+            dims.append({"k": field, "label": name, "cat": 1, "log": 0})
             cat_ticks += [{"label": name, "y": spacing[c], "text": c} for c in categories]
         fields.append(field)
     metric_label = primary if primary not in params else f"{primary} (metric)"
     wide["m"] = frame.get(f"m:{primary}", pd.Series([None] * len(frame)))
-    dims.append({"k": "m", "label": metric_label, "cat": 0})
+    dims.append({"k": "m", "label": metric_label, "cat": 0, "log": int(spans_decades(wide["m"]))})
     complete = wide.dropna()
     left_out = len(wide) - len(complete)
     rows = [{k: (int(v) if k == "i" else round_sig(float(v))) for k, v in row.items()}
@@ -198,19 +137,21 @@ def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = 
 
     def folded(chart):
         return (
-            _with_runs(chart, selection)
+            with_runs(chart, selection)
             .transform_fold([d["k"] for d in dims], as_=["k", "val"])
             .transform_joinaggregate(lo="min(val)", hi="max(val)", groupby=["k"])
-            .transform_lookup(lookup="k", from_=alt.LookupData(alt.Data(name="dims"), key="k", fields=["label", "cat"]))
-            .transform_calculate(y="datum.cat ? datum.val : datum.hi > datum.lo"
-                                   " ? (datum.val - datum.lo) / (datum.hi - datum.lo) : 0.5")
+            .transform_lookup(lookup="k", from_=alt.LookupData(alt.Data(name="dims"), key="k",
+                                                                fields=["label", "cat", "log"]))
+            .transform_calculate(y="datum.cat ? datum.val : datum.hi > datum.lo ? (log_scale && datum.log"
+                                   " ? log(datum.val / datum.lo) / log(datum.hi / datum.lo)"
+                                   " : (datum.val - datum.lo) / (datum.hi - datum.lo)) : 0.5")
         )
 
     x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, orient="top", labelLimit=140))
     y_scale = alt.Scale(domain=[0, 1])
     lines = folded(alt.Chart(alt.Data(name="wide"))).mark_line(opacity=0.7).encode(
         x=x, y=alt.Y("y:Q", scale=y_scale, axis=None), detail="i:N",
-        color=alt.Color("m:Q", title=primary, scale=_colour_scale(primary)),
+        color=alt.Color("m:Q", title=primary, scale=colour_scale(primary)),
         tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("label:N", title="axis"),
                  alt.Tooltip("val:Q", title="value", format=".7~g")],
     )
@@ -228,17 +169,21 @@ def parallel_spec(frame: pd.DataFrame, primary: str, params: list[str] | None = 
     if cat_ticks:
         layers.append(alt.Chart(alt.Data(name="cats")).mark_text(align="left", dx=3, fontSize=10).encode(
             x=x, y=alt.Y("y:Q", scale=y_scale, axis=None), text="text:N"))
-    chart = alt.layer(*layers)
+    logged = [str(d["label"]) for d in dims if d["log"]]
+    # charts.js sets log_scale from the page's "log scale" switch (Vega-Lite cannot switch a scale type by a param)
+    chart = alt.layer(*layers).add_params(alt.param(name="log_scale", value=True))
     if selection:
         chart = chart.add_params(alt.param(name="selected_runs", value=[]))
     note = left_out_note(left_out, "without a value on every axis") if not selection else ""
-    chart = chart.properties(title=_title(f"parallel coordinates, coloured by {primary}", _direction(primary), note),
-                             width="container", height=300)
-    datasets = {"wide": rows, "dims": dims, "cats": cat_ticks, "runs": _runs_rows(frame)}
-    meta = {"kind": "parallel", "runs": len(rows), "left_out": left_out}
+    chart = chart.properties(title=chart_title(f"parallel coordinates, coloured by {primary}", direction(primary),
+                                               note), width="container", height=300)
+    datasets = {"wide": rows, "dims": dims, "cats": cat_ticks, "runs": runs_rows(frame)}
+    meta: dict = {"kind": "parallel", "runs": len(rows), "left_out": left_out, "log": logged}
     if selection:
         meta["selection"] = "url"
-    return _spec(chart, datasets, **meta)
+    if not rows:
+        meta["empty"] = f"No run has a value on every axis ({', '.join(order)})"
+    return spec_of(chart, datasets, **meta)
 
 
 # ---- scatter -----------------------------------------------------------------------------------
@@ -273,7 +218,7 @@ def scatter_spec(frame: pd.DataFrame, primary: str, *, selection: bool = False) 
     y_param = alt.param(name="scatter_y", value=y_default,
                         bind=alt.binding_select(options=options, labels=labels, name="y "))
     base = (
-        _with_runs(alt.Chart(alt.Data(name="table")), selection)
+        with_runs(alt.Chart(alt.Data(name="table")), selection)
         .transform_calculate(x="datum[scatter_x]", y="datum[scatter_y]")
     )
     points = base.transform_filter("isValid(datum.x) && isValid(datum.y)").mark_point(filled=True, size=60).encode(
@@ -293,19 +238,26 @@ def scatter_spec(frame: pd.DataFrame, primary: str, *, selection: bool = False) 
     )
     params_list = [x_param, y_param] + ([alt.param(name="selected_runs", value=[])] if selection else [])
     chart = alt.layer(points, missing).add_params(*params_list).properties(
-        title=_title("scatter", "choose x and y below"), width="container", height=300)
-    meta = {"kind": "scatter", "fields": {f: label for f, (_, label) in fields.items()}}
+        title=chart_title("scatter", "choose x and y below"), width="container", height=300)
+    spanning = [f for f, (column, _) in fields.items() if spans_decades(frame.get(column, []))]
+    meta = {"kind": "scatter", "fields": {f: label for f, (_, label) in fields.items()}, "log": spanning}
     if selection:
         meta["selection"] = "url"
-    return _spec(chart, {"table": rows, "runs": _runs_rows(frame)}, **meta)
+    return spec_of(chart, {"table": rows, "runs": runs_rows(frame)}, **meta)
 
 
-# ---- heatmap and box ---------------------------------------------------------------------------
+# ---- heatmap, box and single-value bars ----------------------------------------------------------
 
 def _axis_encoding(channel, field: str, title: str, values: pd.Series):
-    if values.nunique() <= GRID_LEVELS:  # a grid search: one cell per tried value
+    if values.nunique() <= GRID_LEVELS:  # a grid search: one cell per tried value, evenly spaced whatever the scale
         return channel(f"{field}:O", title=title, sort="ascending")
+    if spans_decades(values):  # bins of equal width in powers of ten (log10 of the value, named so)
+        return channel(f"log_{field}:Q", title=f"{title} (log10)", bin=alt.Bin(maxbins=10))
     return channel(f"{field}:Q", title=title, bin=alt.Bin(maxbins=10))
+
+
+def _missing(names: list[str]) -> str:
+    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def heatmap_spec(frame: pd.DataFrame, primary: str, x_param: str, y_param: str) -> dict:
@@ -319,15 +271,21 @@ def heatmap_spec(frame: pd.DataFrame, primary: str, x_param: str, y_param: str) 
     left_out = len(frame) - len(table)
     rows = [{"i": int(r.i), "a": round_sig(r.a), "b": round_sig(r.b), "m": round_sig(r.m)} for r in table.itertuples()]
     best = "min" if lower_is_better(primary) else "max"
-    chart = alt.Chart(alt.Data(name="table")).mark_rect().encode(
+    chart = alt.Chart(alt.Data(name="table")).transform_calculate(
+        log_a="log(datum.a) / LN10", log_b="log(datum.b) / LN10",
+    ).mark_rect().encode(
         x=_axis_encoding(alt.X, "a", x_param, table["a"]),
         y=_axis_encoding(alt.Y, "b", y_param, table["b"]),
-        color=alt.Color(f"{best}(m):Q", title=f"{best} {primary}", scale=_colour_scale(primary)),
+        color=alt.Color(f"{best}(m):Q", title=f"{best} {primary}", scale=colour_scale(primary)),
         tooltip=[alt.Tooltip(f"{best}(m):Q", title=f"{best} {primary}", format=".7~g"),
                  alt.Tooltip("count():Q", title="runs")],
-    ).properties(title=_title(f"{primary} by {x_param} and {y_param}", _direction(primary), left_out_note(left_out)),
+    ).properties(title=chart_title(f"{primary} by {x_param} and {y_param}", direction(primary),
+                                   left_out_note(left_out)),
                  width="container", height=300)
-    return _spec(chart, {"table": rows}, kind="heatmap", runs=len(rows), left_out=left_out)
+    meta: dict = {"runs": len(rows), "left_out": left_out}
+    if not rows:
+        meta["empty"] = f"No run has {_missing([x_param, y_param, primary])}"
+    return spec_of(chart, {"table": rows}, kind="heatmap", **meta)
 
 
 def box_spec(frame: pd.DataFrame, primary: str, param: str) -> dict:
@@ -342,8 +300,37 @@ def box_spec(frame: pd.DataFrame, primary: str, param: str) -> dict:
     chart = alt.Chart(alt.Data(name="table")).mark_boxplot(extent="min-max", size=28).encode(
         x=alt.X("c:N", title=param, sort="ascending"),
         y=alt.Y("m:Q", title=primary, scale=alt.Scale(zero=False)),
-    ).properties(title=_title(f"{primary} by {param}", left_out_note(left_out)), width="container", height=300)
-    return _spec(chart, {"table": rows}, kind="box", runs=len(rows), left_out=left_out)
+    ).properties(title=chart_title(f"{primary} by {param}", left_out_note(left_out)), width="container", height=300)
+    meta: dict = {"runs": len(rows), "left_out": left_out}
+    if not rows:
+        meta["empty"] = f"No run has both {param} and {primary}"
+    return spec_of(chart, {"table": rows}, kind="box", **meta)
+
+
+def bars_spec(frame: pd.DataFrame, key: str, *, selection: bool = False) -> dict:
+    """A metric logged once per run (f1, a test score): one bar per run, in the runs' order.
+
+    Bars have no zoom nor hover cursor: their x is the runs, not steps.
+
+    `frame` is a runs table (`runs_frame`); with `selection`, only the runs of the page's selection.
+    """
+    values = frame.get(f"m:{key}", pd.Series([None] * len(frame)))
+    rows = [{"i": int(i), "v": round_sig(v)} for i, v in zip(frame["i"], (finite(x) for x in values)) if v is not None]
+    base = with_runs(alt.Chart(alt.Data(name="points")), selection)
+    bars = base.mark_bar().encode(
+        x=alt.X("name:N", title="run", sort=None, axis=alt.Axis(labelLimit=140)),
+        y=alt.Y("v:Q", title=key),
+        tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("v:Q", title=key, format=".7~g")],
+    )
+    chart = bars.add_params(alt.param(name="selected_runs", value=[])) if selection else bars
+    chart = chart.properties(title=chart_title(key, direction(key), "logged once per run"),
+                             width="container", height=CHART_HEIGHT)
+    meta: dict = {"kind": "bars", "runs": len(rows), "data": "points"}
+    if selection:
+        meta["selection"] = "url"
+    if not rows:
+        meta["empty"] = f"No run has a value of {key}"
+    return spec_of(chart, {"points": rows, "runs": runs_rows(frame)}, **meta)
 
 
 # ---- what a page shows -------------------------------------------------------------------------
@@ -356,8 +343,7 @@ def experiment_sections(runs: list[Run], tags: dict | None = None, *, id_prefix:
         return []
     best = best_rows(frame, primary)
     best_runs, best_frame = [runs[p] for p in best], frame.iloc[best].assign(i=range(len(best)))
-    note = f"{len(best)} best runs by {primary} ({_direction(primary)})"
-    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(best_runs, best_frame, key, note=note))
+    overlays = [ChartBlock(f"{id_prefix}overlay-{n}", key, overlay_spec(best_runs, best_frame, key, ranked_by=primary))
                 for n, key in enumerate(curve_keys(runs))]
     across = [ChartBlock(f"{id_prefix}parallel", "parallel coordinates", parallel_spec(frame, primary)),
               ChartBlock(f"{id_prefix}scatter", "scatter", scatter_spec(frame, primary))]

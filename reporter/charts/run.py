@@ -92,7 +92,7 @@ def _layers(key: str, bucketed: bool) -> list[dict]:
     if bucketed:
         layers.append({"mark": {"type": "area", "opacity": 0.25},
                        "encoding": {"y": _field("lo", "quantitative", key), "y2": {"field": "hi"}}})
-    layers.append({"mark": {"type": "line", "opacity": 0.3, "strokeWidth": 1},
+    layers.append({"mark": {"type": "line", "opacity": 0.3, "strokeWidth": 1}, "name": "raw_line",
                    "encoding": {"y": _field("v", "quantitative", key)}})
     layers.append({"mark": {"type": "line", "strokeWidth": 1.8},
                    "encoding": {"y": _field("y", "quantitative", key)}, "transform": smoothed})
@@ -110,6 +110,11 @@ def _hover_param() -> dict:
     """The point nearest the pointer, by step: the hover layer shows it and its tooltip."""
     return {"name": "hover", "views": ["hover_points"],
             "select": {"type": "point", "clear": "pointerout", "fields": ["s"], "nearest": True, "on": "pointerover"}}
+
+
+def _zoom_param() -> dict:
+    """Drag to pan and wheel to zoom the x axis, double-click to reset (an interval selection bound to the scales)."""
+    return {"name": "zoom", "views": ["raw_line"], "bind": "scales", "select": {"type": "interval", "encodings": ["x"]}}
 
 
 def series_spec(series: Series, key: str, origin: int) -> dict:
@@ -131,7 +136,7 @@ def series_spec(series: Series, key: str, origin: int) -> dict:
         "encoding": {"x": x["step"]},
         "height": CHART_HEIGHT,
         "layer": _layers(key, series.bucketed),
-        "params": [_hover_param()],
+        "params": [_hover_param(), _zoom_param()],
         "title": title,
         "transform": [{"calculate": f"datum.t + {int(origin)}", "as": "w"},
                       {"calculate": f"datum.t / {divisor}", "as": "r"}],

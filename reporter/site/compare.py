@@ -22,7 +22,15 @@ from logger.model import Experiment, Run
 from logger.search import run_row, system_tags
 
 from reporter.charts.common import ChartBlock, ChartSection, lower_is_better, pick_primary_metric
-from reporter.charts.experiment import curve_keys, logged_metrics, overlay_spec, parallel_spec, runs_frame, scatter_spec
+from reporter.charts.experiment import (
+    bars_spec,
+    curve_keys,
+    logged_metrics,
+    overlay_spec,
+    parallel_spec,
+    runs_frame,
+    scatter_spec,
+)
 from reporter.site.artifacts import image_views
 from reporter.site.image_names import image_pattern, series_images
 from reporter.site.text import duration_ms, format_duration, format_time, source_text
@@ -96,15 +104,19 @@ def compare_payload(runs: list[Run], summaries: list[dict[str, Any]]) -> dict[st
 def compare_chart_sections(runs: list[Run], experiments: dict[str, Experiment],
                            runs_by_experiment: dict[str, list[Run]]) -> list[ChartSection]:
     """The compare page's charts: metric overlays across the whole site (a key means the same in every
-    experiment), then parallel coordinates and scatter per experiment, whose params and primary metric
-    are its own. Every chart holds all the runs it covers and filters on the URL's selection."""
+    experiment) and bars of the metrics logged once per run, then parallel coordinates and scatter per
+    experiment, whose params and primary metric are its own. Every chart holds all the runs it covers and
+    filters on the URL's selection."""
     keys = curve_keys(runs)
     points = compare_points(len(runs), len(keys))
     frame = runs_frame(runs)
     overlays = [ChartBlock(f"{SPEC_PREFIX}overlay-{n}", key,
                            overlay_spec(runs, frame, key, selection=True, max_points=points))
                 for n, key in enumerate(keys)]
-    sections = [ChartSection("metrics", overlays)] if overlays else []
+    # a metric logged once per run (f1 at the end) has no curve: one bar per selected run instead
+    bars = [ChartBlock(f"{SPEC_PREFIX}bars-{n}", key, bars_spec(frame, key, selection=True))
+            for n, key in enumerate(k for k in logged_metrics(frame) if k not in set(keys))]
+    sections = [ChartSection("metrics", overlays + bars)] if overlays or bars else []
     ordered = sorted(runs_by_experiment, key=lambda eid: (_name(experiments, eid).lower(), eid))
     for experiment_id in ordered:
         members = runs_frame(runs_by_experiment[experiment_id])  # its own params and metrics, not the site's

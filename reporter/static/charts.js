@@ -5,10 +5,16 @@
  * for pages that load specs from a separate <script src> file), and embeds it with the svg renderer and no
  * action links. The spec's usermeta.fs says what else to do:
  *   kind "metric"  run page chart: x axis mode, smoothing (debiased EMA) and log y from the page controls;
- *   selection "url"  compare chart: the param `selected_runs` is set from the page URL (?runs=id1,id2);
+ *   selection "url"  compare chart: the param `selected_runs` is set from the page URL (?runs=id1,id2).
  *   history          experiment overlay with every run's curve: while the runs table is grouped (groups.js,
  *                    window.FlowsheetGroups.current) it is drawn as the groups' means with a band.
- * Controls are drawn into every empty <div class="fs-chart-controls">. Dark mode follows prefers-color-scheme.
+ *   empty "reason"  nothing to draw: the reason is shown in the chart's place (no empty plot, no NaN legend);
+ *   log [...]      parallel/scatter axes whose positive values span decades: a "log scale" switch (page-wide, kept);
+ *   kind "metric"/"overlay"  curves: a dashed rule follows the pointer on every curve chart of the page (the layer
+ *                  `fs_cursor` is added here), drag/wheel zoom the x axis (the spec's `zoom` param), double-click resets.
+ * Every drawn chart gets PNG, SVG and CSV download buttons (view.toImageURL and the inline data: nothing online).
+ * Controls are drawn into every empty <div class="fs-chart-controls">. Colours come from the page's CSS variables
+ * (--bg, --fg, --muted, --line), so dark mode (prefers-color-scheme) keeps labels and rules readable.
  * Charts are drawn when they come near the viewport (all of them before printing, or on drawAll()).
  * window.FlowsheetCharts exposes `ready` (a Promise: the charts visible at load are drawn) and setters.
  * `refresh()` (for `reporter serve`, after it has patched the page) picks up new, changed and removed
@@ -18,10 +24,15 @@
   "use strict";
 
   var MAX_SMOOTHING = 0.999; // at 1 the EMA never moves and the debias divides by zero
-  var state = { xMode: "step", smoothing: 0.6, logY: false };
+  var LOG_KEY = "flowsheet.charts.logScale";
+  var state = { xMode: "step", smoothing: 0.6, logY: false, logScale: readLogScale() };
   var charts = [];
   var observer = null;
   var darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+  function readLogScale() {
+    try { return window.localStorage.getItem(LOG_KEY) !== "0"; } catch (err) { return true; } // storage may be off
+  }
 
   /* TensorBoard's smoothing: an EMA started at 0 and divided by (1 - w^n) so early points are not pulled to 0. */
   function ema(values, weight) {
@@ -104,34 +115,148 @@
       spec.datasets[m.data] = smoothedRows(chart.spec.datasets[m.data], state.smoothing);
     }
     if (m.selection === "url") setParam(spec, "selected_runs", chart.selection);
+    if (m.kind === "parallel") setParam(spec, "log_scale", state.logScale);
+    if (m.kind === "scatter") applyScatterLog(chart, spec);
+    if (hasCursor(chart)) spec = withCursor(spec);
     return spec;
   }
 
+  /* The scatter's chosen fields (kept across redraws) and a log scale on an axis whose field spans decades. */
+  function applyScatterLog(chart, spec) {
+    Object.keys(chart.picked).forEach(function (name) { setParam(spec, name, chart.picked[name]); });
+    var logged = meta(spec).log || [];
+    var points = (spec.layer || [spec])[0];
+    [["x", "scatter_x"], ["y", "scatter_y"]].forEach(function (pair) {
+      var field = pickedField(chart, pair[1]);
+      var channel = points.encoding && points.encoding[pair[0]];
+      if (channel && state.logScale && logged.indexOf(field) >= 0) {
+        channel.scale = Object.assign({}, channel.scale || {}, { type: "log" });
+        delete channel.scale.zero; // a log scale has no zero
+      }
+    });
+  }
+
+  function pickedField(chart, name) {
+    if (Object.prototype.hasOwnProperty.call(chart.picked, name)) return chart.picked[name];
+    var found = (chart.spec.params || []).filter(function (p) { return p.name === name; })[0];
+    return found ? found.value : null;
+  }
+
+  function scatterLogKey(chart) {
+    var logged = meta(chart.spec).log || [];
+    return ["scatter_x", "scatter_y"].map(function (n) { return logged.indexOf(pickedField(chart, n)) >= 0; }).join();
+  }
+
+  function hasCursor(chart) { var k = meta(chart.spec).kind; return k === "metric" || k === "overlay"; }
+
+  /* The shared hover cursor: a rule at pixel `fs_cursor_px` (set by showCursor; -1: none). A pixel rather than a
+   * data value, so the rule never takes part in the x scale's domain. */
+  function withCursor(spec) {
+    var rule = { data: { values: [{}] }, name: "fs_cursor", transform: [{ filter: "fs_cursor_px >= 0" }],
+                 mark: { type: "rule", strokeDash: [4, 3], strokeWidth: 1.2, color: colours().fg },
+                 encoding: { x: { value: { expr: "fs_cursor_px" } } } };
+    spec.params = (spec.params || []).concat([{ name: "fs_cursor_px", value: -1 }]);
+    if (spec.layer) { spec.layer.push(rule); return spec; }
+    // a single-view chart becomes a layer of itself and the rule; variable params stay at the top
+    var outer = { layer: [], datasets: spec.datasets, usermeta: spec.usermeta };
+    ["title", "width", "height", "config", "autosize", "padding", "background"].forEach(function (k) {
+      if (k in spec) { outer[k] = spec[k]; delete spec[k]; }
+    });
+    var params = spec.params || [];
+    outer.params = params.filter(function (p) { return !p.select; });
+    spec.params = params.filter(function (p) { return p.select; });
+    if (!spec.params.length) delete spec.params;
+    if (!outer.params.length) delete outer.params;
+    delete spec.datasets;
+    delete spec.usermeta;
+    outer.layer = [spec, rule];
+    return outer;
+  }
+
+  function isDark() { return !!(darkQuery && darkQuery.matches); }
+
+  /* The page's colours (site.css variables); without them (a bare page) light defaults, or dark ones in dark mode. */
+  function colours() {
+    var css = window.getComputedStyle(document.documentElement);
+    var dark = isDark();
+    function pick(name, light, darkValue) { return css.getPropertyValue(name).trim() || (dark ? darkValue : light); }
+    return { bg: pick("--bg", "#ffffff", "#111418"), fg: pick("--fg", "#1b1f24", "#e3e7ec"),
+             muted: pick("--muted", "#5b6470", "#9aa4b0"), line: pick("--line", "#d8dde3", "#2e353d") };
+  }
+
+  /* A Vega-Lite config in the page's colours: axes, titles, legends, text and rule marks (box-plot whiskers). */
+  function pageConfig() {
+    var c = colours();
+    var guide = { labelColor: c.fg, titleColor: c.fg };
+    return {
+      background: c.bg,
+      title: { color: c.fg, subtitleColor: c.muted },
+      axis: Object.assign({ domainColor: c.muted, tickColor: c.muted, gridColor: c.line }, guide),
+      legend: guide,
+      header: guide,
+      view: { stroke: c.line },
+      text: { color: c.fg },
+      rule: { color: c.muted },
+      boxplot: { rule: { color: c.fg } },
+      style: { "guide-label": { fill: c.fg }, "guide-title": { fill: c.fg } }
+    };
+  }
+
+  /* The cursor rule must not catch the pointer: the hover points and their tooltips lie under it. */
+  function inertCursor(vgSpec) {
+    (function walk(marks) {
+      (marks || []).forEach(function (mark) {
+        if (mark.name === "fs_cursor_marks") mark.interactive = false;
+        walk(mark.marks);
+      });
+    })(vgSpec.marks);
+    return vgSpec;
+  }
+
   function embedOptions() {
-    var opts = { actions: false, renderer: "svg" };
-    if (darkQuery && darkQuery.matches) opts.theme = "dark";
-    return opts;
+    return { actions: false, renderer: "svg", config: pageConfig(), patch: inertCursor };
   }
 
   function showError(chart, err) {
     console.error("flowsheet charts: chart " + chart.id + " failed:", err);
+    chart.plot = null;
     chart.el.textContent = "This chart could not be drawn: " + (err && err.message ? err.message : err);
     chart.el.classList.add("fs-chart-error");
+  }
+
+  /* A line of text in the chart's place (nothing selected, nothing to draw). */
+  function showNote(chart, text) {
+    chart.plot = null;
+    chart.el.textContent = text;
+    chart.el.classList.add("fs-chart-empty");
+    chart.el.style.minHeight = "";
+  }
+
+  /* The chart's parts: the plot vega-embed draws into, and a bar of tools (switches and downloads) below it. */
+  function parts(chart) {
+    if (chart.plot && chart.el.contains(chart.plot)) return chart.plot;
+    chart.el.textContent = "";
+    chart.plot = document.createElement("div");
+    chart.plot.className = "fs-chart-plot";
+    chart.plot.style.width = "100%"; // vega-embed makes its element inline-block; "container" width needs the full row
+    chart.el.appendChild(chart.plot);
+    chart.el.appendChild(toolbar(chart));
+    return chart.plot;
   }
 
   function embed(chart) {
     if (chart.view) { chart.view.finalize(); chart.view = null; }
     if (meta(chart.spec).selection === "url" && !chart.selection.length) {
       // an empty chart would only log "infinite extent" warnings
-      chart.el.textContent = "No runs selected: tick runs in a runs table, then open the compare view.";
-      chart.el.classList.add("fs-chart-empty");
+      showNote(chart, "No runs selected: tick runs in a runs table, then open the compare view.");
       return Promise.resolve();
     }
+    if (meta(chart.spec).empty) { showNote(chart, meta(chart.spec).empty); return Promise.resolve(); }
     chart.el.classList.remove("fs-chart-empty");
     var spec;
     try { spec = prepare(chart); } catch (err) { showError(chart, err); return Promise.resolve(); }
-    return window.vegaEmbed(chart.el, spec, embedOptions()).then(
-      function (result) { chart.view = result.view; chart.el.classList.add("fs-chart-ready"); },
+    return window.vegaEmbed(parts(chart), spec, embedOptions()).then(
+      function (result) { chart.view = result.view; chart.el.classList.add("fs-chart-ready"); watch(chart); },
       function (err) { showError(chart, err); }
     );
   }
@@ -162,6 +287,28 @@
   }
 
   function isMetric(chart) { return meta(chart.spec).kind === "metric"; }
+
+  /* After a draw: a scatter redraws when a newly chosen field changes which axes are logarithmic. */
+  function watch(chart) {
+    if (meta(chart.spec).kind !== "scatter") return;
+    var before = scatterLogKey(chart);
+    ["scatter_x", "scatter_y"].forEach(function (name) {
+      chart.view.addSignalListener(name, function (_, value) {
+        chart.picked[name] = value;
+        if (scatterLogKey(chart) !== before) schedule(chart);
+      });
+    });
+  }
+
+  function hasLog(chart) { return (meta(chart.spec).log || []).length > 0; }
+
+  /* The page-wide log scale switch of parallel coordinates and scatter plots (kept for the next visit). */
+  function setLogScale(on) {
+    state.logScale = !!on;
+    try { window.localStorage.setItem(LOG_KEY, state.logScale ? "1" : "0"); } catch (err) { /* storage off */ }
+    document.querySelectorAll('input[name="fs-log-scale"]').forEach(function (box) { box.checked = state.logScale; });
+    return redraw(hasLog);
+  }
 
   function setXMode(mode) { state.xMode = mode; return redraw(isMetric); }
   function setLogY(on) { state.logY = !!on; return redraw(isMetric); }
@@ -219,6 +366,147 @@
     }
   }
 
+  /* ---- the tools under a chart: log switch, downloads -------------------------------------------------- */
+
+  function toolbar(chart) {
+    var bar = document.createElement("div");
+    bar.className = "fs-chart-tools";
+    if (hasLog(chart)) {
+      var label = document.createElement("label");
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = "fs-log-scale";
+      box.checked = state.logScale;
+      box.addEventListener("change", function () { setLogScale(box.checked); });
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" log scale (" + meta(chart.spec).log.map(function (f) {
+        return (meta(chart.spec).fields || {})[f] || f;
+      }).join(", ") + ")"));
+      bar.appendChild(label);
+    }
+    [["png", "PNG"], ["svg", "SVG"], ["csv", "CSV"]].forEach(function (pair) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "fs-download";
+      button.setAttribute("data-format", pair[0]);
+      button.textContent = pair[1];
+      button.title = "Download this chart as " + pair[1];
+      button.addEventListener("click", function () {
+        // the button says what happened: saving, then saved (or failed)
+        button.setAttribute("data-state", "saving");
+        download(chart, pair[0]).then(function () { button.setAttribute("data-state", "saved"); },
+                                      function (err) {
+                                        button.setAttribute("data-state", "failed");
+                                        console.error("flowsheet charts: download failed:", err);
+                                      });
+      });
+      bar.appendChild(button);
+    });
+    return bar;
+  }
+
+  function fileName(chart, ext) {
+    var title = chart.el.getAttribute("data-title") || chart.id;
+    return (title.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "") || "chart") + "." + ext;
+  }
+
+  /* Saves through an <a download>: a data: URL (PNG), blob: URLs (SVG, CSV); nothing leaves the page. */
+  function save(url, name) {
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    link.hidden = true;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    if (url.indexOf("blob:") === 0) window.setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+  }
+
+  function download(chart, format) {
+    if (format === "csv") {
+      save(URL.createObjectURL(new Blob([csvText(chart)], { type: "text/csv" })), fileName(chart, "csv"));
+      return Promise.resolve();
+    }
+    if (!chart.view) return Promise.resolve();
+    return chart.view.toImageURL(format, format === "png" ? 2 : 1).then(function (url) {
+      save(url, fileName(chart, format));
+    });
+  }
+
+  /* The plotted rows of the chart's inline data: names of runs and axes spelled out, only the selected runs. */
+  function csvRows(chart) {
+    var spec = chart.spec, m = meta(spec), sets = spec.datasets || {};
+    var name = m.data || ["points", "table", "wide"].filter(function (n) { return sets[n]; })[0];
+    var rows = sets[name] || [];
+    var labels = Object.assign({ s: "step", v: "value", t: "ms since start", lo: "min", hi: "max" }, m.fields || {});
+    (sets.dims || []).forEach(function (d) { labels[d.k] = d.label; });
+    var runs = {};
+    (sets.runs || []).forEach(function (r) { runs[r.i] = r; });
+    if (m.selection === "url") {
+      rows = rows.filter(function (r) { return runs[r.i] && chart.selection.indexOf(runs[r.i].id) >= 0; });
+    }
+    var keys = [];
+    rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k); }); });
+    var named = keys.indexOf("i") >= 0 && sets.runs;
+    keys = keys.filter(function (k) { return k !== "i" && k !== "sm"; });
+    var header = (named ? ["run", "run id"] : []).concat(keys.map(function (k) { return labels[k] || k; }));
+    var body = rows.map(function (r) {
+      var run = runs[r.i] || {};
+      return (named ? [run.name, run.id] : []).concat(keys.map(function (k) { return r[k]; }));
+    });
+    return [header].concat(body);
+  }
+
+  function csvCell(value) {
+    if (value === undefined || value === null) return "";
+    var text = String(value);
+    // a spreadsheet would run a cell that starts like a formula (as the site's own CSV files do)
+    if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = "'" + text;
+    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  function csvText(chart) {
+    return csvRows(chart).map(function (row) { return row.map(csvCell).join(","); }).join("\r\n") + "\r\n";
+  }
+
+  /* ---- the shared hover cursor ------------------------------------------------------------------------- */
+
+  var cursorFrame = null;
+
+  /* The x under the pointer (in data units), or null outside the plot. */
+  function pointerX(chart, event) {
+    var svg = chart.plot && chart.plot.querySelector("svg");
+    if (!chart.view || !svg) return null;
+    var box = svg.getBoundingClientRect();
+    var px = event.clientX - box.left - chart.view.origin()[0];
+    if (px < 0 || px > chart.view.width()) return null;
+    var x = chart.view.scale("x").invert(px);
+    return x instanceof Date ? x.getTime() : x;
+  }
+
+  function showCursor(x) {
+    charts.filter(function (c) { return c.view && hasCursor(c); }).forEach(function (c) {
+      var px = x === null ? -1 : c.view.scale("x")(x);
+      if (!(px >= 0 && px <= c.view.width())) px = -1; // outside this chart's x range: no rule
+      c.view.signal("fs_cursor_px", px).runAsync();
+    });
+  }
+
+  function trackPointer(chart) {
+    chart.el.addEventListener("pointermove", function (event) {
+      if (!hasCursor(chart)) return;
+      var x = pointerX(chart, event);
+      if (cursorFrame !== null) window.cancelAnimationFrame(cursorFrame);
+      cursorFrame = window.requestAnimationFrame(function () { cursorFrame = null; showCursor(x); });
+    });
+    chart.el.addEventListener("pointerleave", function () {
+      if (!hasCursor(chart)) return;
+      if (cursorFrame !== null) window.cancelAnimationFrame(cursorFrame);
+      cursorFrame = null;
+      showCursor(null);
+    });
+  }
+
   function start() {
     if (typeof window.vegaEmbed !== "function") {
       console.error("flowsheet charts: vega-bundle.js must be loaded before charts.js");
@@ -247,8 +535,9 @@
 
   function addChart(el) {
     var chart = { id: el.getAttribute("data-spec-id"), el: el, view: null, spec: null, text: null,
-                  selection: urlSelection() };
+                  selection: urlSelection(), picked: {}, plot: null };
     el.fsChart = chart;
+    trackPointer(chart);
     try {
       var read = readSpec(chart.id);
       chart.spec = read.spec;
@@ -337,6 +626,11 @@
     setXMode: setXMode,
     setSmoothing: setSmoothing,
     setLogY: setLogY,
+    setLogScale: setLogScale,
+    hasLog: hasLog,
+    hasCursor: hasCursor,
+    meta: meta,
+    csvText: csvText,
     setSelectedRuns: setSelectedRuns,
     drawAll: drawAll,
     refresh: refresh

@@ -362,7 +362,7 @@
     if (left) box.appendChild(el("p", "note", left + " more image rows not shown"));
   }
 
-  /* Keep the charts that show a selected run (an overlay: a selected run logged its metric; a per-experiment
+  /* Keep the charts that show a selected run (an overlay or bars: a selected run logged its metric; a per-experiment
    * chart: a selected run is in its experiment). charts.js, which runs after this script, draws what is left. */
   function prepareCharts(runs) {
     var section = document.getElementById("charts");
@@ -372,7 +372,8 @@
     runs.forEach(function (r) { chosen[r.id] = true; });
     document.querySelectorAll("#charts .fs-chart").forEach(function (chart) {
       var keep;
-      if (chart.getAttribute("data-kind") === "overlay") {
+      var kind = chart.getAttribute("data-kind");
+      if (kind === "overlay" || kind === "bars") {
         var key = chart.getAttribute("data-title");
         keep = runs.some(function (r) { return get(r.metrics, key) !== null; });
       } else {

@@ -132,3 +132,10 @@ def test_compare_without_known_runs_says_so(site, open_page):
     page = open_page(site, "compare.html?runs=nope")
     assert page.locator("#compare-runs li").inner_text() == "nope (not in this site)"
     assert page.locator("#compare-side-by-side").is_hidden() and page.locator("#charts").is_hidden()
+
+
+def test_compare_draws_bars_for_a_metric_logged_once(site, open_page):
+    page = open_page(site, f"compare.html?runs={LASSO1},{LASSO2},{RIDGE}")
+    r2 = chart_id(page, "r2")  # logged once by each lasso, never by ridge
+    assert marks(page, r2, "g.mark-rect.role-mark path") == 2
+    assert page.locator(f'[data-spec-id="{r2}"] .fs-chart-tools button').count() == 3  # PNG, SVG, CSV

@@ -147,7 +147,7 @@ def test_metric_chart_layers_fields_and_controls_metadata():
     assert meta["x"]["rel"]["title"] == "relative time (seconds)"
     rows = spec["datasets"]["points"]
     assert rows[0] == {"s": 0, "t": 0, "v": 1.0} and rows[3] == {"s": 3, "t": 3000, "v": 0.25}
-    assert param_names(spec) == ["hover"]
+    assert param_names(spec) == ["hover", "zoom"]
 
 
 def test_long_series_is_bucketed_with_a_band_and_says_so():
@@ -394,7 +394,8 @@ def test_compare_specs_filter_on_the_selected_runs_param():
     runs = make_runs()
     sections = compare_chart_sections(runs, {}, {"e": runs})
     blocks = [b for s in sections for b in s.charts]
-    assert [b.spec_id for b in blocks] == ["fs-cmp-overlay-0", "fs-cmp-e-parallel", "fs-cmp-e-scatter"]
+    # f1, logged once per run, gets bars
+    assert [b.spec_id for b in blocks] == ["fs-cmp-overlay-0", "fs-cmp-bars-0", "fs-cmp-e-parallel", "fs-cmp-e-scatter"]
     for block in blocks:
         spec = block.spec
         assert_valid_vega_lite(spec)
