@@ -2,8 +2,9 @@
 
     .venv/bin/python docs/screenshots.py [LOG_DIR] [--out DOCS_DIR]
 
-Saves run-page.png (a run's metric charts), experiment-charts.png (an experiment's charts) and
-compare.png (three runs side by side), 1280 px wide, with Debian's /usr/bin/chromium over file://.
+Saves experiment-page.png (an experiment's page as it opens: the runs table first), run-page.png (a run's
+metric charts), experiment-charts.png (an experiment's charts) and compare.png (three runs side by side),
+1280 px wide, with Debian's /usr/bin/chromium over file://.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             errors = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+            shoot(page, (site / P.experiment_href(experiment_id)).as_uri(), "table.runs", out / "experiment-page.png",
+                  top_selector="h1")
             shoot(page, (site / P.run_href(run.run_id)).as_uri(), "#charts", out / "run-page.png", top_selector="h1")
             shoot(page, (site / P.experiment_href(experiment_id)).as_uri(), "#charts", out / "experiment-charts.png")
             query = "?runs=" + ",".join(r.run_id for r in best)
