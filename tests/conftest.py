@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 from helpers import ENV_NAMES
 
 import logger
 from logger import fluent, paths
+
+
+# A shell starting the suite in the background (`make test &`, a CI runner without a terminal) leaves SIGINT
+# ignored, and children inherit that: a training script under test would then never see its Ctrl-C, and a
+# `reporter serve` stopped by SIGINT would run until killed. Give the suite, and so its children, the
+# interactive default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
