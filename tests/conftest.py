@@ -10,7 +10,6 @@ from helpers import ENV_NAMES
 import logger
 from logger import fluent, paths
 
-
 # A shell starting the suite in the background (`make test &`, a CI runner without a terminal) leaves SIGINT
 # ignored, and children inherit that: a training script under test would then never see its Ctrl-C, and a
 # `reporter serve` stopped by SIGINT would run until killed. Give the suite, and so its children, the
