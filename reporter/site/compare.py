@@ -38,6 +38,9 @@ from reporter.site.urls import site_id
 
 COMPARE_POINT_BUDGET = 200_000  # curve points across all runs and keys: keeps compare-data.js (and memory) small
 MIN_POINTS, MAX_POINTS = 10, 100
+# Charts of the compare page, which is one page for the whole site: a run with 100,000 metric keys must not
+# make 100,000 charts (the compare table still lists every metric).
+MAX_CURVE_CHARTS, MAX_BAR_CHARTS = 40, 24
 SPEC_PREFIX = "fs-cmp-"
 
 
@@ -107,15 +110,17 @@ def compare_chart_sections(runs: list[Run], experiments: dict[str, Experiment],
     experiment) and bars of the metrics logged once per run, then parallel coordinates and scatter per
     experiment, whose params and primary metric are its own. Every chart holds all the runs it covers and
     filters on the URL's selection."""
-    keys = curve_keys(runs)
+    keys = curve_keys(runs)[:MAX_CURVE_CHARTS]
     points = compare_points(len(runs), len(keys))
     frame = runs_frame(runs)
     overlays = [ChartBlock(f"{SPEC_PREFIX}overlay-{n}", key,
                            overlay_spec(runs, frame, key, selection=True, max_points=points))
                 for n, key in enumerate(keys)]
     # a metric logged once per run (f1 at the end) has no curve: one bar per selected run instead
+    curves = set(curve_keys(runs))
+    once = [key for key in logged_metrics(frame) if key not in curves][:MAX_BAR_CHARTS]
     bars = [ChartBlock(f"{SPEC_PREFIX}bars-{n}", key, bars_spec(frame, key, selection=True))
-            for n, key in enumerate(k for k in logged_metrics(frame) if k not in set(keys))]
+            for n, key in enumerate(once)]
     sections = [ChartSection("metrics", overlays + bars)] if overlays or bars else []
     ordered = sorted(runs_by_experiment, key=lambda eid: (_name(experiments, eid).lower(), eid))
     for experiment_id in ordered:
