@@ -75,6 +75,7 @@ SOURCE_RUN_ID_TAG = "flowsheet.source_run_id"  # its id there
 
 # ---------------------------------------------------------------- an MLflow file store (read, never written)
 
+LOGGED_IMAGES_TAG = "mlflow.loggedImages"  # set once by log_image(key=, step=): the run holds image series
 MLFLOW_TAG_PREFIX = "mlflow."  # MLflow's own tags (run name, user, source...): hidden from tables by default
 MLFLOW_STORE_DIR = "mlruns"
 MLFLOW_META_FILE = "meta.yaml"

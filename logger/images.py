@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 SERIES_FOLDER = "images"
-LOGGED_IMAGES_TAG = "mlflow.loggedImages"
 COMPRESSED_SIZE = 256  # MLflow's COMPRESSED_IMAGE_SIZE
 _KEY = re.compile(r"[a-zA-Z0-9_\-./ ]+")  # what MLflow lets a key hold
 

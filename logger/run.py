@@ -25,6 +25,7 @@ from .format import (
     END_STATUSES,
     FORMAT_VERSION,
     KIND_FIELD,
+    LOGGED_IMAGES_TAG,
     METRIC,
     PARAM,
     RESTORED,
@@ -277,8 +278,8 @@ class Run:
             self._place(full, lambda target: artifacts.place(target, lambda tmp: picture.save(tmp, format="PNG")))
             thumb = images.compressed(picture)
             self._place(small, lambda target: artifacts.place(target, lambda tmp: thumb.save(tmp, format="WEBP")))
-            if self._tags.get(images.LOGGED_IMAGES_TAG) != "True":
-                self.set_tag(images.LOGGED_IMAGES_TAG, "True")
+            if self._tags.get(LOGGED_IMAGES_TAG) != "True":
+                self.set_tag(LOGGED_IMAGES_TAG, "True")
             return full
         relative = artifacts.safe_file(artifact_file)
         fmt = (Path(relative).suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG")

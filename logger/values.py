@@ -116,3 +116,11 @@ def natural_key(text: str) -> tuple:
 
 def natural_sorted(keys: Iterable[str]) -> list[str]:
     return sorted(keys, key=natural_key)
+
+
+_LOWER_IS_BETTER = re.compile(r"loss|error|mse|rmse|mae|false_?(?:pos|neg)")
+
+
+def lower_is_better(key: str) -> bool:
+    """Whether a smaller value of metric `key` is better (losses and errors): the site's one rule for "best"."""
+    return bool(_LOWER_IS_BETTER.search(key.lower()))

@@ -21,7 +21,6 @@ drag to pan, wheel to zoom, double-click to reset; charts.js adds the page's sha
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,13 +30,12 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from logger.model import Run
-from logger.values import natural_key, natural_sorted
+from logger.values import lower_is_better, natural_key, natural_sorted
 
 # Keys users commonly log as "the" metric, most telling first; the first one present is the primary metric.
 COMMON_PRIMARY = ("val_loss", "val/loss", "val_accuracy", "val/accuracy", "f1", "accuracy", "auc", "r2", "rmse", "loss")
 PRIMARY_METRIC_TAG = "flowsheet.primary_metric"
 # fewer false positives/negatives is better
-_LOWER_IS_BETTER = re.compile(r"loss|error|mse|rmse|mae|false_?(?:pos|neg)")
 
 CHART_HEIGHT = 220
 OVERLAY_RUNS = 10
@@ -85,11 +83,6 @@ def finite(x) -> float | None:
     except (TypeError, ValueError):
         return None
     return value if math.isfinite(value) else None
-
-
-def lower_is_better(key: str) -> bool:
-    """Whether a smaller value of metric `key` is better (losses and errors)."""
-    return bool(_LOWER_IS_BETTER.search(key.lower()))
 
 
 def pick_primary_metric(keys: Iterable[str], tags: dict | None = None) -> str | None:

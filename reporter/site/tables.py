@@ -16,9 +16,8 @@ from logger.format import MLFLOW_TAG_PREFIX
 from logger.model import Experiment, Run
 from logger.order import sort_rows
 from logger.search import run_row
-from logger.values import natural_sorted, param_number
+from logger.values import lower_is_better, natural_sorted, param_number
 
-from reporter.charts.common import lower_is_better
 from reporter.site.text import duration_ms, format_duration, format_time, format_value, source_text
 from reporter.site.urls import experiment_href
 
@@ -50,7 +49,7 @@ def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]
 def runs_data_js(rows: list[dict[str, Any]], experiment_urls: dict[str, str]) -> str:
     """The `runs-data.js` a page loads with <script src>: data is never fetched (file:// forbids it)."""
     columns = table_columns(rows)
-    # which way each metric is better, by the site's one rule (charts/common.py): the grouped table bolds the best
+    # which way each metric is better, by the site's one rule (logger/values.py): the grouped table bolds the best
     better = {key: "min" if lower_is_better(key) else "max" for key in columns["metrics"]}
     payload = {"better": better, "columns": columns, "experiments": experiment_urls, "rows": rows}
     text = json.dumps(payload, ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False)
