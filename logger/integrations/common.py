@@ -151,6 +151,12 @@ class Patches:
         self._undo.append((owner, name, owner.__dict__.get(name, _ABSENT)))
         setattr(owner, name, replacement)
 
+    def replace_everywhere(self, owners, name: str, original, replacement) -> None:
+        """`replace` in each of `owners` that still holds `original` (a library re-exports its `train`)."""
+        for owner in owners:
+            if getattr(owner, name, None) is original:
+                self.replace(owner, name, replacement)
+
     def undo(self) -> None:
         while self._undo:
             owner, name, previous = self._undo.pop()

@@ -105,10 +105,8 @@ def autolog(log_models: bool = True, disable: bool = False, silent: bool = False
         return
     _settings.update(log_models=log_models, extra_tags=dict(extra_tags or {}))
     original = lightgbm.engine.train
-    logged = _logged_train(original)
-    for module in (lightgbm, lightgbm.engine, lightgbm.sklearn):
-        if getattr(module, "train", None) is original:
-            _patches.replace(module, "train", logged)
+    modules = (lightgbm, lightgbm.engine, lightgbm.sklearn)
+    _patches.replace_everywhere(modules, "train", original, _logged_train(original))
 
 
 def _logged_train(original):

@@ -133,10 +133,8 @@ def autolog(log_models: bool = True, disable: bool = False, silent: bool = False
         return
     _settings.update(log_models=log_models, extra_tags=dict(extra_tags or {}))
     original = xgboost.training.train
-    logged = _logged_train(original)
-    for module in (xgboost, xgboost.training, xgboost.sklearn):
-        if getattr(module, "train", None) is original:
-            _patches.replace(module, "train", logged)
+    modules = (xgboost, xgboost.training, xgboost.sklearn)
+    _patches.replace_everywhere(modules, "train", original, _logged_train(original))
 
 
 def _logged_train(original):
