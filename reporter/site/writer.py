@@ -25,6 +25,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -75,16 +76,23 @@ class SiteWriter:
             raise SiteError(f"cannot create output {out}: {exc.strerror or exc}") from None
         self._root = out.resolve()
 
-    def write(self, relpath: str, content: str | bytes, *, page: bool = False) -> bool:
-        """Write one file atomically unless it already has this content; True when written."""
-        data = content.encode("utf-8") if isinstance(content, str) else content
+    def write(self, relpath: str, content: str | bytes | Iterable[bytes], *, page: bool = False) -> bool:
+        """Write one file atomically unless it already has this content; True when written.
+
+        Content given as chunks (any iterable of bytes, e.g. a generator) is streamed to disk and compared
+        with the file there chunk by chunk: a download of millions of rows is never whole in memory."""
         target = self._target(relpath)
         self._make_folders(target)
         self._done.add(relpath)
-        if _same_bytes(target, data):
+        if isinstance(content, (str, bytes)):
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            if _same_bytes(target, data):
+                self.stats.unchanged += 1
+                return False
+            _replace(target, lambda tmp: Path(tmp).write_bytes(data))
+        elif not _stream_into_place(target, content):
             self.stats.unchanged += 1
             return False
-        _replace(target, lambda tmp: Path(tmp).write_bytes(data))
         self.stats.written += 1
         if page:
             self.stats.pages_written += 1
@@ -237,6 +245,41 @@ def _same_bytes(target: Path, data: bytes) -> bool:
     """Whether target is a regular file (not a link to one) holding exactly data."""
     try:
         return _is_regular_file(target) and target.stat().st_size == len(data) and target.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _stream_into_place(target: Path, chunks: Iterable[bytes]) -> bool:
+    """Write chunks to a temporary file beside target, then rename it into place unless target already
+    holds the same bytes (the temporary file is removed then); True when replaced."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            for chunk in chunks:
+                file.write(chunk)
+        if _same_files(target, Path(tmp)):
+            _unlink_quietly(Path(tmp))
+            return False
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        _unlink_quietly(Path(tmp))
+        raise
+    return True
+
+
+def _same_files(target: Path, fresh: Path, block: int = 1 << 20) -> bool:
+    """Whether target is a regular file (not a link to one) with the bytes of fresh; read a block at a time."""
+    try:
+        if not _is_regular_file(target) or target.stat().st_size != fresh.stat().st_size:
+            return False
+        with open(target, "rb") as old, open(fresh, "rb") as new:
+            while True:
+                piece = old.read(block)
+                if piece != new.read(block):
+                    return False
+                if not piece:
+                    return True
     except OSError:
         return False
 
