@@ -29,6 +29,7 @@ class BuildConfig:
     build_time: int | None = None
     redact: bool = True  # mask credentials in params and tags (see reporter/site/redact.py)
     redact_patterns: tuple[str, ...] = ()  # more key patterns to mask (regular expressions)
+    history_downloads: bool = True  # each run's metrics.csv.gz (every point); False leaves them out of the site
 
     @property
     def log_root(self) -> Path:
@@ -44,7 +45,7 @@ class BuildConfig:
     def from_options(cls, log_dir: str | os.PathLike, out_dir: str | os.PathLike, *, title: str | None = None,
                      templates_dir: str | os.PathLike | None = None, max_artifact_mb: float | None = None,
                      strict: bool = False, quiet: bool = False, force: bool = False,
-                     redact: bool = True, redact_patterns: tuple[str, ...] = (),
+                     redact: bool = True, redact_patterns: tuple[str, ...] = (), history_downloads: bool = True,
                      environ: dict[str, str] | None = None) -> BuildConfig:
         """Validate options and resolve paths; raises ConfigError with a one-line message."""
         env: Mapping[str, str] = os.environ if environ is None else environ
@@ -88,7 +89,7 @@ class BuildConfig:
                 raise ConfigError(f"--redact {pattern!r} is not a valid regular expression: {exc}") from None
         return cls(log_dir=logs, out_dir=out, title=title or DEFAULT_TITLE, templates_dir=templates,
                    max_artifact_mb=limit, strict=strict, quiet=quiet, force=force, build_time=build_time,
-                   redact=redact, redact_patterns=tuple(redact_patterns))
+                   redact=redact, redact_patterns=tuple(redact_patterns), history_downloads=history_downloads)
 
 
 def _is_within(path: Path, parent: Path) -> bool:

@@ -38,6 +38,9 @@ def site_options(command):
     command = redaction_options(command)
     command = click.option("--max-artifact-mb", type=float, default=None,
                            help="Artifacts larger than this are listed but not copied (default 50).")(command)
+    command = click.option("--no-history-downloads", "history_downloads", flag_value=False, default=True,
+                           help="Leave out each run's full-history download (metrics.csv.gz): a smaller site; "
+                                "the pages still chart every metric.")(command)
     command = click.option("--templates", "templates_dir", default=None,
                            help="Folder of templates that override the defaults.")(command)
     return click.option("--title", default=None, help="The site's title (default: flowsheet).")(command)
@@ -51,7 +54,7 @@ def out_dir_options(command):
                         help="Folder to write the site into.")(command)
 
 
-SITE_KEYS = ("title", "templates_dir", "max_artifact_mb", "redact", "redact_patterns")
+SITE_KEYS = ("title", "templates_dir", "max_artifact_mb", "redact", "redact_patterns", "history_downloads")
 
 
 def site_config(log_dir: str | None, out_dir: str, options: dict, **more) -> BuildConfig:

@@ -61,16 +61,17 @@ def test_every_command_that_makes_pages_takes_every_site_option():
 
     for command in ("build", "serve", "publish", "export"):
         shown = CliRunner().invoke(main, [command, "--help"]).output
-        for option in ("--title", "--templates", "--max-artifact-mb", "--no-redact", "--redact"):
+        for option in ("--title", "--templates", "--max-artifact-mb", "--no-history-downloads", "--no-redact",
+                       "--redact"):
             assert option in shown, f"reporter {command} lacks {option}"
 
 
 def test_the_csv_writer_does_not_load_the_page_renderer():
-    """Tables are data: writing runs.csv must not pull in Jinja, Markdown or the HTML cleaner."""
+    """Tables are data: writing runs.csv.gz must not pull in Jinja, Markdown or the HTML cleaner."""
     import subprocess
     import sys
 
-    code = ("import sys, reporter.site.tables; "
+    code = ("import sys, reporter.site.tables, reporter.site.downloads; "
             "print(sorted(m for m in ('jinja2', 'cmarkgfm', 'nh3') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -56,7 +56,7 @@ class Scope:
     # Only the contents of runs changed (points, params, tags), not what other pages show by name or
     # status, nor an experiment itself: the summary pages may wait a moment (see Rebuilder._pace).
     metrics_only: bool = True
-    # Render the run pages but not their downloads (metrics.csv), which cost as much as the whole history.
+    # Render the run pages but not their downloads (metrics.csv.gz), which cost as much as the whole history.
     light: bool = False
 
     def __bool__(self) -> bool:
@@ -144,7 +144,7 @@ class RecordingWriter(SiteWriter):
 
 
 # While a run is only gaining points, its own page follows every rebuild, but the summary pages (the
-# experiment's, the home and compare pages, whose data covers every run) and the run's metrics.csv are
+# experiment's, the home and compare pages, whose data covers every run) and the run's metrics.csv.gz are
 # rendered at most this often: they cost far more than the run page on a big log or a long run.
 SUMMARY_INTERVAL = 1.0
 # ... and, when they are slow (many runs, long histories), at most about 1/(1+this) of the worker's time,

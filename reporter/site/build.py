@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from reporter.site import compare as compare_data
 from reporter.site import pages as P
 from reporter.site import tables
 from reporter.site.artifacts import ArtifactView, Blob, artifact_views, site_name_for_artifact
+from reporter.site.downloads import METRICS_DOWNLOAD, RUNS_DOWNLOAD, gzipped_csv
 from reporter.site.render import make_environment, render_page
 from reporter.site.writer import SiteWriter
 
@@ -51,8 +52,9 @@ class SitePlan:
     """Everything the site will contain, gathered before anything is written."""
 
     pages: list[P.Page] = field(default_factory=list)
-    # generated data files; a callable makes its content only when written (large CSVs stay out of memory)
-    files: dict[str, str | bytes | Callable[[], str | bytes]] = field(default_factory=dict)
+    # generated data files; a callable makes its content only when written, and may give it in chunks of
+    # bytes that the writer streams to disk (large downloads stay out of memory)
+    files: dict[str, str | bytes | Callable[[], str | bytes | Iterable[bytes]]] = field(default_factory=dict)
     copies: dict[str, Path | Blob] = field(default_factory=dict)  # artifacts and static assets
 
     def add(self, other: SitePlan) -> None:
@@ -152,7 +154,7 @@ def plan_home(data: PublishableData, config: BuildConfig, static_names: frozense
     plan = SitePlan(pages=[P.home_page(data, config, static_names, index, rows),
                            P.compare_page(data, config, static_names, chart_sections)])
     plan.files["runs-data.js"] = tables.runs_data_js(rows, {eid: P.experiment_href(eid) for eid in experiments})
-    plan.files["runs.csv"] = functools.partial(tables.runs_csv, runs, experiments)
+    plan.files[RUNS_DOWNLOAD] = functools.partial(gzipped_csv, tables.runs_csv_chunks, runs, experiments)
     summaries = [compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
         run, P.run_dir(run.run_id), config.max_artifact_bytes, config.log_root)) for run in runs]
     plan.files["compare-data.js"] = compare_data.compare_data_js(compare_data.compare_payload(runs, summaries),
@@ -170,7 +172,7 @@ def plan_experiment(data: PublishableData, experiment_id: str, config: BuildConf
     runs = index.runs_by_experiment.get(experiment_id, [])
     rows = tables.table_rows(runs, P.run_href, experiments)
     plan = SitePlan(pages=[P.experiment_page(data, experiments[experiment_id], config, static_names, index, rows)])
-    plan.files[f"{folder}/runs.csv"] = tables.runs_csv(runs)
+    plan.files[f"{folder}/{RUNS_DOWNLOAD}"] = functools.partial(gzipped_csv, tables.runs_csv_chunks, runs)
     urls = {eid: P.experiment_href(eid) for eid in experiments}
     plan.files[f"{folder}/runs-data.js"] = tables.runs_data_js(rows, urls)
     return plan
@@ -178,17 +180,18 @@ def plan_experiment(data: PublishableData, experiment_id: str, config: BuildConf
 
 def plan_run(data: PublishableData, run_id: str, config: BuildConfig, static_names: frozenset[str],
              index: P.SiteIndex | None = None, downloads: bool = True) -> SitePlan:
-    """One run's page, its metric history CSV and its artifacts (those under the size limit).
+    """One run's page, its metric history download (metrics.csv.gz) and its artifacts (those under the size limit).
 
-    downloads=False leaves out the CSV, whose cost follows the whole history (serve puts it off).
+    downloads=False leaves out the download, whose cost follows the whole history (serve puts it off);
+    config.history_downloads=False leaves it out of the site (the page then has no link to it).
     """
     require_publishable(data)
     run = data.runs[run_id]
     artifacts = artifact_views(run, config.max_artifact_bytes, config.log_root) if run.artifacts else []
     folder = P.run_dir(run_id)
     plan = SitePlan(pages=[P.run_page(data, run, artifacts, config, static_names, index)])
-    if run.metrics and downloads:
-        plan.files[f"{folder}/metrics.csv"] = functools.partial(tables.metrics_csv, run)
+    if run.metrics and downloads and config.history_downloads:
+        plan.files[f"{folder}/{METRICS_DOWNLOAD}"] = functools.partial(gzipped_csv, tables.metrics_csv_chunks, run)
     plan.copies.update(_artifact_copies(folder, artifacts))
     return plan
 
@@ -233,7 +236,7 @@ def copy_files(copies: dict[str, Path | Blob], writer: SiteWriter) -> list[Probl
     return problems
 
 
-def file_content(content: str | bytes | Callable[[], str | bytes]) -> str | bytes:
+def file_content(content: str | bytes | Callable[[], str | bytes | Iterable[bytes]]) -> str | bytes | Iterable[bytes]:
     return content() if callable(content) else content
 
 

@@ -26,6 +26,7 @@ from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
 from reporter.site import tables
 from reporter.site.artifacts import LIST_HEAD, RASTER_TYPES, ArtifactView, artifact_tree
+from reporter.site.downloads import METRICS_DOWNLOAD, RUNS_DOWNLOAD
 from reporter.site.image_names import series_images
 from reporter.site.text import duration_ms, format_time, param_text, source_text
 from reporter.site.urls import experiment_dir, experiment_href, run_dir, run_href, site_id
@@ -126,7 +127,7 @@ def home_page(data: LogData, config: BuildConfig, static_files: frozenset[str] =
         table = tables.table_rows(sorted_runs(data.runs.values()), run_href, experiments)
     context.update(title=config.title, experiments=listed, recent_runs=recent, run_count=len(data.runs),
                    problems=[str(p) for p in data.problems], data_script="runs-data.js", table_id="all-runs",
-                   csv_href="runs.csv", first=tables.first_page(table))
+                   csv_href=RUNS_DOWNLOAD, first=tables.first_page(table))
     return Page("index.html", ("index.html",), context)
 
 
@@ -144,7 +145,7 @@ def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
                    description=experiment.description, notes=experiment.notes,
                    notes_open=short_notes(experiment.description, experiment.notes),
                    first=tables.first_page(rows, "../../"),
-                   csv_href="runs.csv", data_script="runs-data.js", table_id="runs",
+                   csv_href=RUNS_DOWNLOAD, data_script="runs-data.js", table_id="runs",
                    charts=LazyCharts(experiment_chart_sections, runs, experiment.tags) if runs else [],
                    chart_runs=min(len(runs), MAX_CHART_RUNS))
     slug = site_id(experiment.experiment_id)
@@ -175,7 +176,8 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
         params=by_key((k, param_text(v)) for k, v in run.params.items()), metrics=metric_summaries(run),
         tags=by_key((k, param_text(v)) for k, v in run.tags.items() if k != NOTE_TAG),
         artifacts=artifact_tree(artifacts), artifact_count=len(artifacts), artifact_list_head=LIST_HEAD,
-        models=[a for a in artifacts if a.model is not None], metrics_csv_href="metrics.csv" if run.metrics else None,
+        models=[a for a in artifacts if a.model is not None],
+        metrics_csv_href=METRICS_DOWNLOAD if run.metrics and config.history_downloads else None,
         charts=LazyCharts(curve_sections, run) if any(len(h) > 1 for h in run.metrics.values()) else [],
         single_value_metrics=sum(1 for h in run.metrics.values() if len(h) == 1),
         image_series=image_series(artifacts),

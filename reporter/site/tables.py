@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from logger.events import encode_non_finite
@@ -25,6 +25,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The runs table's first view, which table.js reads from the page (data-page-size, data-max-default):
 PAGE_SIZE = 100  # rows per page
 MAX_DEFAULT_COLUMNS = 15  # params and metrics shown at first, each; the rest are in "Columns"
+CSV_CHUNK_ROWS = 10_000  # rows of a CSV download made at a time (a few hundred KB of text)
 
 
 def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]) -> list[dict[str, Any]]:
@@ -123,8 +124,15 @@ def _cell(row: dict[str, Any], column: str, root: str) -> dict[str, Any]:
 
 
 def runs_csv(runs: list[Run], experiments: dict[str, Experiment] | None = None) -> str:
+    """A runs table as one CSV text (the export inlines it); the site's download streams `runs_csv_chunks`."""
+    return "".join(runs_csv_chunks(runs, experiments))
+
+
+def runs_csv_chunks(runs: list[Run], experiments: dict[str, Experiment] | None = None,
+                    rows_per_chunk: int = CSV_CHUNK_ROWS) -> Iterator[str]:
     """A runs table as CSV, safe to open in a spreadsheet: the rows of the runs table. Runs of several
-    experiments (the site's all-runs table) get an `experiment` column, named from `experiments`."""
+    experiments (the site's all-runs table) get an `experiment` column, named from `experiments`.
+    Made a chunk of rows at a time, so that 100,000 runs never sit in memory as one text."""
     rows = [run_row(run, published=True) for run in runs]
     columns = table_columns(rows)
     several = len({run.experiment_id for run in runs}) > 1
@@ -135,7 +143,7 @@ def runs_csv(runs: list[Run], experiments: dict[str, Experiment] | None = None) 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([csv_cell(h) for h in header])
-    for run, row in zip(runs, rows):
+    for count, (run, row) in enumerate(zip(runs, rows), start=1):
         duration = duration_ms(run)
         attributes = row["attributes"]
         experiment = (experiments or {}).get(run.experiment_id)
@@ -145,28 +153,39 @@ def runs_csv(runs: list[Run], experiments: dict[str, Experiment] | None = None) 
                             attributes["user"], source_text(run), run.parent_run_id]
         cells += [row[part].get(key) for part in ("params", "metrics", "tags") for key in columns[part]]
         writer.writerow([csv_cell(c) for c in cells])
-    return out.getvalue()
+        if count % rows_per_chunk == 0:
+            yield _take(out)
+    yield _take(out)
 
 
-def metrics_csv(run: Run) -> str:
-    """Every point of every metric of a run: key, step, timestamp, value.
+def metrics_csv_chunks(run: Run, rows_per_chunk: int = CSV_CHUNK_ROWS) -> Iterator[str]:
+    """Every point of every metric of a run: key, step, timestamp, value; a chunk of rows at a time, so
+    that a history of millions of points is never one text in memory.
 
-    Millions of rows: the key is quoted once per metric and each row is one f-string, not a csv
-    writer call (which cost ~4 s per million points)."""
+    The key is quoted once per metric and each row is one f-string, not a csv writer call (which cost
+    ~4 s per million points)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["key", "step", "timestamp", "value"])
-    lines = [out.getvalue()]
+    yield _take(out)
     for key in natural_sorted(run.metrics):
         history = run.metrics[key]
-        out.seek(0)
-        out.truncate()
         writer.writerow([csv_cell(key)])
-        quoted = out.getvalue()[:-1]
-        lines += [f"{quoted},{step},{stamp},{value!r}\n" if value - value == 0.0
-                  else f"{quoted},{step},{stamp},{csv_cell(value)}\n"  # NaN and the infinities by name
-                  for step, stamp, value in zip(history.steps, history.timestamps, history.values)]
-    return "".join(lines)
+        quoted = _take(out)[:-1]
+        for start in range(0, len(history), rows_per_chunk):
+            end = start + rows_per_chunk
+            yield "".join(f"{quoted},{step},{stamp},{value!r}\n" if value - value == 0.0
+                          else f"{quoted},{step},{stamp},{csv_cell(value)}\n"  # NaN and the infinities by name
+                          for step, stamp, value in zip(history.steps[start:end], history.timestamps[start:end],
+                                                        history.values[start:end]))
+
+
+def _take(out: io.StringIO) -> str:
+    """What a csv writer wrote into `out` so far; `out` is emptied for the next rows."""
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
 
 
 def csv_cell(value: Any) -> Any:

@@ -9,6 +9,7 @@ more than a screen of files, and a second experiment for the home page's all-run
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 from pathlib import Path
 
@@ -262,9 +263,9 @@ def test_home_search_shows_the_experiment_and_downloads_what_is_shown_as_csv(sit
     other = page.locator("table.runs tbody tr[data-run-id='" + "9" * 32 + "']")
     assert other.get_by_role("link", name="other", exact=True).get_attribute("href") == f"experiments/{OTHER}/index.html"
     # every run, as a file: the link works without JavaScript too
-    full = page.get_by_role("link", name="Download CSV")
-    assert full.get_attribute("href") == "runs.csv"
-    every = list(csv.DictReader(io.StringIO((site / "runs.csv").read_text(encoding="utf-8"))))
+    full = page.get_by_role("link", name="Download CSV (.gz)")
+    assert full.get_attribute("href") == "runs.csv.gz"
+    every = list(csv.DictReader(io.StringIO(gzip.decompress((site / "runs.csv.gz").read_bytes()).decode("utf-8"))))
     assert len(every) == RUNS + 4 and {r["experiment"] for r in every} == {"wide", "other"}
     # what the search shows, with the columns shown
     page.locator("[data-role=search]").fill("run-1")

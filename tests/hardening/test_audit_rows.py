@@ -7,6 +7,7 @@ tests/browser/test_rows_browser.py checks the table's sort order and cells in Ch
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import random
@@ -139,8 +140,8 @@ def test_runs_csv_holds_the_table_rows(sorting_site):
     import csv
 
     _, site = sorting_site
-    [path] = (site / "experiments").glob("*/runs.csv")
-    rows = {row["run_id"]: row for row in csv.DictReader(path.read_text(encoding="utf-8").splitlines())}
+    [path] = (site / "experiments").glob("*/runs.csv.gz")
+    rows = {row["run_id"]: row for row in csv.DictReader(gzip.decompress(path.read_bytes()).decode("utf-8").splitlines())}
     assert rows["1" * 32]["tags.mlflow.runName"] == "x" and rows["2" * 32]["tags.mlflow.user"] == "bo"
     assert rows["5" * 32]["metrics.m"] == "1e-05" and rows["8" * 32]["metrics.m"] == "1e+16"
     assert rows["3" * 32]["metrics.m"] == "NaN" and rows["2" * 32]["metrics.m"] == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 from pathlib import Path
@@ -37,8 +38,8 @@ def test_site_has_every_page_and_data_file(logs, tmp_path):
     assert result.index_path == out / "index.html"
     for relpath in ["index.html", "compare.html", "runs-data.js", MARKER, "static/site.css", "static/table.js",
                     "static/vega-bundle.js", "experiments/houses-3b4a0f52/index.html",
-                    "experiments/houses-3b4a0f52/runs.csv", "experiments/houses-3b4a0f52/runs-data.js",
-                    f"runs/{LASSO1}/index.html", f"runs/{LASSO1}/metrics.csv",
+                    "experiments/houses-3b4a0f52/runs.csv.gz", "experiments/houses-3b4a0f52/runs-data.js",
+                    f"runs/{LASSO1}/index.html", f"runs/{LASSO1}/metrics.csv.gz",
                     f"runs/{LASSO1}/artifacts/plots/curve.png", f"runs/{LASSO1}/artifacts/model/model.json"]:
         assert (out / relpath).is_file(), relpath
     assert result.pages_written == 2 + 2 + 5  # home, compare, 2 experiments, 5 runs
@@ -152,16 +153,16 @@ def test_strict_fails_on_reader_problems(logs, tmp_path):
 def test_csv_downloads_neutralise_formulas_and_keep_every_point(logs, tmp_path):
     out = tmp_path / "site"
     build(config(logs, out))
-    table = (out / "experiments/houses-3b4a0f52/runs.csv").read_text().splitlines()
+    table = gzip.decompress((out / "experiments/houses-3b4a0f52/runs.csv.gz").read_bytes()).decode().splitlines()
     assert table[0].startswith("run_id,name,status,start_time")
     assert "params.C" in table[0] and "metrics.rmse" in table[0] and "tags.formula" in table[0]
     assert any("'=1+2" in line for line in table) and not any(",=1+2" in line for line in table)
     assert len(table) == 1 + 4
-    history = (out / f"runs/{LASSO1}/metrics.csv").read_text().splitlines()
+    history = gzip.decompress((out / f"runs/{LASSO1}/metrics.csv.gz").read_bytes()).decode().splitlines()
     assert history[0] == "key,step,timestamp,value"
     assert [line.split(",")[0] for line in history[1:]] == ["r2", "rmse", "rmse", "rmse"]
     assert history[-1].endswith(",2,1732700002006,0.41") or history[-1].split(",")[-1] == "0.41"
-    nan = (out / "runs/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee/metrics.csv").read_text()
+    nan = gzip.decompress((out / "runs/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee/metrics.csv.gz").read_bytes()).decode()
     assert ",NaN" in nan
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import math
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def test_run_pages_show_params_tags_metrics_and_history(site):
         files = metric_files(folder)
         metrics = table_rows(tables["Metrics"])
         assert set(metrics) == set(files)
-        with open(site / "runs" / run_id / "metrics.csv", newline="", encoding="utf-8") as file:
+        with gzip.open(site / "runs" / run_id / "metrics.csv.gz", "rt", newline="", encoding="utf-8") as file:
             history = list(csv.DictReader(file))
         for key, path in files.items():
             points = metric_points(path)

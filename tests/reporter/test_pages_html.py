@@ -67,8 +67,9 @@ def test_experiment_page_has_notes_tags_table_and_csv(site):
     assert cells(page.find("table", class_="kv")) == {"team": ["pricing"]}
     table = page.select_one("section[data-runs-table]")
     assert table["data-root"] == "../../" and table["data-compare"] == "../../compare.html"
-    csv_link = page.find("a", string="Download CSV")
-    assert csv_link["href"] == "runs.csv" and (site / f"experiments/{HOUSES}/runs.csv").is_file()
+    csv_link = page.find("a", string="Download CSV (.gz)")
+    assert csv_link["href"] == "runs.csv.gz" and (site / f"experiments/{HOUSES}/runs.csv.gz").is_file()
+    assert "gzip-compressed CSV" in csv_link["title"]
     assert page.find(id="charts") is not None  # slot for the charts issue
 
 
@@ -99,7 +100,7 @@ def test_run_page_shows_everything_about_the_run(site):
     assert cells(tables["Metrics"])["rmse"] == ["0.41", "0.41", "0.9", "3", "2"]  # last, min, max, points, step
     assert cells(tables["Tags"]) == {"formula": ["=1+2"], "stage": ["dev"]}
     assert cells(tables["Run information"])["User"] == ["ana"]
-    assert page.find("a", string="full history as CSV")["href"] == "metrics.csv"
+    assert page.find("a", string="full history as gzip-compressed CSV")["href"] == "metrics.csv.gz"
     image = page.find("img", class_="preview")
     assert image["src"] == "artifacts/plots/curve.png" and image["alt"] == "plots/curve.png"
     frame = page.find("iframe")

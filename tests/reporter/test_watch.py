@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from pathlib import Path
@@ -297,7 +298,7 @@ def test_while_only_points_arrive_summary_pages_and_the_csv_wait_for_the_interva
 
     append(run_file, metric("loss", 0.5, 1))
     first = rebuilder.rebuild(now=10.0)  # the first change renders everything it affects
-    assert {f"{folder}/index.html", f"{folder}/metrics.csv", "runs-data.js"} <= set(first.changed)
+    assert {f"{folder}/index.html", f"{folder}/metrics.csv.gz", "runs-data.js"} <= set(first.changed)
     assert first.retry_in is None
 
     append(run_file, metric("loss", 0.25, 2))
@@ -307,9 +308,9 @@ def test_while_only_points_arrive_summary_pages_and_the_csv_wait_for_the_interva
     assert "0.25" in (tmp_path / "site" / folder / "index.html").read_text()
 
     flushed = rebuilder.rebuild(now=11.0)  # no new line, but what was put off is due now
-    assert {f"{folder}/metrics.csv", "runs-data.js"} <= set(flushed.changed)
+    assert {f"{folder}/metrics.csv.gz", "runs-data.js"} <= set(flushed.changed)
     assert flushed.retry_in is None
-    assert "0.25" in (tmp_path / "site" / folder / "metrics.csv").read_text()
+    assert "0.25" in gzip.decompress((tmp_path / "site" / folder / "metrics.csv.gz").read_bytes()).decode()
     assert not rebuilder.rebuild(now=20.0).scope  # nothing left to do
 
     write_run(logs / "houses-00000006", "e" * 32, [metric("loss", 2.0, 0)], name="new-run")
