@@ -6,11 +6,13 @@ Errors are one line on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from reporter.config import BuildConfig, ConfigError
 from reporter.options import log_dir_argument, out_dir_options, quiet_option, site_config, site_options
+from reporter.site.size import GITHUB_PAGES, SizeLimits
 from reporter.terminal import fail, progress_bar, read_summary, warn
 
 
@@ -41,8 +43,9 @@ def run_build(log_dir: str | None, out_dir: str, **options) -> int:
     return build_site(config)
 
 
-def build_site(config: BuildConfig) -> int:
-    """Build and report; returns the exit code (0 ok, 1 build failed)."""
+def build_site(config: BuildConfig, limits: SizeLimits = GITHUB_PAGES) -> int:
+    """Build and report; returns the exit code (0 ok, 1 build failed). `limits`: where the site's size
+    gets a warning (GitHub Pages' by default)."""
     from jinja2 import TemplateError
 
     from logger.sources import count_by_source
@@ -77,6 +80,18 @@ def build_site(config: BuildConfig) -> int:
         click.echo(f"{result.experiments} experiment(s), {result.runs} run(s); {result.pages_written} page(s) written, "
                    f"{result.files_unchanged} file(s) unchanged, {result.files_removed} removed; "
                    f"{len(result.problems)} problem(s); {result.seconds:.1f} s")
+        report_size(config.out_dir, limits)
         click.echo(f"Open {config.out_dir.joinpath('index.html').as_uri()}")
     return 0
 
+
+
+def report_size(out_dir: Path, limits: SizeLimits = GITHUB_PAGES, summary: bool = True) -> None:
+    """The site's size and file count (summary), and a warning when it does not fit `limits`."""
+    from reporter.site.size import measure_site, size_summary, size_warnings
+
+    size = measure_site(out_dir)
+    if summary:
+        click.echo(size_summary(size))
+    for warning in size_warnings(size, limits):
+        click.echo(f"warning: {warning}", err=True)

@@ -26,12 +26,14 @@ def publish(log_dir, remote, branch, message, cname, quiet, **site) -> None:
 def run_publish(log_dir: str | None, *, remote: str, branch: str, message: str | None, cname: str | None,
                 quiet: bool = False, **site) -> int:
     """Build with the site options and commit the result to the Pages branch; returns the exit code."""
-    from reporter.commands.build import run_build
+    from reporter.commands.build import report_size, run_build
     from reporter.site.publish import PublishError, publish
 
     def build_site(out_dir: Path) -> None:
         if run_build(log_dir, str(out_dir), quiet=True, **site) != 0:
             raise PublishError("the site could not be built (see above); nothing was published")
+        if not quiet:  # GitHub's limits are what publishing meets
+            report_size(out_dir, summary=False)
 
     try:
         result = publish(build_site, Path.cwd(), remote=remote, branch=branch, message=message, cname=cname)

@@ -313,3 +313,10 @@ def _prune_empty_parents(folder: Path, root: Path) -> None:
         except OSError:
             return
         folder = folder.parent
+
+
+def site_files(out_dir: Path) -> set[str]:
+    """The files the last build listed in OUT_DIR's manifest (relative paths, the manifest itself not
+    among them); none when there is no manifest or it cannot be read for sure."""
+    marker = Path(out_dir) / MARKER
+    return _read_manifest(marker) if _is_regular_file(marker) else set()
