@@ -2,7 +2,7 @@
 
 Always compressed, whatever their size: a link's name never changes as a run grows (a script fetching
 `metrics.csv.gz` keeps working), pandas, R and DuckDB read `.csv.gz` as it is, and a run of 20 metrics x
-100,000 points gives ~30 MB instead of ~90 MB of CSV (GitHub Pages warns at 50 MB a file and refuses
+100,000 points gives ~30 MB instead of ~100 MB of CSV (GitHub Pages warns at 50 MB a file and refuses
 100 MB). A `.gz` link downloads as a file from disk (file://) and from any static host. The runs
 tables' "CSV of shown rows" button still makes a plain CSV in the browser.
 
