@@ -8,7 +8,9 @@ from click.testing import CliRunner
 import logger
 
 from reporter.cli import main
+from reporter.commands.publish import run_publish
 from reporter.site.publish import pages_url
+from reporter.site.size import SizeLimits
 
 
 def git(cwd, *args):
@@ -50,6 +52,19 @@ def test_publish_pushes_the_site_to_gh_pages(project):
     assert git(remote, "log", "-1", "--format=%s", "gh-pages") == "first publish"
     assert git(work, "status", "--porcelain") == "?? runs/"  # the working tree is left alone
     assert git(work, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+
+
+def test_a_site_past_the_limits_is_published_with_the_size_warnings(project, capsys):
+    work, remote = project
+    tiny = SizeLimits(site_bytes=1000, file_bytes=100_000)  # the Vega bundle alone passes both
+    assert run_publish("runs", remote="origin", branch="gh-pages", message=None, cname=None, limits=tiny) == 0
+    err = capsys.readouterr().err
+    assert "warning: site-too-big: " in err and "warning: file-too-big: " in err
+    assert "static/vega-bundle.js: " in err
+    assert "index.html" in git(remote, "ls-tree", "-r", "--name-only", "gh-pages").splitlines()
+    assert run_publish("runs", remote="origin", branch="gh-pages", message=None, cname=None, limits=tiny,
+                       quiet=True) == 0
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_publishing_again_adds_a_commit(project):
