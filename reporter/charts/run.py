@@ -13,13 +13,17 @@ are switched by charts.js from `usermeta.fs` (Vega-Lite cannot change a scale ty
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import altair as alt
 import numpy as np
 
 from logger.model import Run
 
 from reporter.charts.common import CHART_HEIGHT, ChartBlock, ChartSection, group_metric_keys, plural
-from reporter.charts.downsample import MAX_POINTS, Series, downsample, round_sig
+from reporter.charts.downsample import MAX_POINTS, Series, clean_series, downsample, round_sig
+from reporter.charts.levels import FACTOR, bucketize
+from reporter.charts.levels import plan as level_plan
 
 DATA_NAME = "points"
 
@@ -117,11 +121,12 @@ def _zoom_param() -> dict:
     return {"name": "zoom", "views": ["raw_line"], "bind": "scales", "select": {"type": "interval", "encodings": ["x"]}}
 
 
-def series_spec(series: Series, key: str, origin: int) -> dict:
+def series_spec(series: Series, key: str, origin: int, zoom: dict | None = None) -> dict:
     """The Vega-Lite spec of one metric series: its rows inlined as `datasets["points"]`, drawn against the step.
 
     Built as a plain dict from the series (Altair costs ~30 ms a chart, which a site of thousands of
-    runs would pay per curve); the Vega-Lite schema check is in the tests.
+    runs would pay per curve); the Vega-Lite schema check is in the tests. `zoom` (the levels manifest of a
+    long series, see `zoom_manifest`) goes into `usermeta.fs.zoom` for charts.js.
     """
     span = int(series.times[-1]) - origin if len(series) else 0
     divisor, _ = _relative_unit(span)
@@ -141,19 +146,37 @@ def series_spec(series: Series, key: str, origin: int) -> dict:
         "transform": [{"calculate": f"datum.t + {int(origin)}", "as": "w"},
                       {"calculate": f"datum.t / {divisor}", "as": "r"}],
         "usermeta": {"fs": {"kind": "metric", "data": DATA_NAME, "x": x, "shown": len(series),
-                            "total": series.total, "dropped": series.dropped}},
+                            "total": series.total, "dropped": series.dropped, **({"zoom": zoom} if zoom else {})}},
         "width": "container",
     }
 
 
-def metric_spec(run: Run, key: str, *, max_points: int = MAX_POINTS, origin: int | None = None) -> dict:
+def metric_spec(run: Run, key: str, *, max_points: int = MAX_POINTS, origin: int | None = None,
+                zoom_file: str | None = None, factor: int = FACTOR) -> dict:
     """The spec of metric `key` of `run`, with its (possibly bucketed) points inlined.
 
     `origin` (time zero of relative time) defaults to `run_origin(run)`; pass it when drawing many keys.
+    With `zoom_file` (where the chunk files of the finer levels are, relative to the page), a series of
+    more than `max_points` points inlines level 0 of its levels (reporter/charts/levels.py) and names the
+    finer ones in `usermeta.fs.zoom`; without it, today's buckets.
     """
     history = run.metrics[key]
-    series = downsample(history.steps, history.values, history.timestamps, max_points)
-    return series_spec(series, key, run_origin(run) if origin is None else origin)
+    origin = run_origin(run) if origin is None else origin
+    if zoom_file is None:
+        return series_spec(downsample(history.steps, history.values, history.timestamps, max_points), key, origin)
+    steps, values, times, dropped = clean_series(history.steps, history.values, history.timestamps)
+    if len(values) <= max_points:
+        return series_spec(Series(steps, times, values, None, None, len(values), dropped), key, origin)
+    levels = level_plan(len(values), max_points, factor)
+    top = bucketize(steps, times, values, levels.sizes[0])
+    series = Series(top.steps, top.times, top.values, top.lo, top.hi, total=len(values), dropped=dropped)
+    return series_spec(series, key, origin, zoom_manifest(levels.manifest(), zoom_file, origin, series))
+
+
+def zoom_manifest(levels: dict, file: str, origin: int, series: Series) -> dict:
+    """What charts.js needs to load finer levels: the level sizes, the chunk files' prefix and the time units."""
+    span = int(series.times[-1]) - origin if len(series) else 0
+    return {**levels, "file": file, "origin": int(origin), "divisor": _relative_unit(span)[0]}
 
 
 def run_origin(run: Run) -> int:
@@ -163,11 +186,13 @@ def run_origin(run: Run) -> int:
     return int(min(candidates)) if candidates else 0
 
 
-def run_chart_sections(run: Run, *, max_points: int = MAX_POINTS, id_prefix: str = "fs-metric-") -> list[ChartSection]:
+def run_chart_sections(run: Run, *, max_points: int = MAX_POINTS, id_prefix: str = "fs-metric-",
+                       zoom_files: Callable[[str], str] | None = None) -> list[ChartSection]:
     """Every metric chart of a run page, grouped into sections by key prefix (`train/`, `val/`...).
 
     Spec ids are `id_prefix` + a running number in section order, so they are stable for the same run.
-    Metrics with no finite point get no chart.
+    Metrics with no finite point get no chart. `zoom_files(key)` names the chunk files of a long series
+    (a page whose site has them); without it long series are bucketed once, as on the compare page.
     """
     keys = [key for key, history in run.metrics.items() if len(history)]
     sections = []
@@ -176,7 +201,8 @@ def run_chart_sections(run: Run, *, max_points: int = MAX_POINTS, id_prefix: str
     for name, section_keys in group_metric_keys(keys):
         blocks = []
         for key in section_keys:
-            spec = metric_spec(run, key, max_points=max_points, origin=origin)
+            spec = metric_spec(run, key, max_points=max_points, origin=origin,
+                               zoom_file=zoom_files(key) if zoom_files else None)
             if not spec["datasets"][DATA_NAME]:
                 continue
             blocks.append(ChartBlock(f"{id_prefix}{counter}", key, spec))

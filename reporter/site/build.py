@@ -15,6 +15,8 @@ from logger.model import LogData, Problem
 from logger.safepath import open_regular
 
 from reporter.assets import STATIC_DIR
+from reporter.charts.chunks import chunk_files
+from reporter.charts.run import run_origin
 from reporter.config import BuildConfig
 from reporter.errors import BuildError
 from reporter.site import compare as compare_data
@@ -189,6 +191,10 @@ def plan_run(data: PublishableData, run_id: str, config: BuildConfig, static_nam
     plan = SitePlan(pages=[P.run_page(data, run, artifacts, config, static_names, index)])
     if run.metrics and downloads:
         plan.files[f"{folder}/metrics.csv"] = functools.partial(tables.metrics_csv, run)
+        # the finer levels of long series, loaded on zoom (like the CSV, their cost follows the history)
+        curves = {key: history for key, history in run.metrics.items() if len(history) > 1}
+        chunks = chunk_files(dataclasses.replace(run, metrics=curves), run_origin(run))
+        plan.files.update({f"{folder}/{path}": make for path, make in chunks.items()})
     plan.copies.update(_artifact_copies(folder, artifacts))
     return plan
 

@@ -253,10 +253,16 @@
     }
     if (meta(chart.spec).empty) { showNote(chart, meta(chart.spec).empty); return Promise.resolve(); }
     chart.el.classList.remove("fs-chart-empty");
+    chart.zoomRows = null; // a new view starts unzoomed, on the inline data
     var spec;
     try { spec = prepare(chart); } catch (err) { showError(chart, err); return Promise.resolve(); }
     return window.vegaEmbed(parts(chart), spec, embedOptions()).then(
-      function (result) { chart.view = result.view; chart.el.classList.add("fs-chart-ready"); watch(chart); },
+      function (result) {
+        chart.view = result.view;
+        chart.el.classList.add("fs-chart-ready");
+        watch(chart);
+        if (window.FlowsheetZoom) window.FlowsheetZoom.attach(chart); // zoom.js: finer levels of long series
+      },
       function (err) { showError(chart, err); }
     );
   }
@@ -320,10 +326,22 @@
       return Promise.all(charts.filter(isMetric).map(function (chart) {
         if (!chart.view) return null; // not drawn yet: it reads the state when it is
         var name = meta(chart.spec).data;
-        var rows = smoothedRows(chart.spec.datasets[name], state.smoothing);
+        var rows = smoothedRows(rowsOf(chart), state.smoothing);
         // view.data() replaces every tuple of the named dataset (the bundle does not expose vega.changeset)
         return chart.view.data(name, rows).runAsync();
       }));
+    }).then(noop);
+  }
+
+  /* The rows a metric chart shows: its inline data, or what zoom.js loaded for the visible range. */
+  function rowsOf(chart) { return chart.zoomRows || chart.spec.datasets[meta(chart.spec).data]; }
+
+  /* zoom.js hands over finer rows (null: back to the inline data); pushed into the live view like smoothing. */
+  function setRows(chart, rows) {
+    chart.zoomRows = rows;
+    return enqueue(function () {
+      if (!chart.view) return null;
+      return chart.view.data(meta(chart.spec).data, smoothedRows(rowsOf(chart), state.smoothing)).runAsync();
     }).then(noop);
   }
 
@@ -576,6 +594,7 @@
     return enqueue(function () {
       var name = meta(spec).data;
       if (!chart.view) return embed(chart);
+      chart.zoomRows = null; // new points: back to the inline level (the next zoom gesture loads finer ones)
       return chart.view.data(name, smoothedRows(spec.datasets[name] || [], state.smoothing)).runAsync()
         .catch(function () { return embed(chart); });
     });
@@ -632,6 +651,7 @@
     meta: meta,
     csvText: csvText,
     setSelectedRuns: setSelectedRuns,
+    setRows: setRows,
     drawAll: drawAll,
     refresh: refresh
   };

@@ -1,0 +1,133 @@
+"""Zoom into a long series (#18), in Chromium over file://: a 200,000-point run page draws its inline level
+(1,000 buckets), a wheel zoom loads only the chunk files of the finer level that cover the visible range,
+and the drawn points then show a spike that the inline level hid inside a bucket; zooming out draws the
+inline level again.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import orjson
+import pytest
+
+from reporter.charts.chunks import zoom_id
+from reporter.config import BuildConfig
+from reporter.site.build import build
+
+pytestmark = pytest.mark.browser
+
+T0 = 1_732_700_000_000
+N = 200_000
+SPIKE_STEP = 123_457
+SPIKE = 50.0
+RUN_ID = "ab" * 16
+
+
+def value(step: int) -> float:
+    return 1.0 + 0.1 * math.sin(step / 500) + (SPIKE if step == SPIKE_STEP else 0.0)
+
+
+def write_logs(folder: Path) -> Path:
+    experiment = folder / "exp"
+    (experiment / RUN_ID).mkdir(parents=True)
+    (experiment / "experiment.jsonl").write_bytes(orjson.dumps(
+        {"v": 1, "kind": "experiment", "t": T0, "experiment_id": "exp", "name": "exp", "artifact_location": None}) + b"\n")
+    with open(experiment / RUN_ID / "run.jsonl", "wb") as file:
+        file.write(orjson.dumps({"v": 1, "kind": "start", "t": T0, "run_id": RUN_ID, "experiment_id": "exp",
+                                 "name": "long", "parent_run_id": None, "description": None, "system": {}}) + b"\n")
+        file.write(b"".join(orjson.dumps({"v": 1, "kind": "metric", "t": T0 + i, "key": "loss", "value": value(i),
+                                          "step": i}) + b"\n" for i in range(N)))
+        file.write(orjson.dumps({"v": 1, "kind": "end", "t": T0 + N, "status": "FINISHED"}) + b"\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def site():
+    with tempfile.TemporaryDirectory(prefix="fs-zoom-") as name:
+        root = Path(name)
+        build(BuildConfig.from_options(write_logs(root / "logs"), root / "site", environ={}))
+        yield root / "site"
+
+
+@pytest.fixture
+def page(chromium, site):
+    errors: list[str] = []
+    context = chromium.new_context(viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.requests = []  # type: ignore[attr-defined]
+    page.on("request", lambda request: page.requests.append(request.url.rsplit("/", 1)[-1]))  # type: ignore[attr-defined]
+    page.goto((site / "runs" / RUN_ID / "index.html").as_uri())
+    page.evaluate("() => FlowsheetCharts.ready.then(() => FlowsheetCharts.drawAll())")
+    yield page
+    context.close()
+    assert errors == [], f"console errors: {errors}"
+
+
+def chunk_requests(page) -> list[str]:
+    return sorted(name for name in page.requests if name.startswith(zoom_id("loss")))
+
+
+def drawn_points(page) -> int:
+    """Hover points: one symbol per drawn row (invisible until hovered, but drawn)."""
+    return page.locator('[data-spec-id="fs-metric-0"] g.hover_points_marks path').count()
+
+
+def highest_drawn_value(page) -> float:
+    """The largest last value among the rows drawn in the visible x range (read back from the live view)."""
+    return page.evaluate("""() => {
+        const view = FlowsheetCharts.charts[0].view, [a, b] = view.scale('x').domain();
+        return Math.max(...view.data('points').filter(r => r.s >= a && r.s <= b).map(r => r.v)); }""")
+
+
+def zoom_in_at_spike(page, wheels: int) -> None:
+    """Wheel zoom with the pointer on the spike's step (found again after each event: the anchor drifts a pixel)."""
+    page.evaluate("() => { FlowsheetZoom.settleMs = 2000; }")  # one gesture, even on a slow shared machine
+    for _ in range(wheels):
+        view_box = page.locator('[data-spec-id="fs-metric-0"] svg').bounding_box()
+        x, y = page.evaluate(f"""() => {{ const view = FlowsheetCharts.charts[0].view;
+            return [view.origin()[0] + view.scale('x')({SPIKE_STEP}), view.origin()[1] + 60]; }}""")
+        page.mouse.move(view_box["x"] + x, view_box["y"] + y)
+        page.mouse.wheel(0, -1000)  # Vega-Lite zooms by 1.001 ** deltaY: x0.37 per event
+    page.wait_for_function("() => { const s = FlowsheetZoom.status['fs-metric-0']; return s && !s.busy && s.level > 0; }")
+
+
+def test_first_view_draws_the_inline_level_and_loads_no_chunk(page):
+    assert drawn_points(page) == 1000  # 200 points per bucket
+    assert chunk_requests(page) == []
+    # the spike is inside the band (its bucket's max) but no drawn last value shows it
+    assert highest_drawn_value(page) < 2
+    highest_band = page.evaluate("() => Math.max(...FlowsheetCharts.charts[0].view.data('points').map(r => r.hi))")
+    assert highest_band == pytest.approx(value(SPIKE_STEP), rel=1e-6)
+
+
+def test_zooming_loads_the_finer_chunks_of_the_visible_range_only_and_shows_the_spike(page):
+    zoom_in_at_spike(page, wheels=5)  # 0.37**5: under 1% of the range, about 1,300 points
+    status = page.evaluate("() => FlowsheetZoom.status['fs-metric-0']")
+    assert status["level"] == 2  # the points themselves (level 1 has 13 points a bucket: too few buckets)
+    loaded = chunk_requests(page)
+    # level 2 chunks hold 4,096 points: the spike's (123,457 // 4,096 = 30) and at most one neighbour
+    assert loaded and len(loaded) <= 2 and f"{zoom_id('loss')}-2-30.js" in loaded
+    assert set(loaded) == set(status["chunks"])
+    a, b = page.evaluate("() => FlowsheetCharts.charts[0].view.scale('x').domain()")
+    assert b - a < 0.01 * N
+    assert highest_drawn_value(page) == pytest.approx(value(SPIKE_STEP), rel=1e-6)  # the exact point is drawn
+    assert drawn_points(page) > 1000 + (b - a) / 2  # every point of the range and the inline level outside it
+
+    box = page.locator('[data-spec-id="fs-metric-0"] svg').bounding_box()
+    page.mouse.dblclick(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("() => { const s = FlowsheetZoom.status['fs-metric-0']; return !s.busy && s.level === 0; }")
+    assert drawn_points(page) == 1000
+    assert highest_drawn_value(page) < 2
+
+
+def test_a_middle_zoom_loads_the_middle_level(page):
+    zoom_in_at_spike(page, wheels=2)  # 0.37**2 = 14% of the range: 28,000 points, 2,100 buckets of 13
+    status = page.evaluate("() => FlowsheetZoom.status['fs-metric-0']")
+    assert status["level"] == 1
+    assert all(f"{zoom_id('loss')}-1-" in name for name in chunk_requests(page))
+    assert 1 <= len(chunk_requests(page)) <= 2
