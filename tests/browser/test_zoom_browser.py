@@ -13,6 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.serving import Server
+
 from reporter.charts.chunks import zoom_id
 from reporter.config import BuildConfig
 from reporter.site.build import build
@@ -45,27 +47,47 @@ def write_logs(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site():
+def logs():
     with tempfile.TemporaryDirectory(prefix="fs-zoom-") as name:
-        root = Path(name)
-        build(BuildConfig.from_options(write_logs(root / "logs"), root / "site", environ={}))
-        yield root / "site"
+        yield write_logs(Path(name) / "logs")
+
+
+@pytest.fixture(scope="module")
+def site(logs):
+    with tempfile.TemporaryDirectory(prefix="fs-zoom-site-") as name:
+        build(BuildConfig.from_options(logs, Path(name) / "site", environ={}))
+        yield Path(name) / "site"
 
 
 @pytest.fixture
-def page(chromium, site):
+def open_page(chromium):
     errors: list[str] = []
-    context = chromium.new_context(viewport={"width": 1000, "height": 900})
-    page = context.new_page()
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.requests = []  # type: ignore[attr-defined]
-    page.on("request", lambda request: page.requests.append(request.url.rsplit("/", 1)[-1]))  # type: ignore[attr-defined]
-    page.goto((site / "runs" / RUN_ID / "index.html").as_uri())
-    page.evaluate("() => FlowsheetCharts.ready.then(() => FlowsheetCharts.drawAll())")
-    yield page
-    context.close()
+    contexts = []
+
+    def open_(url: str):
+        context = chromium.new_context(viewport={"width": 1000, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        # a failed page resource is caught by its response below (the browser's own favicon.ico 404 is not one)
+        page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
+                and errors.append(msg.text))
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
+        page.requests = []
+        page.on("request", lambda request: page.requests.append(request.url.rsplit("/", 1)[-1]))
+        page.goto(url)
+        page.evaluate("() => FlowsheetCharts.ready.then(() => FlowsheetCharts.drawAll())")
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
     assert errors == [], f"console errors: {errors}"
+
+
+@pytest.fixture
+def page(open_page, site):
+    return open_page((site / "runs" / RUN_ID / "index.html").as_uri())
 
 
 def chunk_requests(page) -> list[str]:
@@ -131,3 +153,16 @@ def test_a_middle_zoom_loads_the_middle_level(page):
     assert status["level"] == 1
     assert all(f"{zoom_id('loss')}-1-" in name for name in chunk_requests(page))
     assert 1 <= len(chunk_requests(page)) <= 2
+
+
+def test_the_live_page_of_reporter_serve_zooms_too(logs, open_page, tmp_path):
+    server = Server(tmp_path, logs)
+    try:
+        server.wait_ready()
+        page = open_page(f"{server.url}runs/{RUN_ID}/index.html")
+        zoom_in_at_spike(page, wheels=5)
+        assert page.evaluate("() => FlowsheetZoom.status['fs-metric-0'].level") == 2
+        assert f"{zoom_id('loss')}-2-30.js" in chunk_requests(page)
+        assert highest_drawn_value(page) == pytest.approx(value(SPIKE_STEP), rel=1e-6)
+    finally:
+        assert server.stop() == 0, server.text()
