@@ -6,7 +6,8 @@ made of numbers and the series' hex id only (never a metric key or any other tex
 
     {"f": id, "l": level, "c": chunk, "s": [...], "t": [...], "v": [...], "lo": [...], "hi": [...]}
 
-`s` (steps) and `t` (ms since the run's origin) are delta-encoded (the first is absolute); `lo`/`hi` are
+`s` (steps) and `t` (ms since the run's origin) are written by `levels.int_column` (evenly spaced:
+{"first", "step"}; else delta-encoded, the first absolute); `lo`/`hi` are
 left out at the last level, whose buckets are single points. Values carry 7 significant digits, as the
 inline level does. Files are `zoom/<id>-<level>-<chunk>.js` in the run's folder, `<id>` a hash of the key.
 """
@@ -18,11 +19,12 @@ import hashlib
 from collections.abc import Callable
 
 import numpy as np
+import orjson
 
 from logger.model import MetricHistory, Run
 
 from reporter.charts.downsample import MAX_POINTS, clean_series
-from reporter.charts.levels import FACTOR, Buckets, Plan, chunk_buckets, plan
+from reporter.charts.levels import FACTOR, Buckets, Plan, chunk_buckets, int_column, plan
 
 ZOOM_DIR = "zoom"
 CALLBACK = "flowsheetZoomChunk"
@@ -88,19 +90,11 @@ def chunk_js(file_id: str, level: int, index: int, buckets: Buckets, exact: bool
     if not all(c in "0123456789abcdef" for c in file_id):
         raise ValueError(f"a chunk id is hex, got {file_id!r}")
     parts = [f'"f":"{file_id}","l":{int(level)},"c":{int(index)}',
-             f'"s":[{_integers(_deltas(buckets.steps))}]', f'"t":[{_integers(_deltas(buckets.times))}]',
-             f'"v":[{_reals(buckets.values)}]']
+             f'"s":{orjson.dumps(int_column(buckets.steps)).decode()}',
+             f'"t":{orjson.dumps(int_column(buckets.times)).decode()}', f'"v":[{_reals(buckets.values)}]']
     if not exact:
         parts += [f'"lo":[{_reals(buckets.lo)}]', f'"hi":[{_reals(buckets.hi)}]']
     return f"{CALLBACK}({{{','.join(parts)}}});\n"
-
-
-def _deltas(column: np.ndarray) -> np.ndarray:
-    return np.diff(column.astype(np.int64), prepend=np.int64(0))
-
-
-def _integers(column: np.ndarray) -> str:
-    return ",".join(map(str, column.tolist()))
 
 
 def _reals(column: np.ndarray) -> str:

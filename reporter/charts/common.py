@@ -20,8 +20,9 @@ drag to pan, wheel to zoom, double-click to reset; charts.js adds the page's sha
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import altair as alt
@@ -137,11 +138,39 @@ class ChartBlock:
     title: str
     spec: dict
 
+    @property
+    def kind(self) -> str | None:
+        return self.spec.get("usermeta", {}).get("fs", {}).get("kind")
+
+    @property
+    def page_form(self) -> dict:
+        """What the page inlines for this chart."""
+        return self.spec
+
+
+@dataclass(frozen=True)
+class CompactChart:
+    """A chart a page inlines in compact form: what fills a template that every chart of its kind shares
+    (the site has it once, in static/chart-templates.js; see charts/run.py `page_chart`). charts.js
+    expands the two into the full spec; so does `spec`, made only when asked."""
+
+    spec_id: str
+    title: str
+    kind: str
+    page_form: dict
+    template_id: str
+    template: dict
+    expand: Callable[[dict, dict], dict]  # (template, page_form) -> spec
+
+    @functools.cached_property
+    def spec(self) -> dict:
+        return self.expand(self.template, self.page_form)
+
 
 @dataclass(frozen=True)
 class ChartSection:
     name: str  # "" for metrics without a prefix
-    charts: list[ChartBlock]
+    charts: Sequence[ChartBlock | CompactChart]
 
 
 # ---- shared by the experiment and compare charts ------------------------------------------------

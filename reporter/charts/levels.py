@@ -96,3 +96,13 @@ def chunk_buckets(steps: np.ndarray, times: np.ndarray, values: np.ndarray, leve
                   level: int, index: int) -> Buckets:
     """Chunk `index` of `level`: buckets index*chunk .. (index+1)*chunk."""
     return bucketize(steps, times, values, levels.sizes[level], index * levels.chunk, levels.chunk)
+
+
+def int_column(column: np.ndarray) -> list[int] | dict[str, int]:
+    """How pages and chunks write steps and times: {"first", "step"} when evenly spaced (steps usually are),
+    else the differences from the previous value (the first from 0), which stay short."""
+    values = np.asarray(column, dtype=np.int64)
+    steps = np.diff(values)
+    if len(values) > 2 and (steps == steps[0]).all():
+        return {"first": int(values[0]), "step": int(steps[0])}
+    return np.diff(values, prepend=np.int64(0)).tolist()

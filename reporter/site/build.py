@@ -16,7 +16,7 @@ from logger.safepath import open_regular
 
 from reporter.assets import STATIC_DIR
 from reporter.charts.chunks import chunk_files
-from reporter.charts.run import run_origin
+from reporter.charts.run import TEMPLATES_SCRIPT, run_origin, templates_js
 from reporter.config import BuildConfig
 from reporter.errors import BuildError
 from reporter.site import compare as compare_data
@@ -133,6 +133,7 @@ def gather(data: PublishableData, config: BuildConfig) -> SitePlan:
     for name, source in static.items():
         plan.copies[f"static/{name}"] = source
     plan.files[f"static/{VEGA_BUNDLE}"] = vega_bundle()
+    plan.files[f"static/{TEMPLATES_SCRIPT}"] = templates_js()  # what every run page's charts share
     index = P.site_index(data)
     plan.add(plan_home(data, config, static_names, index))
     for experiment_id in sorted(index.experiments):

@@ -6,7 +6,9 @@ inline level again.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 from tests.serving import Server
 
 from reporter.charts.chunks import zoom_id
+from reporter.charts.run import page_spec
 from reporter.config import BuildConfig
 from reporter.site.build import build
 
@@ -42,6 +45,9 @@ def write_logs(folder: Path) -> Path:
                                  "name": "long", "parent_run_id": None, "description": None, "system": {}}) + b"\n")
         file.write(b"".join(orjson.dumps({"v": 1, "kind": "metric", "t": T0 + i, "key": "loss", "value": value(i),
                                           "step": i}) + b"\n" for i in range(N)))
+        # a short series at uneven times: a plain chart, inline whole
+        file.write(b"".join(orjson.dumps({"v": 1, "kind": "metric", "t": T0 + i * i * 7, "key": "lr",
+                                          "value": 0.1 / (i + 1), "step": 5 * i}) + b"\n" for i in range(50)))
         file.write(orjson.dumps({"v": 1, "kind": "end", "t": T0 + N, "status": "FINISHED"}) + b"\n")
     return folder
 
@@ -116,6 +122,17 @@ def zoom_in_at_spike(page, wheels: int) -> None:
         page.mouse.move(view_box["x"] + x, view_box["y"] + y)
         page.mouse.wheel(0, -1000)  # Vega-Lite zooms by 1.001 ** deltaY: x0.37 per event
     page.wait_for_function("() => { const s = FlowsheetZoom.status['fs-metric-0']; return s && !s.busy && s.level > 0; }")
+
+
+def test_charts_js_expands_the_compact_charts_into_the_specs_python_makes(page, site):
+    html = (site / "runs" / RUN_ID / "index.html").read_text(encoding="utf-8")
+    forms = {m[0]: json.loads(m[1]) for m in re.findall(r'<script type="application/json" id="([^"]+)">(.*?)</script>',
+                                                         html)}
+    assert sorted(forms) == ["fs-metric-0", "fs-metric-1"] and all("template" in f for f in forms.values())
+    drawn = page.evaluate("() => FlowsheetCharts.charts.map(c => [c.id, c.spec])")
+    assert {spec_id: spec for spec_id, spec in drawn} == {spec_id: page_spec(f, forms) for spec_id, f in forms.items()}
+    assert page.locator('[data-spec-id="fs-metric-1"] g.hover_points_marks path').count() == 50
+    assert chunk_requests(page) == []
 
 
 def test_first_view_draws_the_inline_level_and_loads_no_chunk(page):
