@@ -6,8 +6,9 @@
  * the chart's visible range is mapped to point indices through level 0 (bucket k holds points
  * k*size .. (k+1)*size - 1 and is drawn at its last step), the coarsest level with at least one bucket per
  * pixel over that range is chosen, and its chunks covering the range are loaded with <script src> (fetch is
- * blocked over file://). Each chunk calls window.flowsheetZoomChunk(json). The chart then draws level 0
- * outside the loaded range and the finer buckets (or the points themselves) inside it; zooming back out
+ * blocked over file://). Each chunk calls window.flowsheetZoomChunk(json). The chart then draws the finer
+ * buckets (or the points themselves) over the visible range and half of it on each side, and level 0
+ * elsewhere; zooming back out
  * until level 0 is enough draws level 0 alone again. A chunk that cannot be loaded leaves the chart as it is.
  * On a time axis the range is mapped through the buckets' last times, which assumes time grows with the
  * step (a run resumed with an earlier clock may then load neighbouring chunks instead).
@@ -99,10 +100,16 @@
     status[chart.id] = { level: level, chunks: [], busy: true };
     return Promise.all(wanted.map(function (c) { return load(zoom, level, c); })).then(function (parts) {
       if (chart.zoomGeneration !== generation || chart.view !== view) return null; // a newer gesture won
-      var from = first * perChunk, to = Math.min(zoom.n, (last + 1) * perChunk), top = zoom.sizes[0];
-      var before = coarse.filter(function (r, k) { return (k + 1) * top <= from; });
-      var after = coarse.filter(function (r, k) { return k * top >= to; });
-      var rows = before.concat.apply(before, parts).concat(after);
+      // Finer rows for the visible range and half of it on each side (room to pan), level 0 elsewhere: every
+      // row is drawn (the hover layer has a mark per row), so rows the chunks hold beyond that are left out.
+      var fine = [].concat.apply([], parts), firstBucket = first * zoom.chunk, span = range[1] - range[0];
+      var from = Math.max(0, Math.floor((range[0] - span / 2) / size) - firstBucket);
+      var to = Math.min(fine.length, Math.ceil((range[1] + span / 2) / size) - firstBucket);
+      var fromPoint = (firstBucket + from) * size, toPoint = Math.min(zoom.n, (firstBucket + to) * size);
+      var top = zoom.sizes[0];
+      var before = coarse.filter(function (r, k) { return (k + 1) * top <= fromPoint; });
+      var after = coarse.filter(function (r, k) { return k * top >= toPoint; });
+      var rows = before.concat(fine.slice(from, to), after);
       var names = wanted.map(function (c) { return fileId(zoom) + "-" + level + "-" + c + ".js"; });
       return show(chart, rows, { level: level, chunks: names, busy: false }).then(function () {
         status[chart.id].ms = window.performance.now() - started; // load, decode and redraw (bench_zoom)

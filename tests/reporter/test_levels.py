@@ -38,11 +38,12 @@ def test_level_sizes_go_from_the_inline_level_down_to_single_points():
     assert plan(500, 1000).sizes == (1,)  # short: the inline level is the points, no finer level
     assert plan(1000, 1000).sizes == (1,)
     assert plan(1001, 1000).sizes == (2, 1)
-    assert plan(200_000, 1000).sizes == (200, 13, 1)
-    assert plan(10_000_000, 1000).sizes == (10_000, 625, 40, 3, 1)
+    assert plan(200_000, 1000).sizes == (200, 25, 4, 1)
+    assert plan(200_000, 1000, factor=16).sizes == (200, 13, 1)
+    assert plan(10_000_000, 1000).sizes == (10_000, 1250, 157, 20, 3, 1)
     levels = plan(10_000_000, 1000)
-    assert [levels.buckets(k) for k in range(5)] == [1000, 16_000, 250_000, 3_333_334, 10_000_000]
-    assert levels.chunks(4) == math.ceil(10_000_000 / 4096)
+    assert [levels.buckets(k) for k in range(6)] == [1000, 8000, 63_695, 500_000, 3_333_334, 10_000_000]
+    assert levels.chunks(5) == math.ceil(10_000_000 / 4096)
     with pytest.raises(ValueError):
         plan(10, 0)
     with pytest.raises(ValueError):
@@ -150,7 +151,7 @@ def test_the_inline_level_names_its_chunk_files_and_matches_level_zero():
     run = run_with("loss", values)
     spec = metric_spec(run, "loss", max_points=1000, zoom_file="zoom/abc", origin=1000)
     zoom = spec["usermeta"]["fs"]["zoom"]
-    assert zoom == {"n": 20_000, "sizes": [20, 2, 1], "chunk": 4096, "file": "zoom/abc", "origin": 1000,
+    assert zoom == {"n": 20_000, "sizes": [20, 3, 1], "chunk": 4096, "file": "zoom/abc", "origin": 1000,
                     "divisor": 1000}
     rows = spec["datasets"]["points"]
     s, v, t, _ = clean_series(run.metrics["loss"].steps, run.metrics["loss"].values, run.metrics["loss"].timestamps)
