@@ -13,6 +13,9 @@ How a page shows a chart (read by `static/charts.js`):
     <div class="fs-chart" data-spec-id="fs-spec-0"></div>
     {{ chart_script_tag("fs-spec-0", spec) }}          (a <script type="application/json">)
 
+A run page's metric charts inline a compact form instead (`CompactChart`, see run.py) that charts.js
+expands with the templates of static/chart-templates.js.
+
 Every chart-specific setting charts.js needs is in the spec's `usermeta.fs` (ignored by Vega-Lite).
 Every curve chart (overlays, the run page's metrics) carries an interval param `zoom` bound to the x scale:
 drag to pan, wheel to zoom, double-click to reset; charts.js adds the page's shared hover cursor to them.

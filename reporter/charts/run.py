@@ -9,6 +9,13 @@ The smoothed line reads field `sm`, which charts.js computes (debiased EMA, as T
 pushes into the view with `view.change("points", ...)`: Vega-Lite has no recursive transform. Without
 charts.js the smoothed layer falls back to the raw value. The x-axis variants and the y scale type
 are switched by charts.js from `usermeta.fs` (Vega-Lite cannot change a scale type from a param).
+
+A run page does not inline these specs whole: every chart's spec is `metric_template` (two variants,
+in the site once as static/chart-templates.js) with its "$fs:" holes filled, so the page carries per
+chart only `page_chart`: the fill and the points as columns (what an earlier chart has alike is named,
+not repeated: `share_with_earlier`). charts.js and `expand_page_chart` make the same spec from it.
+A series of more than `max_points` points there inlines level 0 of its zoom levels (levels.py) and
+names the chunk files of the finer ones (chunks.py), which static/zoom.js loads as the user zooms.
 """
 
 from __future__ import annotations
