@@ -200,3 +200,26 @@ def test_the_live_page_of_reporter_serve_zooms_too(logs, open_page, tmp_path):
         assert highest_drawn_value(page) == pytest.approx(value(SPIKE_STEP), rel=1e-6)
     finally:
         assert server.stop() == 0, server.text()
+
+
+def test_panning_a_zoomed_chart_loads_the_neighbouring_chunk(page):
+    zoom_in_at_spike(page, wheels=5)
+    before = set(chunk_requests(page))
+    a, b = page.evaluate("() => FlowsheetCharts.charts[0].view.scale('x').domain()")
+    box = page.locator('[data-spec-id="fs-metric-0"] svg').bounding_box()
+    origin, width = page.evaluate("() => [FlowsheetCharts.charts[0].view.origin(), FlowsheetCharts.charts[0].view.width()]")
+    y = box["y"] + origin[1] + 60
+    for _ in range(4):  # drag right to left, 90% of the plot each time: the range moves on by ~3.6 widths
+        page.mouse.move(box["x"] + origin[0] + width * 0.95, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + origin[0] + width * 0.05, y, steps=4)
+        page.mouse.up()
+    page.wait_for_function(f"() => {{ const s = FlowsheetZoom.status['fs-metric-0'];"
+                           f" return !s.busy && s.level === 3 && FlowsheetCharts.charts[0].view.scale('x').domain()[0] > {b}; }}")
+    a2, b2 = page.evaluate("() => FlowsheetCharts.charts[0].view.scale('x').domain()")
+    assert b2 - a2 == pytest.approx(b - a, rel=1e-6)  # panned, not zoomed
+    wanted = {f"{zoom_id('loss')}-3-{c}.js" for c in range(int(a2) // 4096, int(b2) // 4096 + 1)}
+    assert wanted <= set(chunk_requests(page))  # the chunks under the new range, loaded when needed
+    assert set(chunk_requests(page)) - before <= wanted | {f"{zoom_id('loss')}-3-{c}.js" for c in range(29, 33)}
+    rows = page.evaluate(f"() => FlowsheetCharts.charts[0].view.data('points').filter(r => r.s >= {a2} && r.s <= {b2}).length")
+    assert rows >= int(b2 - a2) - 1  # every point of the new range is drawn
