@@ -13,6 +13,9 @@ How a page shows a chart (read by `static/charts.js`):
     <div class="fs-chart" data-spec-id="fs-spec-0"></div>
     {{ chart_script_tag("fs-spec-0", spec) }}          (a <script type="application/json">)
 
+A run page's metric charts inline a compact form instead (`CompactChart`, see run.py) that charts.js
+expands with the templates of static/chart-templates.js.
+
 Every chart-specific setting charts.js needs is in the spec's `usermeta.fs` (ignored by Vega-Lite).
 Every curve chart (overlays, the run page's metrics) carries an interval param `zoom` bound to the x scale:
 drag to pan, wheel to zoom, double-click to reset; charts.js adds the page's shared hover cursor to them.
@@ -20,8 +23,9 @@ drag to pan, wheel to zoom, double-click to reset; charts.js adds the page's sha
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import altair as alt
@@ -137,11 +141,39 @@ class ChartBlock:
     title: str
     spec: dict
 
+    @property
+    def kind(self) -> str | None:
+        return self.spec.get("usermeta", {}).get("fs", {}).get("kind")
+
+    @property
+    def page_form(self) -> dict:
+        """What the page inlines for this chart."""
+        return self.spec
+
+
+@dataclass(frozen=True)
+class CompactChart:
+    """A chart a page inlines in compact form: what fills a template that every chart of its kind shares
+    (the site has it once, in static/chart-templates.js; see charts/run.py `page_chart`). charts.js
+    expands the two into the full spec; so does `spec`, made only when asked."""
+
+    spec_id: str
+    title: str
+    kind: str
+    page_form: dict
+    template_id: str
+    template: dict
+    expand: Callable[[dict, dict], dict]  # (template, page_form) -> spec
+
+    @functools.cached_property
+    def spec(self) -> dict:
+        return self.expand(self.template, self.page_form)
+
 
 @dataclass(frozen=True)
 class ChartSection:
     name: str  # "" for metrics without a prefix
-    charts: list[ChartBlock]
+    charts: Sequence[ChartBlock | CompactChart]
 
 
 # ---- shared by the experiment and compare charts ------------------------------------------------

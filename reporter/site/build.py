@@ -15,6 +15,8 @@ from logger.model import LogData, Problem
 from logger.safepath import open_regular
 
 from reporter.assets import STATIC_DIR
+from reporter.charts.chunks import chunk_files
+from reporter.charts.run import TEMPLATES_SCRIPT, run_origin, templates_js
 from reporter.config import BuildConfig
 from reporter.errors import BuildError
 from reporter.site import compare as compare_data
@@ -133,6 +135,7 @@ def gather(data: PublishableData, config: BuildConfig) -> SitePlan:
     for name, source in static.items():
         plan.copies[f"static/{name}"] = source
     plan.files[f"static/{VEGA_BUNDLE}"] = vega_bundle()
+    plan.files[f"static/{TEMPLATES_SCRIPT}"] = templates_js()  # what every run page's charts share
     index = P.site_index(data)
     plan.add(plan_home(data, config, static_names, index))
     for experiment_id in sorted(index.experiments):
@@ -183,7 +186,8 @@ def plan_run(data: PublishableData, run_id: str, config: BuildConfig, static_nam
     """One run's page, its metric history download (metrics.csv.gz) and its artifacts (those under the size limit).
 
     downloads=False leaves out the download, whose cost follows the whole history (serve puts it off);
-    config.history_downloads=False leaves it out of the site (the page then has no link to it).
+    config.history_downloads=False leaves it, and the zoom levels of long series, out of the site (the page then
+    has no link to it, and its charts do not zoom past their inline level).
     """
     require_publishable(data)
     run = data.runs[run_id]
@@ -192,6 +196,10 @@ def plan_run(data: PublishableData, run_id: str, config: BuildConfig, static_nam
     plan = SitePlan(pages=[P.run_page(data, run, artifacts, config, static_names, index)])
     if run.metrics and downloads and config.history_downloads:
         plan.files[f"{folder}/{METRICS_DOWNLOAD}"] = functools.partial(gzipped_csv, tables.metrics_csv_chunks, run)
+        # the finer levels of long series, loaded on zoom (like the CSV, their cost follows the history)
+        curves = {key: history for key, history in run.metrics.items() if len(history) > 1}
+        chunks = chunk_files(dataclasses.replace(run, metrics=curves), run_origin(run))
+        plan.files.update({f"{folder}/{path}": make for path, make in chunks.items()})
     plan.copies.update(_artifact_copies(folder, artifacts))
     return plan
 

@@ -19,6 +19,7 @@ from logger.model import RUN_STATUSES, Experiment, LogData, Run
 from logger.sources import source_label
 from logger.values import natural_key, natural_sorted
 
+from reporter.charts.chunks import zoom_file
 from reporter.charts.common import ChartSection, chart_script_tag
 from reporter.charts.experiment import experiment_sections
 from reporter.charts.groups import with_group_curves
@@ -178,7 +179,8 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
         artifacts=artifact_tree(artifacts), artifact_count=len(artifacts), artifact_list_head=LIST_HEAD,
         models=[a for a in artifacts if a.model is not None],
         metrics_csv_href=METRICS_DOWNLOAD if run.metrics and config.history_downloads else None,
-        charts=LazyCharts(curve_sections, run) if any(len(h) > 1 for h in run.metrics.values()) else [],
+        charts=(LazyCharts(curve_sections, run, zoom=config.history_downloads)
+                if any(len(h) > 1 for h in run.metrics.values()) else []),
         single_value_metrics=sum(1 for h in run.metrics.values() if len(h) == 1),
         image_series=image_series(artifacts),
     )
@@ -209,10 +211,13 @@ def experiment_chart_sections(runs: list[Run], tags: dict[str, Any], id_prefix: 
     return with_group_curves(experiment_sections(runs, tags, id_prefix=id_prefix), runs)
 
 
-def curve_sections(run: Run, id_prefix: str = "fs-metric-") -> list[ChartSection]:
-    """Run page charts for the metrics logged at more than one point; a single value is a row of the metrics table."""
+def curve_sections(run: Run, id_prefix: str = "fs-metric-", zoom: bool = False) -> list[ChartSection]:
+    """Run page charts for the metrics logged at more than one point; a single value is a row of the metrics table.
+
+    zoom=True: long series name their finer levels' chunk files (the run's folder has them, `plan_run`)."""
     curves = {key: history for key, history in run.metrics.items() if len(history) > 1}
-    return run_chart_sections(dataclasses.replace(run, metrics=curves), id_prefix=id_prefix)
+    return run_chart_sections(dataclasses.replace(run, metrics=curves), id_prefix=id_prefix,
+                              zoom_files=zoom_file if zoom else None)
 
 
 def metric_summaries(run: Run) -> list[dict[str, Any]]:

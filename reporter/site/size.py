@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from reporter.charts.chunks import ZOOM_DIR
 from reporter.site.downloads import METRICS_DOWNLOAD
 from reporter.site.writer import MARKER, site_files
 
@@ -39,6 +40,8 @@ class Kind:
 
 ARTIFACTS = Kind("artifacts", "--max-artifact-mb N copies only artifacts below N MB; the pages still list the rest")
 DOWNLOADS = Kind("full-history downloads", "--no-history-downloads leaves them out; the pages still chart every metric")
+ZOOM = Kind("zoom levels of long series", "--no-history-downloads leaves them out; charts then keep their "
+            "first 1,000 buckets a series when zoomed")
 RUN_PAGES = Kind("run pages", "no option yet: build a site from fewer runs, or log fewer points")
 SUMMARIES = Kind("home, experiment and compare pages", "with their runs data; no option yet: build a site "
                  "from fewer runs")
@@ -56,6 +59,8 @@ def kind_of(relpath: str) -> Kind:
     if parts[0] == "runs" and len(parts) > 2:
         if parts[2] == "artifacts" and len(parts) > 3:
             return ARTIFACTS
+        if parts[2] == ZOOM_DIR and len(parts) > 3:
+            return ZOOM
         return DOWNLOADS if parts[2:] == (METRICS_DOWNLOAD,) else RUN_PAGES
     return SUMMARIES
 

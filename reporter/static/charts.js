@@ -66,11 +66,71 @@
   /* The spec as text (to tell a changed spec cheaply) and as an object. */
   function readSpec(id) {
     var el = document.getElementById(id);
-    if (el && el.type === "application/json") return { text: el.textContent, spec: JSON.parse(el.textContent) };
+    if (el && el.type === "application/json") {
+      var spec = JSON.parse(el.textContent);
+      return { text: el.textContent, spec: spec.template ? expandSpec(spec) : spec };
+    }
     if (window.FLOWSHEET_SPECS && window.FLOWSHEET_SPECS[id]) {
       return { text: JSON.stringify(window.FLOWSHEET_SPECS[id]), spec: window.FLOWSHEET_SPECS[id] };
     }
     throw new Error("no chart spec with id " + JSON.stringify(id));
+  }
+
+  /* A run page's compact chart (reporter/charts/run.py page_chart): the page's template named by `template`,
+   * its "$fs:name" holes filled from `fill` (a hole the fill lacks is left out), and the rows from `columns`. */
+  var HOLE = "$fs:";
+  function fillTemplate(node, fill) {
+    if (typeof node === "string" && node.indexOf(HOLE) === 0) {
+      var name = node.slice(HOLE.length);
+      return Object.prototype.hasOwnProperty.call(fill, name) && fill[name] !== null ? fill[name] : undefined;
+    }
+    if (Array.isArray(node)) return node.map(function (item) { return fillTemplate(item, fill); });
+    if (node && typeof node === "object") {
+      var out = {};
+      Object.keys(node).forEach(function (key) {
+        var value = fillTemplate(node[key], fill);
+        if (value !== undefined) out[key] = value;
+      });
+      return out;
+    }
+    return node;
+  }
+
+  /* Steps or times as levels.int_column writes them: {first, step} when evenly spaced, else differences;
+   * on a run page, {like: id} when they are those of an earlier chart (run.py share_columns). */
+  function integers(column, n, name) {
+    if (column.like) column = JSON.parse(document.getElementById(column.like).textContent).columns[name];
+    var out = new Array(n), sum = 0;
+    for (var i = 0; i < n; i++) {
+      if (Array.isArray(column)) { sum += column[i]; out[i] = sum; } else out[i] = column.first + i * column.step;
+    }
+    return out;
+  }
+
+  /* Rows from columns; `lo`/`hi` only for buckets (`band`: single points get lo = hi = v). */
+  function columnsToRows(columns, band) {
+    var v = columns.v, rows = new Array(v.length), s = integers(columns.s, v.length, "s");
+    var t = integers(columns.t, v.length, "t");
+    var lo = columns.lo || (band ? v : null), hi = columns.hi || (band ? v : null);
+    for (var i = 0; i < v.length; i++) {
+      rows[i] = lo ? { s: s[i], t: t[i], v: v[i], lo: lo[i], hi: hi[i] } : { s: s[i], t: t[i], v: v[i] };
+    }
+    return rows;
+  }
+
+  /* The templates are in static/chart-templates.js (window.FLOWSHEET_TEMPLATES), shared by every run page. */
+  function expandSpec(compact) {
+    var templates = window.FLOWSHEET_TEMPLATES || {};
+    if (!Object.prototype.hasOwnProperty.call(templates, compact.template)) {
+      throw new Error("no chart template " + JSON.stringify(compact.template) + " (is chart-templates.js loaded?)");
+    }
+    var fill = compact.fill;
+    // the entries an earlier chart of the page has alike (run.py share_with_earlier); null: a hole left out
+    if (fill.like) fill = Object.assign({}, JSON.parse(document.getElementById(fill.like).textContent).fill, fill);
+    var spec = fillTemplate(templates[compact.template], fill);
+    spec.datasets = {};
+    spec.datasets[meta(spec).data] = columnsToRows(compact.columns, false);
+    return spec;
   }
 
   function meta(spec) { return (spec.usermeta && spec.usermeta.fs) || {}; }
@@ -253,10 +313,16 @@
     }
     if (meta(chart.spec).empty) { showNote(chart, meta(chart.spec).empty); return Promise.resolve(); }
     chart.el.classList.remove("fs-chart-empty");
+    chart.zoomRows = null; // a new view starts unzoomed, on the inline data
     var spec;
     try { spec = prepare(chart); } catch (err) { showError(chart, err); return Promise.resolve(); }
     return window.vegaEmbed(parts(chart), spec, embedOptions()).then(
-      function (result) { chart.view = result.view; chart.el.classList.add("fs-chart-ready"); watch(chart); },
+      function (result) {
+        chart.view = result.view;
+        chart.el.classList.add("fs-chart-ready");
+        watch(chart);
+        if (window.FlowsheetZoom) window.FlowsheetZoom.attach(chart); // zoom.js: finer levels of long series
+      },
       function (err) { showError(chart, err); }
     );
   }
@@ -320,10 +386,22 @@
       return Promise.all(charts.filter(isMetric).map(function (chart) {
         if (!chart.view) return null; // not drawn yet: it reads the state when it is
         var name = meta(chart.spec).data;
-        var rows = smoothedRows(chart.spec.datasets[name], state.smoothing);
+        var rows = smoothedRows(rowsOf(chart), state.smoothing);
         // view.data() replaces every tuple of the named dataset (the bundle does not expose vega.changeset)
         return chart.view.data(name, rows).runAsync();
       }));
+    }).then(noop);
+  }
+
+  /* The rows a metric chart shows: its inline data, or what zoom.js loaded for the visible range. */
+  function rowsOf(chart) { return chart.zoomRows || chart.spec.datasets[meta(chart.spec).data]; }
+
+  /* zoom.js hands over finer rows (null: back to the inline data); pushed into the live view like smoothing. */
+  function setRows(chart, rows) {
+    chart.zoomRows = rows;
+    return enqueue(function () {
+      if (!chart.view) return null;
+      return chart.view.data(meta(chart.spec).data, smoothedRows(rowsOf(chart), state.smoothing)).runAsync();
     }).then(noop);
   }
 
@@ -576,6 +654,7 @@
     return enqueue(function () {
       var name = meta(spec).data;
       if (!chart.view) return embed(chart);
+      chart.zoomRows = null; // new points: back to the inline level (the next zoom gesture loads finer ones)
       return chart.view.data(name, smoothedRows(spec.datasets[name] || [], state.smoothing)).runAsync()
         .catch(function () { return embed(chart); });
     });
@@ -632,6 +711,8 @@
     meta: meta,
     csvText: csvText,
     setSelectedRuns: setSelectedRuns,
+    setRows: setRows,
+    columnsToRows: columnsToRows,
     drawAll: drawAll,
     refresh: refresh
   };

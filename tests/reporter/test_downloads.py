@@ -93,12 +93,13 @@ def test_the_run_page_links_the_download_and_says_what_it_is(site):
     assert "unpack it" in link["title"]
 
 
-def test_no_history_downloads_leaves_the_file_and_its_link_out(tmp_path, site):
+def test_no_history_downloads_leaves_the_file_its_link_and_the_zoom_levels_out(tmp_path, site):
+    assert list((site / f"runs/{RUN}/zoom").glob("*.js"))  # 25,000 points: the full site has finer levels
     out = tmp_path / "lean"
     build(BuildConfig.from_options(tmp_path / "logs", out, environ={}, history_downloads=False))
-    assert not list(out.rglob("metrics.csv*"))
+    assert not list(out.rglob("metrics.csv*")) and not (out / f"runs/{RUN}/zoom").exists()
     page = (out / f"runs/{RUN}/index.html").read_text(encoding="utf-8")
-    assert "metrics.csv" not in page and "full history" not in page
+    assert "metrics.csv" not in page and "full history" not in page and "zoom/" not in page
     assert (out / "runs.csv.gz").is_file()  # the runs tables stay
 
 

@@ -12,6 +12,7 @@ from site_logs import CNN, HOUSES, LASSO1, LASSO2, MNIST, RIDGE, SWEEP, write_si
 
 from logger.model import Artifact, MetricHistory, Run
 
+from reporter.charts.run import page_spec
 from reporter.config import BuildConfig
 from reporter.site import compare as compare_data
 from reporter.site.build import build
@@ -36,7 +37,7 @@ def specs_of(page: BeautifulSoup) -> dict[str, dict]:
         script = page.find("script", id=chart["data-spec-id"], type="application/json")
         assert script is not None, chart
         out[chart["data-spec-id"]] = json.loads(script.string)
-    return out
+    return {spec_id: page_spec(spec, out) for spec_id, spec in out.items()}  # run pages inline a compact form
 
 
 def script_srcs(page: BeautifulSoup) -> list[str]:

@@ -74,7 +74,11 @@ def test_a_site_over_the_limits_gets_named_warnings_with_the_options_that_slim_i
     assert site_warning.startswith("site-too-big: the site is ") and "over the 1.0 MB" in site_warning
     # the biggest parts, biggest first, each with what slims it
     parts = site_warning.splitlines()[1:]
-    assert len(parts) == 3 and parts[0].startswith("  artifacts: 2.0 MB in 1 file(s) (--max-artifact-mb N")
+    assert len(parts) == 3 and any(line.startswith("  artifacts: 2.0 MB in 1 file(s) (--max-artifact-mb N")
+                                   for line in parts)
+    sizes = [float(line.split(": ")[1].split(" MB")[0]) for line in parts]
+    assert sizes == sorted(sizes, reverse=True)
+    assert any(line.startswith("  zoom levels of long series: ") and "--no-history-downloads" in line for line in parts)
     assert any(line.startswith("  full-history downloads: ") and "--no-history-downloads" in line for line in parts)
     assert any(line.startswith("  artifacts: ") and "--max-artifact-mb" in line for line in parts)
     assert file_warning.startswith("file-too-big: ") and "over 1.2 MB" in file_warning

@@ -8,6 +8,7 @@ from bs4 import BeautifulSoup
 from site_logs import T0, experiment, run
 
 from reporter.charts.common import group_metric_keys
+from reporter.charts.run import page_spec
 from reporter.config import BuildConfig
 from reporter.site.build import build
 
@@ -42,5 +43,6 @@ def test_the_run_page_shows_the_system_section_after_the_others_with_its_charts(
     assert [chart["data-title"] for chart in system.select(".fs-chart")] == [
         "system/cpu_utilization_percentage", "system/system_memory_usage_megabytes"]
     for chart in system.select(".fs-chart"):  # each with its spec, drawing its three points
-        spec = json.loads(system.find("script", id=chart["data-spec-id"]).string)
+        forms = {script["id"]: json.loads(script.string) for script in page.select('script[type="application/json"]')}
+        spec = page_spec(forms[chart["data-spec-id"]], forms)
         assert spec["title"]["text"] == chart["data-title"] and len(spec["datasets"]["points"]) == 3
