@@ -38,8 +38,9 @@ def big_experiment_runs(count: int) -> dict:
     return runs
 
 
-def write_experiment_page(site: Path, runs: dict) -> Path:
-    """Only the experiment page of `runs`, its table data and the static files; returns the page."""
+def write_experiment_page(site: Path, runs: dict, shard_rows: int | None = None) -> Path:
+    """Only the experiment page of `runs`, its table data (in shards of `shard_rows`, else the site's) and
+    the static files; returns the page."""
     from logger.model import LogData
 
     from reporter.config import BuildConfig
@@ -57,9 +58,10 @@ def write_experiment_page(site: Path, runs: dict) -> Path:
     folder = site / P.experiment_dir("big")
     folder.mkdir(parents=True)
     (folder / "index.html").write_text(render_page(make_environment(), spec.templates, spec.context))
-    ordered = P.sorted_runs(runs.values())
-    (folder / "runs-data.js").write_text(tables.runs_data_js(
-        tables.table_rows(ordered, P.run_href, {"big": experiment}), {}))
+    rows = tables.table_rows(P.sorted_runs(runs.values()), P.run_href, {"big": experiment})
+    sizes = {} if shard_rows is None else {"shard_rows": shard_rows}
+    for name, text in tables.runs_data_files(rows, {}, **sizes).items():
+        (folder / name).write_text(text)
     (site / "static").mkdir()
     for name, source in static_sources().items():
         (site / "static" / name).write_bytes(source.read_bytes())

@@ -1,0 +1,154 @@
+"""A big experiment's runs table in Chromium, its data in shards: the first rows come from the first file alone,
+the rest load as the view needs them, and every view gives the rows it gives over the whole data.
+
+3,000 runs (300 top-level, each with nine children) in shards of 200 rows, over file:// as a user opens a site.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from logger.filter import parse_filter
+from logger.model import LogData
+from logger.order import sort_rows
+
+from benchmarks.bench_table import big_experiment_runs, write_experiment_page
+from reporter.site import pages as P
+from reporter.site import tables
+
+pytestmark = pytest.mark.browser
+
+RUNS, SHARD_ROWS, SHARDS = 3000, 200, 15
+FILTER = "metrics.m1 > 600 and params.p2 < 50"
+DRAWN = "table.runs tbody tr input[type=checkbox]"  # rows drawn by table.js (the HTML's rows have no boxes)
+ALL_IN = "!document.querySelector('.table-status').textContent.includes('loading')"
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    runs = big_experiment_runs(RUNS)
+    page = write_experiment_page(tmp_path_factory.mktemp("shards") / "site", runs, shard_rows=SHARD_ROWS)
+    experiment = P.all_experiments(LogData(runs=runs))["big"]
+    rows = tables.table_rows(P.sorted_runs(runs.values()), P.run_href, {"big": experiment})
+    return page, rows
+
+
+@pytest.fixture
+def new_page(chromium):
+    context = chromium.new_context()
+    page = context.new_page()
+    loaded, errors = [], []
+    page.on("request", lambda request: loaded.append(Path(request.url.split("?")[0].removeprefix("file://"))))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page, loaded, errors
+    context.close()
+
+
+def open_table(page, page_file: Path, view: str = "") -> None:
+    """Open the page (with `view` as its hash) and wait for table.js to draw its rows."""
+    page.goto(page_file.as_uri() + view)
+    page.wait_for_selector(DRAWN)
+
+
+def names(page) -> list[str]:
+    return page.locator("table.runs tbody th[scope=row] a").all_inner_texts()
+
+
+def shown_ids(page) -> list[str]:
+    """The run ids of "CSV of shown rows": every row the view shows, all pages, in order."""
+    with page.expect_download() as info:
+        page.get_by_role("button", name="CSV of shown rows").click()
+    return [r["run_id"] for r in csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8")))]
+
+
+def data_files(loaded: list[Path]) -> list[str]:
+    return sorted(path.name for path in loaded if path.name.startswith("runs-data"))
+
+
+def tops(rows):
+    ids = {r["attributes"]["run_id"] for r in rows}
+    return [r for r in rows if r["attributes"]["parent_run_id"] not in ids]
+
+
+def test_the_first_rows_come_from_the_first_file_and_paging_loads_only_the_next_shard(big, new_page):
+    page_file, rows = big
+    page, loaded, errors = new_page
+    open_table(page, page_file)
+    first = [r["attributes"]["run_name"] for r in sort_rows(tops(rows))]
+    assert names(page) == first[:100]
+    assert data_files(loaded) == ["runs-data.js"]
+    every = sum(p.stat().st_size for p in page_file.parent.glob("runs-data*.js"))
+    assert (page_file.parent / "runs-data.js").stat().st_size < every / 10
+    assert page.locator("table.runs tr").count() == 101  # the header and one page of rows
+    assert "3000 runs · loading 200 of 3000 runs" in page.locator(".table-status").inner_text()
+    # the third page is the last of the 300 top-level runs: rows 200-399 of the store's order, one shard
+    page.get_by_role("button", name="Next ›").click()
+    page.get_by_role("button", name="Next ›").click()
+    page.wait_for_function(f"document.querySelectorAll('{DRAWN}').length === 100 && "
+                           "document.querySelector('[data-role=pager]').textContent.includes('201–300 of 300')")
+    assert names(page) == first[200:300] and names(page)[-1] == "run-0"
+    assert data_files(loaded) == ["runs-data-1.js", "runs-data.js"]
+    assert page.get_by_role("button", name="Next ›").is_disabled()
+    assert page.evaluate("window.FlowsheetShards.current().loads") == 1
+    assert errors == []
+
+
+def test_sort_and_filter_give_the_rows_of_the_whole_data(big, new_page):
+    page_file, rows = big
+    page, loaded, errors = new_page
+    open_table(page, page_file)
+    page.locator("th[data-col='metrics.m3'] button").click()  # a number: descending first
+    page.wait_for_function(ALL_IN)
+    assert len(data_files(loaded)) == SHARDS
+    by_m3 = sort_rows(tops(rows), ["metrics.m3 DESC"])
+    assert names(page) == [r["attributes"]["run_name"] for r in by_m3[:100]]
+    assert page.locator("table.runs tr").count() == 101
+    page.locator("[data-role=filter]").fill(FILTER)
+    page.wait_for_function("document.querySelector('.table-status').textContent.includes('match')")
+    matching = parse_filter(FILTER)
+    expected = sort_rows([r for r in rows if matching.matches(r)], ["metrics.m3 DESC"])
+    assert len(expected) > 100  # more than a page: only the first is in the DOM
+    assert page.locator(".table-status").inner_text() == f"{len(expected)} of 3000 runs match"
+    assert page.locator("table.runs tr").count() == 101
+    assert shown_ids(page) == [r["attributes"]["run_id"] for r in expected]
+    assert page.evaluate("window.FlowsheetShards.current().loads") == SHARDS - 1  # each shard once
+    assert errors == []
+
+
+def test_a_search_link_and_the_csv_of_shown_rows_wait_for_every_shard(big, new_page):
+    page_file, rows = big
+    page, loaded, errors = new_page
+    open_table(page, page_file, "#q=run-299")  # a link to a search: every run is searched
+    page.wait_for_function(ALL_IN)
+    expected = sorted(r["attributes"]["run_name"] for r in rows if "run-299" in r["attributes"]["run_name"])
+    assert len(expected) == 11
+    assert sorted(names(page)) == expected
+    page.goto(page_file.as_uri() + "#")
+    page.reload()
+    page.wait_for_selector(DRAWN)
+    # the default view's CSV: every top-level run, not only those of the shards loaded so far
+    assert shown_ids(page) == [r["attributes"]["run_id"] for r in sort_rows(tops(rows))]
+    assert errors == []
+
+
+def test_group_by_counts_every_run_and_the_selection_stays(big, new_page):
+    page_file, _ = big
+    page, _, errors = new_page
+    open_table(page, page_file)
+    page.get_by_role("checkbox", name="Select run run-2990").check()
+    assert page.get_by_role("button", name="Compare selected (1)").is_enabled()
+    page.locator(".group-chooser summary").click()
+    page.locator("[data-role=group-by] input[value='params.p1']").check()
+    page.wait_for_function(ALL_IN)
+    # p1 = i % 97: 97 groups, the group p1=0 holds runs 0, 97, ..., 2910
+    assert page.locator(".table-status").inner_text() == "3000 runs in 97 groups"
+    group = page.locator("tr[data-group='p1=0']")
+    assert group.locator("td.n").inner_text() == "31"
+    assert page.get_by_role("button", name="Compare selected (1)").is_enabled()
+    assert f"sel={2990:032x}" in page.url
+    assert errors == []
