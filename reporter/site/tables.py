@@ -71,7 +71,10 @@ def runs_data_files(rows: list[dict[str, Any]], experiment_urls: dict[str, str],
     # which way each metric is better, by the site's one rule (logger/values.py): the grouped table bolds the best
     better = {key: "min" if lower_is_better(key) else "max" for key in columns["metrics"]}
     ordered, tops = shard_order(rows)
-    shards = _cut([_json(row) for row in ordered], shard_rows, shard_bytes)
+    # each row's place in search_runs' default order: the browser puts the rows in it without sorting
+    rank = {id(row): place for place, row in enumerate(sort_rows(rows))}
+    texts = [_json({**row, "view": {**row["view"], "rank": rank[id(row)]}}) for row in ordered]
+    shards = _cut(texts, shard_rows, shard_bytes)
     files, listed = {}, []
     for number, texts in enumerate(shards[1:], start=1):
         body = "[" + ",".join(texts) + "]"

@@ -100,9 +100,11 @@
     var self = this;
     this.columns.forEach(function (col) { self.colById[col.id] = col; });
     this.children = {};
+    this.tops = [];
     this.rows.forEach(function (r) {
       var p = r.attributes.parent_run_id;
       if (p && ids[p] && p !== r.attributes.run_id) (self.children[p] = self.children[p] || []).push(r);
+      else self.tops.push(r);  // a run naming itself as parent is a top
     });
     this.rows.forEach(function (r) { if (r._text === undefined) r._text = self.searchText(r); });
   };
@@ -225,10 +227,21 @@
     });
   };
 
-  /* Every loaded row in search_runs' default order (start_time DESC, then run_id), made once per load. The
-   * store's order is that order for the top-level runs, then again for the child runs. */
+  /* Every loaded row in search_runs' default order (start_time DESC, then run_id), made once per load: each
+   * row's view.rank is its place in that order (tables.py), so no sort is needed (the store's order is the
+   * default order of the top-level runs, then that of the child runs). */
   Table.prototype.sortedRows = function () {
-    if (!this.defaultSorted) this.defaultSorted = F.sortRows(this.rows, []);
+    if (this.defaultSorted) return this.defaultSorted;
+    var placed = new Array(this.total), rows = this.rows;
+    for (var i = 0; i < rows.length; i++) {
+      var rank = rows[i].view && rows[i].view.rank;
+      if (typeof rank !== "number" || !(rank >= 0 && rank < placed.length) || placed[rank]) {
+        this.defaultSorted = F.sortRows(rows, []);  // no ranks, or not one per row: sorted here
+        return this.defaultSorted;
+      }
+      placed[rank] = rows[i];
+    }
+    this.defaultSorted = placed.filter(Boolean);
     return this.defaultSorted;
   };
 
@@ -262,20 +275,17 @@
     if (matches) {
       list = sort(matches).map(function (r) { return {row: r, depth: 0}; });
     } else {
-      var tops = this.rows.filter(function (r) {
-        var p = r.attributes.parent_run_id;
-        return !(p && self.byId[p] && p !== r.attributes.run_id);  // a run naming itself as parent is a top
-      });
-      var walk = function (rows, depth, seen) {
+      var open = this.state.open, seen = new Set();
+      var walk = function (rows, depth) {
         sort(rows).forEach(function (r) {
           var id = r.attributes.run_id;
-          if (seen[id]) return; // a cycle in parent ids must not hang the page
-          seen[id] = 1;
           list.push({row: r, depth: depth});
-          if (self.children[id] && self.state.open.has(id)) walk(self.children[id], depth + 1, seen);
+          if (!self.children[id] || !open.has(id) || seen.has(id)) return;
+          seen.add(id);  // a cycle in parent ids must not hang the page
+          walk(self.children[id], depth + 1);
         });
       };
-      walk(tops, 0, {});
+      walk(this.tops, 0);
     }
     return {list: list, matches: matches};
   };

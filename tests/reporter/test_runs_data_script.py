@@ -7,6 +7,8 @@ import hashlib
 import json
 import re
 
+from logger.order import sort_rows
+
 from reporter.site.tables import runs_data_files, runs_data_js, script_safe, shard_order
 
 HOSTILE = "<!--<script>x</script>--> \\<!-- </SCRIPT"
@@ -89,3 +91,13 @@ def test_the_export_gets_every_row_in_one_script():
     rows = [row(i) for i in range(2500)]
     payload = first_file(runs_data_js(rows, {}))
     assert payload["shards"] == [] and len(payload["rows"]) == 2500
+
+
+def test_each_row_carries_its_place_in_the_default_order():
+    # the browser orders matching rows by it without sorting: children come later in the files, not by rank
+    rows = [row(i, parent=None if i % 5 == 0 else i - i % 5) for i in range(15)]
+    files = runs_data_files(rows, {}, shard_rows=4)
+    index = first_file(files["runs-data.js"])
+    loaded = index["rows"] + [r for s in index["shards"] for r in shard_file(files[s["src"]])[2]]
+    by_rank = sorted(loaded, key=lambda r: r["view"]["rank"])
+    assert [r["attributes"]["run_id"] for r in by_rank] == [r["attributes"]["run_id"] for r in sort_rows(rows)]
