@@ -125,7 +125,8 @@
       tbody.appendChild(frag);
     };
 
-    Table.prototype.drawPager = function (pages, total) {
+    /* Previous and next buttons around "Rows 1–100 of N" (or what `noun` names: "Groups"). */
+    Table.prototype.drawPager = function (pages, total, noun) {
       var self = this, pager = this.el("pager");
       pager.textContent = "";
       if (pages <= 1) return;
@@ -140,12 +141,12 @@
       button("‹ Previous", this.state.page - 1, this.state.page === 0);
       var info = document.createElement("span");
       var first = this.state.page * this.pageSize + 1;
-      info.textContent = "Rows " + first + "–" + Math.min(total, first + this.pageSize - 1) + " of " + total;
+      info.textContent = (noun || "Rows") + " " + first + "–" + Math.min(total, first + this.pageSize - 1) + " of " + total;
       pager.appendChild(info);
       button("Next ›", this.state.page + 1, this.state.page >= pages - 1);
     };
 
-    /* What the table shows, as CSV: every matching row in its order (all pages, every shard), the visible columns; text a
+    /* What the table shows, as CSV: every matching row in its order (all pages, all shards), the visible columns; text a
      * spreadsheet would run as a formula gets a leading apostrophe, as in runs.csv (tables.py csv_cell). */
     Table.prototype.downloadShown = function () {
       if (!this.store.complete()) {  // every shown row is in the file: saved once every shard is in (setData)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -151,4 +152,46 @@ def test_group_by_counts_every_run_and_the_selection_stays(big, new_page):
     assert group.locator("td.n").inner_text() == "31"
     assert page.get_by_role("button", name="Compare selected (1)").is_enabled()
     assert f"sel={2990:032x}" in page.url
+    # groups come a page at a time too (here pages of 10)
+    page.evaluate("document.querySelector('[data-runs-table]')._table.pageSize = 10")
+    page.get_by_role("button", name="Expand the runs of p1=0").click()
+    assert page.locator("tbody tr.group-row").count() == 10
+    assert page.locator("[data-role=pager]").inner_text().splitlines() == ["‹ Previous", "Groups 1–10 of 97", "Next ›"]
+    # an open group shows its first page of runs and says how many more there are
+    assert page.locator("tbody tr.group-member[data-run-id]").count() == 10
+    assert page.locator("tbody tr.group-member").last.inner_text() == "… and 21 more runs: filter to list them"
+    assert errors == []
+
+
+RELOAD = """() => new Promise((resolve, reject) => {
+  const script = document.createElement("script");  // as reporter/live/reload.js loads a data script again
+  script.src = "runs-data.js?fs-update=1";
+  script.onload = () => { script.remove(); window.FlowsheetTable.refresh(); resolve(); };
+  script.onerror = reject;
+  document.head.appendChild(script);
+})"""
+
+
+def test_a_rebuild_reloads_only_the_shards_that_changed(big, new_page, tmp_path):
+    page_file, rows = big
+    page, loaded, errors = new_page
+    site = tmp_path / "site"
+    shutil.copytree(page_file.parents[2], site)
+    page_file = site / page_file.relative_to(page_file.parents[2])
+    open_table(page, page_file, "#q=run-5")
+    page.wait_for_function(ALL_IN)
+    assert page.evaluate("window.FlowsheetShards.current().loads") == SHARDS - 1
+    # `reporter serve` rebuilt the data: one child run renamed, which changes the last shard only
+    renamed = [dict(r, attributes={**r["attributes"], "run_name": "renamed-5"}) if r["attributes"]["run_name"] == "run-5"
+               else r for r in rows]
+    before = {path.name: path.read_text() for path in page_file.parent.glob("runs-data*.js")}
+    after = tables.runs_data_files(renamed, {}, shard_rows=SHARD_ROWS)
+    assert sorted(name for name in after if after[name] != before[name]) == ["runs-data-14.js", "runs-data.js"]
+    for name, text in after.items():
+        (page_file.parent / name).write_text(text)
+    page.evaluate(RELOAD)
+    page.locator("[data-role=search]").fill("renamed-5")
+    page.wait_for_function("document.querySelector('.table-status').textContent === '1 of 3000 runs match'")
+    assert names(page) == ["renamed-5"]
+    assert page.evaluate("window.FlowsheetShards.current().loads") == SHARDS  # the changed shard, once more
     assert errors == []
