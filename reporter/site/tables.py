@@ -70,9 +70,10 @@ def runs_data_files(rows: list[dict[str, Any]], experiment_urls: dict[str, str],
     columns = table_columns(rows)
     # which way each metric is better, by the site's one rule (logger/values.py): the grouped table bolds the best
     better = {key: "min" if lower_is_better(key) else "max" for key in columns["metrics"]}
-    ordered, tops = shard_order(rows)
+    by_default = sort_rows(rows)
+    ordered, tops = shard_order(by_default, presorted=True)
     # each row's place in search_runs' default order: the browser puts the rows in it without sorting
-    rank = {id(row): place for place, row in enumerate(sort_rows(rows))}
+    rank = {id(row): place for place, row in enumerate(by_default)}
     texts = [_json({**row, "view": {**row["view"], "rank": rank[id(row)]}}) for row in ordered]
     shards = _cut(texts, shard_rows, shard_bytes)
     files, listed = {}, []
@@ -91,12 +92,13 @@ def runs_data_files(rows: list[dict[str, Any]], experiment_urls: dict[str, str],
     return files
 
 
-def shard_order(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+def shard_order(rows: list[dict[str, Any]], presorted: bool = False) -> tuple[list[dict[str, Any]], int]:
     """The rows in the order of the table's first view, and how many are top-level: the top-level runs
     newest first (search_runs' default order), then the runs shown under their parent. Any first shards
-    hold the first pages, and a child row is only ever loaded after every possible parent."""
-    tops, children = _tree_parts(rows)
-    return sort_rows(tops) + sort_rows(children), len(tops)
+    hold the first pages, and a child row is only ever loaded after every possible parent.
+    `presorted`: the rows are in the default order already."""
+    tops, children = _tree_parts(rows if presorted else sort_rows(rows))
+    return tops + children, len(tops)
 
 
 def _cut(texts: list[str], most_rows: int, most_bytes: int | None) -> list[list[str]]:

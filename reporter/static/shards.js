@@ -69,6 +69,8 @@
     this.pending[number] = true;
     this.loads += 1;
     script.src = shard.src + "?v=" + encodeURIComponent(shard.v);  // a new version is never taken from a cache
+    // not one for `reporter serve`'s reload.js to load again (or to reload the page for): the index is
+    script.setAttribute("data-fs-reloaded", "");
     script.onload = function () { script.remove(); };
     script.onerror = function () {
       script.remove();
