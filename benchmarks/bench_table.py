@@ -119,11 +119,13 @@ def _huge_table(count: int, repeats: int) -> dict:
     if measured is None:
         return {"rows": [{"measure": f"experiment of {count:,} runs in Chromium", "value": "no Chromium",
                           "target": "", "met": None}]}
-    first_bytes, first, everything, sort, filtered, searched = measured
+    first_bytes, page_bytes, first, everything, sort, filtered, searched = measured
     rows = [
         {"measure": f"experiment of {count:,} runs ({data_bytes / mb:.1f} MB of table data): "
                     "table data loaded before the first rows are drawn",
          "value": f"{first_bytes / mb:.2f} MB", "target": "<= 2 MB", "met": first_bytes <= 2 * mb},
+        {"measure": "the same: every file the page had asked for by then (its HTML, scripts, CSS)",
+         "value": f"{page_bytes / mb:.2f} MB", "target": "<= 2 MB", "met": page_bytes <= 2 * mb},
         {"measure": "the same: first rows drawn (Chromium, file://)", "value": f"{first:.2f} s", "target": "< 2 s",
          "met": first < 2},
         {"measure": "the same: every shard loaded, on demand", "value": f"{everything:.2f} s", "target": "",
@@ -135,7 +137,8 @@ def _huge_table(count: int, repeats: int) -> dict:
         {"measure": f"search {count:,} rows for '{HUGE_SEARCH}', to the redrawn table",
          "value": f"{searched * 1000:.0f} ms", "target": "< 300 ms", "met": searched < 0.3},
     ]
-    return {"runs": count, "data_bytes": data_bytes, "first_data_bytes": first_bytes, "first_rows_seconds": first,
+    return {"runs": count, "data_bytes": data_bytes, "first_data_bytes": first_bytes, "first_page_bytes": page_bytes,
+            "first_rows_seconds": first,
             "all_loaded_seconds": everything, "sort_seconds": sort, "filter_seconds": filtered,
             "search_seconds": searched, "rows": rows}
 
@@ -168,10 +171,11 @@ def _huge_in_browser(page: Path, repeats: int) -> tuple[float, ...] | None:
             requested: list[Path] = []
             tab.on("request", functools.partial(_note_file, requested))
             started = time.perf_counter()
-            tab.goto(page.as_uri())
+            tab.goto(page.as_uri(), wait_until="commit")  # not "load": that waits for the charts' library too
             tab.wait_for_selector("table.runs tbody tr input[type=checkbox]", timeout=120_000)
             first = time.perf_counter() - started
             first_bytes = sum(path.stat().st_size for path in requested if path.name.startswith("runs-data"))
+            page_bytes = sum(path.stat().st_size for path in set(requested) if path.is_file())
             started = time.perf_counter()
             tab.evaluate("window.FlowsheetShards.current().want(Infinity)")
             tab.wait_for_function("window.FlowsheetShards.current().complete()", timeout=600_000, polling=50)
@@ -180,7 +184,7 @@ def _huge_in_browser(page: Path, repeats: int) -> tuple[float, ...] | None:
             filtered = tab.evaluate(TYPE_IN_PAGE, ["filter", HUGE_FILTER]) / 1000
             tab.evaluate(TYPE_IN_PAGE, ["filter", ""])
             searched = tab.evaluate(TYPE_IN_PAGE, ["search", HUGE_SEARCH]) / 1000
-            measures.append((first_bytes, first, everything, sort, filtered, searched))
+            measures.append((first_bytes, page_bytes, first, everything, sort, filtered, searched))
     return tuple(statistics.median(column) for column in zip(*measures))
 
 

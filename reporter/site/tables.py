@@ -26,8 +26,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The runs table's first view, which table.js reads from the page (data-page-size, data-max-default):
 PAGE_SIZE = 100  # rows per page
 MAX_DEFAULT_COLUMNS = 15  # params and metrics shown at first, each; the rest are in "Columns"
-# A runs table's data files (runs_data_files): the first, and the most rows and JSON bytes in one shard. A
-# shard of ~0.5 MB keeps the first rows of a 100,000-run experiment under 1 MB of loading.
+# A runs table's data files (runs_data_files): the first (with the first PAGE_SIZE rows and the index), and
+# the most rows and JSON bytes in any other shard: ~0.5 MB each, 150-odd for 100,000 runs.
 RUNS_DATA = "runs-data.js"
 SHARD_ROWS = 1000
 SHARD_BYTES = 500_000
@@ -54,19 +54,20 @@ def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]
 
 def runs_data_js(rows: list[dict[str, Any]], experiment_urls: dict[str, str]) -> str:
     """Every row in one script (`reporter export` inlines it): the first data file with no shards after it."""
-    return runs_data_files(rows, experiment_urls, shard_rows=max(1, len(rows)), shard_bytes=None)[RUNS_DATA]
+    every = max(1, len(rows))
+    return runs_data_files(rows, experiment_urls, shard_rows=every, shard_bytes=None, first_rows=every)[RUNS_DATA]
 
 
 def runs_data_files(rows: list[dict[str, Any]], experiment_urls: dict[str, str], shard_rows: int = SHARD_ROWS,
-                    shard_bytes: int | None = SHARD_BYTES) -> dict[str, str]:
+                    shard_bytes: int | None = SHARD_BYTES, first_rows: int = PAGE_SIZE) -> dict[str, str]:
     """A runs table's data as scripts a page loads with <script src> (data is never fetched: file:// forbids it),
     by file name next to the page: {"runs-data.js": ..., "runs-data-1.js": ..., ...}.
 
     The rows go in the order table.js first shows them (top-level runs by search_runs' default order, then
     the child runs), cut into shards of at most `shard_rows` rows and about `shard_bytes` of JSON. The first
-    file sets window.FLOWSHEET_RUNS: the first shard's rows and the index (columns, run counts, the other
-    shards with a hash of each); table.js loads the others only when the view needs their rows, and each
-    hands its rows to window.FLOWSHEET_RUNS_SHARD(number, hash, rows)."""
+    file sets window.FLOWSHEET_RUNS: the first `first_rows` rows (the table's first page) and the index
+    (columns, run counts, the other shards with a hash of each); table.js loads the others only when the
+    view needs their rows, and each hands its rows to window.FLOWSHEET_RUNS_SHARD(number, hash, rows)."""
     columns = table_columns(rows)
     # which way each metric is better, by the site's one rule (logger/values.py): the grouped table bolds the best
     better = {key: "min" if lower_is_better(key) else "max" for key in columns["metrics"]}
@@ -75,14 +76,14 @@ def runs_data_files(rows: list[dict[str, Any]], experiment_urls: dict[str, str],
     # each row's place in search_runs' default order: the browser puts the rows in it without sorting
     rank = {id(row): place for place, row in enumerate(by_default)}
     texts = [_json({**row, "view": {**row["view"], "rank": rank[id(row)]}}) for row in ordered]
-    shards = _cut(texts, shard_rows, shard_bytes)
+    shards = _cut(texts[:first_rows], first_rows, shard_bytes) + _cut(texts[first_rows:], shard_rows, shard_bytes)
     files, listed = {}, []
-    for number, texts in enumerate(shards[1:], start=1):
-        body = "[" + ",".join(texts) + "]"
+    for number, part in enumerate(shards[1:], start=1):
+        body = "[" + ",".join(part) + "]"
         version = hashlib.sha256(body.encode()).hexdigest()[:12]
         name = f"{RUNS_DATA.removesuffix('.js')}-{number}.js"
         files[name] = f"window.FLOWSHEET_RUNS_SHARD({number},{_json(version)},{body});\n"
-        listed.append({"src": name, "rows": len(texts), "v": version})
+        listed.append({"src": name, "rows": len(part), "v": version})
     several = len({row["attributes"]["experiment_id"] for row in rows}) > 1  # an Experiment column
     index = {"better": better, "columns": columns, "experiments": experiment_urls, "several": several,
              "shards": listed, "total": len(rows), "tops": tops}

@@ -362,5 +362,8 @@
   var refresh = mount;
   D.install(Table);
   window.FlowsheetTable = {mount: mount, refresh: refresh, Table: Table};
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount); else mount();
+  // The pages load this after their tables: drawn now, before the chart library after it has loaded; any
+  // table further down the page is mounted once the page is parsed.
+  mount();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
 })();

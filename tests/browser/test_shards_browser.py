@@ -1,7 +1,8 @@
 """A big experiment's runs table in Chromium, its data in shards: the first rows come from the first file alone,
 the rest load as the view needs them, and every view gives the rows it gives over the whole data.
 
-3,000 runs (300 top-level, each with nine children) in shards of 200 rows, over file:// as a user opens a site.
+3,000 runs (300 top-level, each with nine children): the first 100 rows, then shards of 200 rows, over
+file:// as a user opens a site.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from reporter.site import tables
 
 pytestmark = pytest.mark.browser
 
-RUNS, SHARD_ROWS, SHARDS = 3000, 200, 15
+RUNS, SHARD_ROWS, SHARDS = 3000, 200, 16  # the first file holds the first page: 100 rows
 FILTER = "metrics.m1 > 600 and params.p2 < 50"
 DRAWN = "table.runs tbody tr input[type=checkbox]"  # rows drawn by table.js (the HTML's rows have no boxes)
 ALL_IN = "!document.querySelector('.table-status').textContent.includes('loading')"
@@ -86,8 +87,8 @@ def test_the_first_rows_come_from_the_first_file_and_paging_loads_only_the_next_
     every = sum(p.stat().st_size for p in page_file.parent.glob("runs-data*.js"))
     assert (page_file.parent / "runs-data.js").stat().st_size < every / 10
     assert page.locator("table.runs tr").count() == 101  # the header and one page of rows
-    assert "3000 runs · loading 200 of 3000 runs" in page.locator(".table-status").inner_text()
-    # the third page is the last of the 300 top-level runs: rows 200-399 of the store's order, one shard
+    assert "3000 runs · loading 100 of 3000 runs" in page.locator(".table-status").inner_text()
+    # the third page is the last of the 300 top-level runs: rows 100-299 of the store's order are one shard
     page.get_by_role("button", name="Next ›").click()
     page.get_by_role("button", name="Next ›").click()
     page.wait_for_function(f"document.querySelectorAll('{DRAWN}').length === 100 && "
@@ -186,7 +187,7 @@ def test_a_rebuild_reloads_only_the_shards_that_changed(big, new_page, tmp_path)
                else r for r in rows]
     before = {path.name: path.read_text() for path in page_file.parent.glob("runs-data*.js")}
     after = tables.runs_data_files(renamed, {}, shard_rows=SHARD_ROWS)
-    assert sorted(name for name in after if after[name] != before[name]) == ["runs-data-14.js", "runs-data.js"]
+    assert sorted(name for name in after if after[name] != before[name]) == ["runs-data-15.js", "runs-data.js"]
     for name, text in after.items():
         (page_file.parent / name).write_text(text)
     page.evaluate(RELOAD)

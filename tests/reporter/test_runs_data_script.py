@@ -41,7 +41,7 @@ def test_comment_openers_and_script_ends_are_escaped_and_mean_the_same():
 
 def test_every_shard_is_escaped_and_holds_its_rows_as_json():
     rows = [row(i, value=HOSTILE + str(i)) for i in range(30)]
-    files = runs_data_files(rows, {"e": "experiments/e/index.html"}, shard_rows=4)
+    files = runs_data_files(rows, {"e": "experiments/e/index.html"}, shard_rows=4, first_rows=4)
     assert len(files) == 8  # 30 rows in shards of 4: runs-data.js and seven more
     values = []
     for name, text in files.items():
@@ -54,7 +54,7 @@ def test_every_shard_is_escaped_and_holds_its_rows_as_json():
 def test_shards_follow_the_first_view_and_the_index_names_each_with_its_hash():
     # three top-level runs with children: the children come after every top-level run, each part newest first
     rows = [row(i, parent=None if i % 5 == 0 else i - i % 5) for i in range(15)]
-    files = runs_data_files(rows, {}, shard_rows=4)
+    files = runs_data_files(rows, {}, shard_rows=4, first_rows=4)
     index = first_file(files["runs-data.js"])
     assert index["total"] == 15 and index["tops"] == 3 and index["several"] is False
     names = [r["attributes"]["run_name"] for r in index["rows"]]
@@ -67,6 +67,13 @@ def test_shards_follow_the_first_view_and_the_index_names_each_with_its_hash():
     assert names[3:] == [f"run-{i}" for i in (14, 13, 12, 11, 9, 8, 7, 6, 4, 3, 2, 1)]
     assert [r["attributes"]["run_name"] for r in shard_order(rows)[0]] == names
     assert [len(first_file(files["runs-data.js"])["rows"])] + [s["rows"] for s in index["shards"]] == [4, 4, 4, 3]
+
+
+def test_the_first_file_holds_the_first_page_and_the_others_a_shard_each():
+    files = runs_data_files([row(i) for i in range(2500)], {})
+    index = first_file(files["runs-data.js"])
+    assert len(index["rows"]) == 100 and [s["rows"] for s in index["shards"]] == [1000, 1000, 400]
+    assert index["rows"][0]["attributes"]["run_name"] == "run-2499"  # newest first
 
 
 def test_a_shard_is_cut_by_bytes_too_and_the_first_file_stays_small_for_a_huge_table():
