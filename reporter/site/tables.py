@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -75,7 +76,9 @@ def runs_data_files(rows: list[dict[str, Any]], experiment_urls: dict[str, str],
     ordered, tops = shard_order(by_default, presorted=True)
     # each row's place in search_runs' default order: the browser puts the rows in it without sorting
     rank = {id(row): place for place, row in enumerate(by_default)}
-    texts = [_json({**row, "view": {**row["view"], "rank": rank[id(row)]}}) for row in ordered]
+    # and how many runs the tree shows under it: its toggle is drawn before their shards are loaded
+    kids = Counter(row["attributes"]["parent_run_id"] for row in ordered[tops:])
+    texts = [_json(_shipped(row, rank[id(row)], kids[row["attributes"]["run_id"]])) for row in ordered]
     shards = _cut(texts[:first_rows], first_rows, shard_bytes) + _cut(texts[first_rows:], shard_rows, shard_bytes)
     files, listed = {}, []
     for number, part in enumerate(shards[1:], start=1):
@@ -100,6 +103,12 @@ def shard_order(rows: list[dict[str, Any]], presorted: bool = False) -> tuple[li
     `presorted`: the rows are in the default order already."""
     tops, children = _tree_parts(rows if presorted else sort_rows(rows))
     return tops + children, len(tops)
+
+
+def _shipped(row: dict[str, Any], rank: int, children: int) -> dict[str, Any]:
+    """The row as its shard holds it: `view` gains its rank and, for a parent, its number of child runs."""
+    view = {**row["view"], "rank": rank, **({"children": children} if children else {})}
+    return {**row, "view": view}
 
 
 def _cut(texts: list[str], most_rows: int, most_bytes: int | None) -> list[list[str]]:

@@ -260,7 +260,8 @@
   Table.prototype.needed = function () {
     var s = this.state, plain = !s.q.trim() && !s.filter.trim() && !this.grouped() && !s.open.size &&
       s.sort === "start:desc";
-    return plain ? (s.page + 1) * this.pageSize : Infinity;
+    var last = this.store.tops === null ? s.page : Math.ceil(this.store.tops / this.pageSize) - 1;  // #page=999
+    return plain ? Math.min(s.page, Math.max(0, last)) * this.pageSize + this.pageSize : Infinity;
   };
 
   /* " · loading 1000 of 100000 runs…" while shards are still to come; "" when all are in. */

@@ -85,7 +85,7 @@
             indent.className = "indent";
             indent.style.width = (item.depth * 1.2) + "em";
             cell.appendChild(indent);
-            if (tree && self.children[id]) {
+            if (tree && (self.children[id] || r.view.children)) {  // children in a shard not loaded yet: still a toggle
               var t = document.createElement("button"), open = self.state.open.has(id);
               t.type = "button";
               t.className = "toggle";

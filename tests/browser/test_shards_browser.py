@@ -196,3 +196,25 @@ def test_a_rebuild_reloads_only_the_shards_that_changed(big, new_page, tmp_path)
     assert names(page) == ["renamed-5"]
     assert page.evaluate("window.FlowsheetShards.current().loads") == SHARDS  # the changed shard, once more
     assert errors == []
+
+
+def test_a_parent_shows_its_toggle_before_its_children_are_loaded(big, new_page):
+    page_file, _ = big
+    page, loaded, errors = new_page
+    open_table(page, page_file)
+    assert data_files(loaded) == ["runs-data.js"]  # the child runs come after every top-level run
+    page.locator(f"tr[data-run-id='{2990:032x}']").get_by_role("button", name="Expand child runs").click()
+    page.wait_for_function(ALL_IN)
+    assert names(page)[:11] == ["run-2990", *(f"run-{i}" for i in range(2999, 2990, -1)), "run-2980"]
+    assert page.locator("table.runs tr").count() == 101
+    assert errors == []
+
+
+def test_a_link_past_the_last_page_shows_the_last_page_and_loads_only_its_shard(big, new_page):
+    page_file, _ = big
+    page, loaded, errors = new_page
+    open_table(page, page_file, "#page=999")
+    page.wait_for_function("document.querySelector('[data-role=pager]').textContent.includes('201–300 of 300')")
+    assert names(page)[-1] == "run-0"
+    assert data_files(loaded) == ["runs-data-1.js", "runs-data.js"]
+    assert errors == []

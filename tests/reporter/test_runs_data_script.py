@@ -108,3 +108,5 @@ def test_each_row_carries_its_place_in_the_default_order():
     loaded = index["rows"] + [r for s in index["shards"] for r in shard_file(files[s["src"]])[2]]
     by_rank = sorted(loaded, key=lambda r: r["view"]["rank"])
     assert [r["attributes"]["run_id"] for r in by_rank] == [r["attributes"]["run_id"] for r in sort_rows(rows)]
+    assert {r["attributes"]["run_name"]: r["view"].get("children") for r in by_rank if r["view"].get("children")} == {
+        "run-0": 4, "run-5": 4, "run-10": 4}  # a parent's toggle is drawn before its children's shard is in
