@@ -303,7 +303,8 @@
     if (G) G.publish(this, null);
     var shown = this.shownList(), list = shown.list, matches = shown.matches, size = this.pageSize;
     // the default view, partly loaded: its pages are those of every top-level run (the index counts them)
-    var listed = !matches && !this.store.complete() && this.store.tops !== null ? this.store.tops : list.length;
+    var partly = !matches && !this.store.complete() && this.store.tops !== null;
+    var listed = partly ? Math.max(list.length, this.store.tops) : list.length;
     var pages = Math.max(1, Math.ceil(listed / size));
     this.state.page = Math.min(Math.max(0, this.state.page), pages - 1);
     var status = this.el("status");
