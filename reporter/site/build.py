@@ -156,7 +156,7 @@ def plan_home(data: PublishableData, config: BuildConfig, static_names: frozense
     chart_sections = compare_data.compare_chart_sections(runs, experiments, index.runs_by_experiment)
     plan = SitePlan(pages=[P.home_page(data, config, static_names, index, rows),
                            P.compare_page(data, config, static_names, chart_sections)])
-    plan.files["runs-data.js"] = tables.runs_data_js(rows, {eid: P.experiment_href(eid) for eid in experiments})
+    plan.files.update(tables.runs_data_files(rows, {eid: P.experiment_href(eid) for eid in experiments}))
     plan.files[RUNS_DOWNLOAD] = functools.partial(gzipped_csv, tables.runs_csv_chunks, runs, experiments)
     summaries = [compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
         run, P.run_dir(run.run_id), config.max_artifact_bytes, config.log_root)) for run in runs]
@@ -177,7 +177,7 @@ def plan_experiment(data: PublishableData, experiment_id: str, config: BuildConf
     plan = SitePlan(pages=[P.experiment_page(data, experiments[experiment_id], config, static_names, index, rows)])
     plan.files[f"{folder}/{RUNS_DOWNLOAD}"] = functools.partial(gzipped_csv, tables.runs_csv_chunks, runs)
     urls = {eid: P.experiment_href(eid) for eid in experiments}
-    plan.files[f"{folder}/runs-data.js"] = tables.runs_data_js(rows, urls)
+    plan.files.update({f"{folder}/{name}": text for name, text in tables.runs_data_files(rows, urls).items()})
     return plan
 
 

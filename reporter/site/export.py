@@ -47,7 +47,7 @@ STYLESHEET = "site.css"
 # In the order the site's pages load them: filter.js before its users, compare.js prunes the compare
 # charts before charts.js draws them.
 _SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
-SCRIPTS = ("filter.js", "groups.js", "table.js", "compare.js", VEGA_BUNDLE, "charts.js")
+SCRIPTS = ("filter.js", "shards.js", "groups.js", "table_draw.js", "table.js", "compare.js", VEGA_BUNDLE, "charts.js")
 
 
 class ExportError(Exception):

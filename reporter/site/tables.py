@@ -6,8 +6,10 @@ Pure functions from the model to text; the writer puts the text on disk.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -26,6 +28,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PAGE_SIZE = 100  # rows per page
 MAX_DEFAULT_COLUMNS = 15  # params and metrics shown at first, each; the rest are in "Columns"
 CSV_CHUNK_ROWS = 10_000  # rows of a CSV download made at a time (a few hundred KB of text)
+# A runs table's data files (runs_data_files): the first (with the first PAGE_SIZE rows and the index), and
+# the most rows and JSON bytes in any other shard: ~0.5 MB each, 150-odd for 100,000 runs.
+RUNS_DATA = "runs-data.js"
+SHARD_ROWS = 1000
+SHARD_BYTES = 500_000
 
 
 def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]) -> list[dict[str, Any]]:
@@ -48,13 +55,80 @@ def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]
 
 
 def runs_data_js(rows: list[dict[str, Any]], experiment_urls: dict[str, str]) -> str:
-    """The `runs-data.js` a page loads with <script src>: data is never fetched (file:// forbids it)."""
+    """Every row in one script (`reporter export` inlines it): the first data file with no shards after it."""
+    every = max(1, len(rows))
+    return runs_data_files(rows, experiment_urls, shard_rows=every, shard_bytes=None, first_rows=every)[RUNS_DATA]
+
+
+def runs_data_files(rows: list[dict[str, Any]], experiment_urls: dict[str, str], shard_rows: int = SHARD_ROWS,
+                    shard_bytes: int | None = SHARD_BYTES, first_rows: int = PAGE_SIZE) -> dict[str, str]:
+    """A runs table's data as scripts a page loads with <script src> (data is never fetched: file:// forbids it),
+    by file name next to the page: {"runs-data.js": ..., "runs-data-1.js": ..., ...}.
+
+    The rows go in the order table.js first shows them (top-level runs by search_runs' default order, then
+    the child runs), cut into shards of at most `shard_rows` rows and about `shard_bytes` of JSON. The first
+    file sets window.FLOWSHEET_RUNS: the first `first_rows` rows (the table's first page) and the index
+    (columns, run counts, the other shards with a hash of each); table.js loads the others only when the
+    view needs their rows, and each hands its rows to window.FLOWSHEET_RUNS_SHARD(number, hash, rows)."""
     columns = table_columns(rows)
     # which way each metric is better, by the site's one rule (logger/values.py): the grouped table bolds the best
     better = {key: "min" if lower_is_better(key) else "max" for key in columns["metrics"]}
-    payload = {"better": better, "columns": columns, "experiments": experiment_urls, "rows": rows}
-    text = json.dumps(payload, ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return "window.FLOWSHEET_RUNS = " + script_safe(text) + ";\n"
+    by_default = sort_rows(rows)
+    ordered, tops = shard_order(by_default, presorted=True)
+    # each row's place in search_runs' default order: the browser puts the rows in it without sorting
+    rank = {id(row): place for place, row in enumerate(by_default)}
+    # and how many runs the tree shows under it: its toggle is drawn before their shards are loaded
+    kids = Counter(row["attributes"]["parent_run_id"] for row in ordered[tops:])
+    texts = [_json(_shipped(row, rank[id(row)], kids[row["attributes"]["run_id"]])) for row in ordered]
+    shards = _cut(texts[:first_rows], first_rows, shard_bytes) + _cut(texts[first_rows:], shard_rows, shard_bytes)
+    files, listed = {}, []
+    for number, part in enumerate(shards[1:], start=1):
+        body = "[" + ",".join(part) + "]"
+        version = hashlib.sha256(body.encode()).hexdigest()[:12]
+        name = f"{RUNS_DATA.removesuffix('.js')}-{number}.js"
+        files[name] = f"window.FLOWSHEET_RUNS_SHARD({number},{_json(version)},{body});\n"
+        listed.append({"src": name, "rows": len(part), "v": version})
+    several = len({row["attributes"]["experiment_id"] for row in rows}) > 1  # an Experiment column
+    index = {"better": better, "columns": columns, "experiments": experiment_urls, "several": several,
+             "shards": listed, "total": len(rows), "tops": tops}
+    head = _json(index)
+    first = head[:-1] + ',"rows":[' + ",".join(shards[0] if shards else []) + "]}"
+    files[RUNS_DATA] = "window.FLOWSHEET_RUNS = " + first + ";\n"
+    return files
+
+
+def shard_order(rows: list[dict[str, Any]], presorted: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """The rows in the order of the table's first view, and how many are top-level: the top-level runs
+    newest first (search_runs' default order), then the runs shown under their parent. Any first shards
+    hold the first pages, and a child row is only ever loaded after every possible parent.
+    `presorted`: the rows are in the default order already."""
+    tops, children = _tree_parts(rows if presorted else sort_rows(rows))
+    return tops + children, len(tops)
+
+
+def _shipped(row: dict[str, Any], rank: int, children: int) -> dict[str, Any]:
+    """The row as its shard holds it: `view` gains its rank and, for a parent, its number of child runs."""
+    view = {**row["view"], "rank": rank, **({"children": children} if children else {})}
+    return {**row, "view": view}
+
+
+def _cut(texts: list[str], most_rows: int, most_bytes: int | None) -> list[list[str]]:
+    """Consecutive runs of the rows' JSON texts: at most `most_rows` each, and no more than `most_bytes`
+    of text unless one row alone is larger."""
+    shards: list[list[str]] = []
+    size = 0
+    for text in texts:
+        if not shards or len(shards[-1]) >= most_rows or (most_bytes is not None and size + len(text) > most_bytes):
+            shards.append([])
+            size = 0
+        shards[-1].append(text)
+        size += len(text) + 1
+    return shards
+
+
+def _json(value: Any) -> str:
+    """Compact JSON that can sit in a <script>: ASCII only, keys sorted, no NaN (rows carry it as text)."""
+    return script_safe(json.dumps(value, ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False))
 
 
 def script_safe(json_text: str) -> str:
@@ -80,8 +154,7 @@ def first_page(rows: list[dict[str, Any]], root: str = "") -> dict[str, Any]:
     The same view table.js starts with: its default columns (metrics before params), top-level runs
     newest first (search_runs' default order), the first PAGE_SIZE of them. `rows` are `table_rows`."""
     keys = table_columns(rows)
-    ids = {row["attributes"]["run_id"] for row in rows}
-    tops = [row for row in rows if not _child_here(row, ids)]
+    tops, _ = _tree_parts(rows)
     several = len({row["attributes"]["experiment_id"] for row in rows}) > 1
     columns = [("name", "Name", False), ("status", "Status", False), ("start", "Start (UTC)", False),
                ("duration", "Duration", True), ("user", "User", False), ("source", "Source", False)]
@@ -96,10 +169,16 @@ def first_page(rows: list[dict[str, Any]], root: str = "") -> dict[str, Any]:
             "total": len(rows), "top_level": len(tops), "shown": len(shown)}
 
 
-def _child_here(row: dict[str, Any], ids: set[str]) -> bool:
-    """Whether the row sits under its parent in the tree view (as table.js folds it)."""
-    parent = row["attributes"]["parent_run_id"]
-    return bool(parent) and parent in ids and parent != row["attributes"]["run_id"]
+def _tree_parts(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The top-level rows and the rows the tree view shows under their parent (as table.js folds them)."""
+    ids = {row["attributes"]["run_id"] for row in rows}
+    tops: list[dict[str, Any]] = []
+    children: list[dict[str, Any]] = []
+    for row in rows:
+        parent = row["attributes"]["parent_run_id"]
+        child = bool(parent) and parent in ids and parent != row["attributes"]["run_id"]
+        (children if child else tops).append(row)
+    return tops, children
 
 
 def _cell(row: dict[str, Any], column: str, root: str) -> dict[str, Any]:

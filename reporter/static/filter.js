@@ -8,6 +8,7 @@
  *   FlowsheetFilter.sortRows(rows, items) -> a new sorted array (missing last, NaN just before;
  *                                            ties by start_time DESC, then run_id); items are
  *                                            order_by strings or {entity, key, ascending}; throws Error
+ *   FlowsheetFilter.sortRows(rows, items, true) -> the same for rows already in the default order, faster
  *   FlowsheetFilter.paramText(value)      -> the text params and tags compare by
  *   FlowsheetFilter.formatNumber(x)       -> a number as every table shows it (format_number in Python)
  *   FlowsheetFilter.reviveRow(row)        -> the same row, its metric strings "NaN", "Infinity",
@@ -466,8 +467,10 @@
     return texts;
   }
 
-  function sortRows(rows, orderBy) {
-    var keys = parseOrderBy(orderBy).concat(DEFAULT_ORDER);  // ties go by start_time DESC, then run_id
+  // `presorted`: the rows are in the default order already, so the sorts by its keys can be left out.
+  function sortRows(rows, orderBy, presorted) {
+    var keys = parseOrderBy(orderBy);
+    if (!presorted) keys = keys.concat(DEFAULT_ORDER);  // ties go by start_time DESC, then run_id
     var sorted = Array.prototype.slice.call(rows);
     for (var k = keys.length - 1; k >= 0; k--) {  // successive stable sorts, least significant key first
       var key = keys[k], values = sortValues(sorted, key);

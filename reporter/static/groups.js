@@ -126,8 +126,10 @@
     Array.prototype.forEach.call(hr.children, function (th) { th.scope = "col"; });
     thead.textContent = "";
     thead.appendChild(hr);
-    var frag = document.createDocumentFragment();
-    view.groups.forEach(function (g) {
+    // a page of groups at a time, and the first page of an open group's runs: the DOM stays small
+    var size = table.pageSize, pages = Math.max(1, Math.ceil(view.groups.length / size)), frag = document.createDocumentFragment();
+    table.state.page = Math.min(Math.max(0, table.state.page), pages - 1);
+    view.groups.slice(table.state.page * size, (table.state.page + 1) * size).forEach(function (g) {
       var open = table.state.gopen.has(g.key), tr = document.createElement("tr");
       tr.className = "group-row";
       tr.setAttribute("data-group", g.label);
@@ -154,11 +156,19 @@
         tr.appendChild(td);
       });
       frag.appendChild(tr);
-      if (open) g.runs.forEach(function (r) { frag.appendChild(memberRow(table, view, r)); });
+      if (open) g.runs.slice(0, size).forEach(function (r) { frag.appendChild(memberRow(table, view, r)); });
+      if (open && g.runs.length > size) frag.appendChild(moreRow(g.runs.length - size, 3 + view.keys.length + view.metrics.length));
     });
     tbody.textContent = "";
     tbody.appendChild(frag);
-    table.el("pager").textContent = "";
+    table.drawPager(pages, view.groups.length, "Groups");
+  }
+
+  function moreRow(more, width) {
+    var tr = cell("tr", null, "group-member"), td = cell("td", "… and " + more + " more runs: filter to list them");
+    td.colSpan = width;
+    tr.appendChild(td);
+    return tr;
   }
 
   function memberRow(table, view, r) {

@@ -1,4 +1,7 @@
-/* flowsheet runs table: rows are drawn here from window.FLOWSHEET_RUNS (a <script> file, never fetched).
+/* flowsheet runs table: rows are drawn here from window.FLOWSHEET_RUNS and the shards after it, loaded by
+ * shards.js (<script> files, never fetched) as the view needs them: the first pages of the default view from
+ * the first shards; any other sort, a search, a filter, a group or an open tree loads them all, while the
+ * table shows the rows loaded so far and says how many are still to come. One page of rows is in the DOM.
  * Free-text search, filter expressions and sorting (FlowsheetFilter from filter.js: the grammar, order and
  * number format of search_runs), column chooser, nested runs as a tree, selection for the compare page.
  * Grouping by params/tags is groups.js (FlowsheetGroups, loaded before this file).
@@ -13,22 +16,7 @@
   // (data-page-size, data-max-default), as the rows in its HTML were cut by the same numbers.
   var PAGE_SIZE = 100, MAX_DEFAULT = 15;
 
-  function fmtTime(ms) {
-    if (ms === null || ms === undefined) return "";
-    return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
-  }
-  function fmtDuration(ms) {
-    if (ms === null || ms === undefined) return "";
-    var s = ms / 1000;
-    if (s < 60) return s.toFixed(1) + " s";
-    var m = Math.floor(s / 60);
-    if (m < 60) return m + " min " + Math.floor(s % 60) + " s";
-    return Math.floor(m / 60) + " h " + (m % 60) + " min";
-  }
-  function fmtValue(v) {
-    if (v === null || v === undefined) return "";
-    return typeof v === "number" ? F.formatNumber(v) : String(v);
-  }
+  var D = window.FlowsheetTableDraw, fmtTime = D.fmtTime, fmtDuration = D.fmtDuration;
 
   function baseColumns(multiExperiment) {
     var cols = [
@@ -70,36 +58,41 @@
             group: list("group") || [], band: p.get("band") === "minmax" ? "minmax" : "std"};
   }
 
-  function Table(root, data) {
+  function Table(root, store) {
+    var self = this;
     this.root = root;
+    this.store = store;
     this.siteRoot = root.getAttribute("data-root") || "";
     this.pageSize = parseInt(root.getAttribute("data-page-size"), 10) || PAGE_SIZE;
-    this.load(data);
-    var h = readHash(), ids = this.byId;
+    this.load();
+    var h = readHash(), ids = this.byId, all = store.complete();  // ids of runs not loaded yet stay selected
     this.state = {q: h.q, filter: h.filter, sort: h.sort || "start:desc", page: h.page,
-                  sel: new Set(h.sel.filter(function (id) { return ids[id]; })), open: new Set(h.open),
+                  sel: new Set(h.sel.filter(function (id) { return !all || ids[id]; })), open: new Set(h.open),
                   cols: h.cols ? new Set(h.cols) : null, group: G ? h.group : [], band: h.band, gopen: new Set()};
     this.el = function (role) { return root.querySelector("[data-role=" + role + "]"); };
     var controls = this.el("controls");
     if (controls) controls.hidden = false;  // hidden in the HTML: without JavaScript they would do nothing
     this.setup();
     this.update();
+    store.listen(function () { self.setData(); });
   }
 
-  /* Rows, columns and the tree from the data; the view's state is left alone. */
-  Table.prototype.load = function (data) {
-    var maxDefault = parseInt(this.root.getAttribute("data-max-default"), 10) || MAX_DEFAULT;
+  /* Rows (those loaded so far), columns (of every run) and the tree from the store; the view's state stays. */
+  Table.prototype.load = function () {
+    var maxDefault = parseInt(this.root.getAttribute("data-max-default"), 10) || MAX_DEFAULT, data = this.store.index;
     this.experimentUrls = data.experiments || {};
     this.better = data.better || {};  // metric -> "min" or "max"
-    this.rows = data.rows;
-    this.rows.forEach(F.reviveRow);  // JSON has no NaN: metrics arrive as "NaN", "Infinity", "-Infinity"
+    this.rows = this.store.rows;  // metrics revived by the store: JSON has no NaN
+    this.total = this.store.total;
+    this.defaultSorted = null;
     var ids = {};
     this.rows.forEach(function (r) { ids[r.attributes.run_id] = r; });
     this.byId = ids;
     var experiments = {};
     this.rows.forEach(function (r) { experiments[r.attributes.experiment_id] = 1; });
+    var several = typeof data.several === "boolean" ? data.several : Object.keys(experiments).length > 1;
     var c = data.columns;
-    this.columns = baseColumns(Object.keys(experiments).length > 1)  // metrics first: what runs are compared by
+    this.columns = baseColumns(several)  // metrics first: what runs are compared by
       .concat(entityColumns("metrics", c.metrics, function (k, i) { return i >= maxDefault; }))
       .concat(entityColumns("params", c.params, function (k, i) { return i >= maxDefault; }))
       .concat(entityColumns("tags", c.tags, function (k) { return k.indexOf("mlflow.") === 0; }));
@@ -107,20 +100,24 @@
     var self = this;
     this.columns.forEach(function (col) { self.colById[col.id] = col; });
     this.children = {};
+    this.tops = [];
     this.rows.forEach(function (r) {
       var p = r.attributes.parent_run_id;
       if (p && ids[p] && p !== r.attributes.run_id) (self.children[p] = self.children[p] || []).push(r);
+      else self.tops.push(r);  // a run naming itself as parent is a top
     });
-    this.rows.forEach(function (r) { r._text = self.searchText(r); });
+    this.rows.forEach(function (r) { if (r._text === undefined) r._text = self.searchText(r); });
   };
 
-  /* New data for a table on screen (`reporter serve` after a rebuild): the search and filter being typed,
-   * the sort, the chosen columns, the selection, the open tree nodes, the page and the focus all stay. */
-  Table.prototype.setData = function (data) {
+  /* New rows for a table on screen (more shards, or `reporter serve` after a rebuild): the search and filter
+   * being typed, the sort, the chosen columns, the selection, the open tree nodes, the page and the focus stay. */
+  Table.prototype.setData = function () {
     var self = this, before = this.columns.map(function (c) { return c.id; }).join("\n");
-    this.load(data);
+    this.load();
     var ids = this.byId;
-    this.state.sel = new Set(Array.from(this.state.sel).filter(function (id) { return ids[id]; }));
+    if (this.store.complete()) {
+      this.state.sel = new Set(Array.from(this.state.sel).filter(function (id) { return ids[id]; }));
+    }
     this.keepingFocus(function () {
       if (self.columns.map(function (c) { return c.id; }).join("\n") !== before) {
         self.drawChooser();
@@ -128,6 +125,10 @@
       }
       self.update();
     });
+    if (this.downloadWhenLoaded && this.store.complete()) {
+      this.downloadWhenLoaded = false;
+      this.downloadShown();
+    }
   };
 
   /* Run `redraw`, then give the focus back to the control that had it, if the redraw replaced it. */
@@ -221,16 +222,52 @@
       }
     }
     if (!q && !test) return null; // no filter: show the tree
-    return this.rows.filter(function (r) {
+    return this.sortedRows().filter(function (r) {
       return (!q || r._text.indexOf(q) >= 0) && (!test || test.matches(r));
     });
   };
 
-  /* The column's sort as search_runs' order_by would give it: one key, ties by start_time DESC, then run_id. */
+  /* Every loaded row in search_runs' default order (start_time DESC, then run_id), made once per load: each
+   * row's view.rank is its place in that order (tables.py), so no sort is needed (the store's order is the
+   * default order of the top-level runs, then that of the child runs). */
+  Table.prototype.sortedRows = function () {
+    if (this.defaultSorted) return this.defaultSorted;
+    var placed = new Array(this.total), rows = this.rows;
+    for (var i = 0; i < rows.length; i++) {
+      var rank = rows[i].view && rows[i].view.rank;
+      if (typeof rank !== "number" || !(rank >= 0 && rank < placed.length) || placed[rank]) {
+        this.defaultSorted = F.sortRows(rows, []);  // no ranks, or not one per row: sorted here
+        return this.defaultSorted;
+      }
+      placed[rank] = rows[i];
+    }
+    this.defaultSorted = placed.filter(Boolean);
+    return this.defaultSorted;
+  };
+
+  /* The column's sort as search_runs' order_by would give it: one key, ties by start_time DESC, then run_id.
+   * Every list it gets is in the default order already (a part of sortedRows or of the store's order), so
+   * one stable sort by the column does it, and the default sort is no sort at all. */
   Table.prototype.sorter = function () {
     var parts = this.state.sort.split(":"), col = this.colById[parts[0]] || this.colById.start;
     var key = [{entity: col.order[0], key: col.order[1], ascending: parts[1] === "asc"}];
-    return function (rows) { return F.sortRows(rows, key); };
+    if (this.state.sort === "start:desc") return function (rows) { return rows; };
+    return function (rows) { return F.sortRows(rows, key, true); };
+  };
+
+  /* How many rows of the store's order the view needs: the first pages of the default view need only the
+   * first shards (their top-level runs in the default order); anything else needs every run. */
+  Table.prototype.needed = function () {
+    var s = this.state, plain = !s.q.trim() && !s.filter.trim() && !this.grouped() && !s.open.size &&
+      s.sort === "start:desc";
+    var last = this.store.tops === null ? s.page : Math.ceil(this.store.tops / this.pageSize) - 1;  // #page=999
+    return plain ? Math.min(s.page, Math.max(0, last)) * this.pageSize + this.pageSize : Infinity;
+  };
+
+  /* " · loading 1000 of 100000 runs…" while shards are still to come; "" when all are in. */
+  Table.prototype.loadingText = function () {
+    if (this.store.failed) return " · could not load " + this.store.failed;
+    return this.store.complete() ? "" : " · loading " + this.rows.length + " of " + this.total + " runs…";
   };
 
   /* The rows in the order shown (every page), tree rows with their depth. */
@@ -239,20 +276,17 @@
     if (matches) {
       list = sort(matches).map(function (r) { return {row: r, depth: 0}; });
     } else {
-      var tops = this.rows.filter(function (r) {
-        var p = r.attributes.parent_run_id;
-        return !(p && self.byId[p] && p !== r.attributes.run_id);  // a run naming itself as parent is a top
-      });
-      var walk = function (rows, depth, seen) {
+      var open = this.state.open, seen = new Set();
+      var walk = function (rows, depth) {
         sort(rows).forEach(function (r) {
           var id = r.attributes.run_id;
-          if (seen[id]) return; // a cycle in parent ids must not hang the page
-          seen[id] = 1;
           list.push({row: r, depth: depth});
-          if (self.children[id] && self.state.open.has(id)) walk(self.children[id], depth + 1, seen);
+          if (!self.children[id] || !open.has(id) || seen.has(id)) return;
+          seen.add(id);  // a cycle in parent ids must not hang the page
+          walk(self.children[id], depth + 1);
         });
       };
-      walk(tops, 0, {});
+      walk(this.tops, 0);
     }
     return {list: list, matches: matches};
   };
@@ -263,19 +297,23 @@
   };
 
   Table.prototype.update = function () {
+    this.store.want(this.needed());
     if (G) G.showControls(this, this.grouped());
     if (this.grouped()) return this.updateGrouped();
     if (G) G.publish(this, null);
     var shown = this.shownList(), list = shown.list, matches = shown.matches, size = this.pageSize;
-    var pages = Math.max(1, Math.ceil(list.length / size));
+    // the default view, partly loaded: its pages are those of every top-level run (the index counts them)
+    var partly = !matches && !this.store.complete() && this.store.tops !== null;
+    var listed = partly ? Math.max(list.length, this.store.tops) : list.length;
+    var pages = Math.max(1, Math.ceil(listed / size));
     this.state.page = Math.min(Math.max(0, this.state.page), pages - 1);
     var status = this.el("status");
     if (!status.classList.contains("error")) {
-      status.textContent = matches ? matches.length + " of " + this.rows.length + " runs match"
-                                   : this.rows.length + " runs";
+      status.textContent = (matches ? matches.length + " of " + this.rows.length + " runs match"
+                                    : this.total + " runs") + this.loadingText();
     }
     this.draw(list.slice(this.state.page * size, (this.state.page + 1) * size), !matches);
-    this.drawPager(pages, list.length);
+    this.drawPager(pages, listed);
     this.finishUpdate();
   };
 
@@ -283,7 +321,7 @@
   Table.prototype.updateGrouped = function () {
     var matches = this.matching(), status = this.el("status");
     var text = G.update(this, matches || this.rows, matches !== null);
-    if (!status.classList.contains("error")) status.textContent = text;
+    if (!status.classList.contains("error")) status.textContent = text + this.loadingText();
     this.finishUpdate();
   };
 
@@ -296,164 +334,6 @@
     this.writeHash();
   };
 
-  /* A column's header: a button that sorts by it (descending first for numbers and times). */
-  Table.prototype.headerCell = function (col, sortParts) {
-    var self = this, th = document.createElement("th"), b = document.createElement("button");
-    th.scope = "col";
-    if (col.num) th.className = "num";
-    b.type = "button";
-    b.className = "sort";
-    b.textContent = col.group === "params" ? "param: " + col.label : col.group === "metrics" ? "metric: " + col.label
-      : col.group === "tags" ? "tag: " + col.label : col.label;
-    b.title = "Sort by " + b.textContent;
-    th.setAttribute("aria-sort", sortParts[0] === col.id ? (sortParts[1] === "asc" ? "ascending" : "descending") : "none");
-    th.setAttribute("data-col", col.id);
-    b.addEventListener("click", function () {
-      var dir = sortParts[0] === col.id && sortParts[1] === "desc" ? "asc" : "desc";
-      if (sortParts[0] !== col.id && !col.num && col.id !== "start" && col.id !== "duration") dir = "asc";
-      self.state.sort = col.id + ":" + dir;
-      self.update();
-    });
-    th.appendChild(b);
-    return th;
-  };
-
-  Table.prototype.draw = function (items, tree) {
-    var self = this, cols = this.visibleColumns(), table = this.root.querySelector("table.runs");
-    var thead = table.tHead, tbody = table.tBodies[0];
-    var sortParts = this.state.sort.split(":");
-    var hr = document.createElement("tr");
-    var selTh = document.createElement("th");
-    selTh.scope = "col";
-    var label = document.createElement("span");
-    label.className = "visually-hidden";  // the column is a checkbox wide; its name is for screen readers
-    label.textContent = "Select";
-    selTh.appendChild(label);
-    selTh.className = "select";
-    hr.appendChild(selTh);
-    cols.forEach(function (col) { hr.appendChild(self.headerCell(col, sortParts)); });
-    thead.textContent = "";
-    thead.appendChild(hr);
-    var frag = document.createDocumentFragment();
-    items.forEach(function (item) {
-      var r = item.row, id = r.attributes.run_id, tr = document.createElement("tr");
-      tr.setAttribute("data-run-id", id);
-      var td = document.createElement("td"), box = document.createElement("input");
-      td.className = "select";
-      box.type = "checkbox";
-      box.checked = self.state.sel.has(id);
-      box.setAttribute("aria-label", "Select run " + (r.attributes.run_name || id));
-      box.addEventListener("change", function () {
-        if (box.checked) self.state.sel.add(id); else self.state.sel.delete(id);
-        self.update();
-      });
-      td.appendChild(box);
-      tr.appendChild(td);
-      cols.forEach(function (col) {
-        var cell;
-        if (col.id === "name") {
-          cell = document.createElement("th");
-          cell.scope = "row";
-          var indent = document.createElement("span");
-          indent.className = "indent";
-          indent.style.width = (item.depth * 1.2) + "em";
-          cell.appendChild(indent);
-          if (tree && self.children[id]) {
-            var t = document.createElement("button"), open = self.state.open.has(id);
-            t.type = "button";
-            t.className = "toggle";
-            t.textContent = open ? "▾" : "▸";
-            t.setAttribute("aria-expanded", open ? "true" : "false");
-            t.setAttribute("aria-label", (open ? "Collapse" : "Expand") + " child runs");
-            t.addEventListener("click", function () {
-              if (self.state.open.has(id)) self.state.open.delete(id); else self.state.open.add(id);
-              self.update();
-            });
-            cell.appendChild(t);
-          }
-          var a = document.createElement("a");
-          a.href = self.siteRoot + r.view.url;
-          a.textContent = col.get(r);
-          cell.appendChild(a);
-        } else {
-          cell = document.createElement("td");
-          var v = col.get(r), text = col.fmt ? col.fmt(v) : fmtValue(v), href = col.link && col.link(r, self.experimentUrls);
-          if (href) {
-            var link = document.createElement("a");
-            link.href = self.siteRoot + href;
-            link.textContent = text;
-            cell.appendChild(link);
-          } else {
-            cell.textContent = text;
-          }
-          if (col.num) cell.className = "num";
-          if (col.id === "status") cell.className = "status-cell status-" + String(v).toLowerCase();
-          if (text) cell.title = v === null || v === undefined ? "" : String(v);
-        }
-        tr.appendChild(cell);
-      });
-      frag.appendChild(tr);
-    });
-    tbody.textContent = "";
-    tbody.appendChild(frag);
-  };
-
-  Table.prototype.drawPager = function (pages, total) {
-    var self = this, pager = this.el("pager");
-    pager.textContent = "";
-    if (pages <= 1) return;
-    var button = function (label, page, disabled) {
-      var b = document.createElement("button");
-      b.type = "button";
-      b.textContent = label;
-      b.disabled = disabled;
-      b.addEventListener("click", function () { self.state.page = page; self.update(); });
-      pager.appendChild(b);
-    };
-    button("‹ Previous", this.state.page - 1, this.state.page === 0);
-    var info = document.createElement("span");
-    var first = this.state.page * this.pageSize + 1;
-    info.textContent = "Rows " + first + "–" + Math.min(total, first + this.pageSize - 1) + " of " + total;
-    pager.appendChild(info);
-    button("Next ›", this.state.page + 1, this.state.page >= pages - 1);
-  };
-
-  /* What the table shows, as CSV: every matching row in its order (all pages), the visible columns; text a
-   * spreadsheet would run as a formula gets a leading apostrophe, as in runs.csv (tables.py csv_cell). */
-  Table.prototype.downloadShown = function () {
-    var cols = this.visibleColumns();
-    var header = ["run_id"].concat(cols.map(function (col) {
-      return col.group ? col.group + "." + col.label : col.id === "duration" ? "Duration (s)" : col.label;
-    }));
-    var lines = [header.map(function (h) { return csvCell(h, false); }).join(",")];
-    this.shownList().list.forEach(function (item) {
-      var r = item.row, cells = [csvCell(r.attributes.run_id, false)];
-      cols.forEach(function (col) {
-        var v = col.get(r);
-        if (col.id === "duration") cells.push(v === null || v === undefined ? "" : String(v / 1000));
-        else cells.push(csvCell(col.fmt ? col.fmt(v) : fmtValue(v), col.num));
-      });
-      lines.push(cells.join(","));
-    });
-    var link = document.createElement("a");
-    link.href = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], {type: "text/csv;charset=utf-8"}));
-    link.download = "runs-shown.csv";
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-    setTimeout(function () { URL.revokeObjectURL(link.href); }, 60000);
-    var status = this.el("status");  // say what was saved: a download can go unnoticed
-    if (!status.classList.contains("error")) {
-      status.textContent = status.textContent.split(" · ")[0] + " · " + (lines.length - 1) + " rows saved as " + link.download;
-    }
-  };
-
-  var FORMULA_START = /^[=+\-@\t\r]/, NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-  function csvCell(text, isNumber) {
-    text = String(text);
-    if (!isNumber && FORMULA_START.test(text) && !NUMBER_TEXT.test(text)) text = "'" + text;
-    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
-  }
 
   Table.prototype.writeHash = function () {
     var s = this.state, p = new URLSearchParams();
@@ -472,21 +352,20 @@
     try { history.replaceState(null, "", url); } catch (e) { location.replace(url); }
   };
 
+  /* A table for every runs table of the page, all on the page's one store. window.FLOWSHEET_RUNS loaded
+   * again (`reporter serve`): the store takes the new index and tells the tables (refresh). */
   function mount() {
-    var data = window.FLOWSHEET_RUNS;
-    if (!data) return;
+    var store = window.FlowsheetShards.current();
+    if (!store) return;
     document.querySelectorAll("[data-runs-table]").forEach(function (el) {
-      if (!el._table) el._table = new Table(el, data);
+      if (!el._table) el._table = new Table(el, store);
     });
   }
-  /* window.FLOWSHEET_RUNS was loaded again: every table on the page takes the new rows. */
-  function refresh() {
-    var data = window.FLOWSHEET_RUNS;
-    if (!data) return;
-    document.querySelectorAll("[data-runs-table]").forEach(function (el) {
-      if (el._table) el._table.setData(data); else el._table = new Table(el, data);
-    });
-  }
+  var refresh = mount;
+  D.install(Table);
   window.FlowsheetTable = {mount: mount, refresh: refresh, Table: Table};
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount); else mount();
+  // The pages load this after their tables: drawn now, before the chart library after it has loaded; any
+  // table further down the page is mounted once the page is parsed.
+  mount();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
 })();

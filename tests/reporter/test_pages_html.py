@@ -172,8 +172,9 @@ def test_no_log_value_becomes_markup(hostile_site):
                 assert not script.get("src") and "<" not in script.string and json.loads(script.string), page
                 continue
             src = script.get("src", "").removeprefix("../../")
-            assert src in ("runs-data.js", "static/filter.js", "static/groups.js", "static/table.js", "static/compare.js",
-                           "compare-data.js", "static/vega-bundle.js", "static/charts.js"), (page, script)
+            assert src in ("runs-data.js", "static/filter.js", "static/shards.js", "static/groups.js",
+                           "static/table_draw.js", "static/table.js", "static/compare.js", "compare-data.js",
+                           "static/vega-bundle.js", "static/charts.js"), (page, script)
             assert not script.string
         for element in html.find_all(True):
             for name, value in element.attrs.items():
