@@ -39,10 +39,16 @@ def path_from_uri(uri: str | os.PathLike) -> Path:
     return Path(text).expanduser()
 
 
-def set_log_dir(path: str | os.PathLike | None) -> None:
-    """Choose the log directory for this process; None goes back to $FLOWSHEET_DIR or ./runs."""
+def set_log_dir(path: str | os.PathLike | None, segments: bool | None = None) -> None:
+    """Choose the log directory for this process; None goes back to $FLOWSHEET_DIR or ./runs.
+
+    `segments=True`: each process writes its own segment of a run (run@<writer>.jsonl, docs/FORMAT.md);
+    False: one run.jsonl; None: the default ($FLOWSHEET_SEGMENTS, or segments under a distributed launcher)."""
     global _chosen
+    from .segments import choose
+
     _chosen = None if path is None else path_from_uri(path)
+    choose(segments)
 
 
 def get_log_dir() -> Path:

@@ -15,9 +15,11 @@ from typing import Any
 
 from ..format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, NOTES_FILE, RUN_FILE
 from ..model import Artifact, Experiment, LogData, Problem, Run
-from ..parsing import ExperimentParser, Parser, RunParser
+from ..parsing import ExperimentParser, Parser
 from ..parsing_plain import PlainParser, is_plain_record, lenient_loads, plain_experiment_id, plain_run_id
 from ..safepath import RefusedPath, file_kind, open_inside, resolve_inside
+from ..segment_merge import Folding, parser_for
+from ..segments import is_segment
 from . import Changes, Claim, Listing, Source, register
 
 CHUNK = 1 << 20
@@ -35,8 +37,8 @@ class _TrackedFile:
         self.path = path
         self.log_dir = log_dir
         self.rel = rel
-        self.role = role  # "run", "experiment" or "jsonl" (plain if its first line says so)
-        # a RunParser, ExperimentParser or PlainParser: which one follows from the role
+        self.role = role  # "run", "segment", "experiment" or "jsonl" (plain if its first line says so)
+        # a SegmentParser (a RunParser), ExperimentParser or PlainParser: which one follows from the role
         self.parser: Any = None
         self.identity: tuple[int, int] | None = None
         self.offset = 0
@@ -47,8 +49,8 @@ class _TrackedFile:
         self.error: Problem | None = None  # the file could not be read at all
 
     def _new_parser(self, first_line: bytes | None) -> Parser | None:
-        if self.role == "run":
-            return RunParser(self.rel, self.path.parent)
+        if self.role in ("run", "segment"):
+            return parser_for(self.rel, self.path.parent)
         if self.role == "experiment":
             return ExperimentParser(self.rel, self.path.parent)
         try:
@@ -187,12 +189,12 @@ class FlowsheetSource(Source):
 
     @classmethod
     def claim(cls, listing: Listing) -> Claim | None:
-        # Every regular *.jsonl and any notes.md; a run's run.jsonl whatever it is (its folder is a run
-        # folder even when the file is refused), and nothing under a run's artifacts/.
+        # Every regular *.jsonl and any notes.md; a run's run.jsonl or segments whatever they are (their
+        # folder is a run folder even when a file is refused), and nothing under a run's artifacts/.
         names = [name for name in listing.regular if name.endswith(LOG_SUFFIX)]
-        is_run = RUN_FILE in listing.files
-        if is_run and RUN_FILE not in listing.regular:
-            names.append(RUN_FILE)
+        run_files = [name for name in listing.files if name == RUN_FILE or is_segment(name)]
+        is_run = bool(run_files)
+        names += [name for name in run_files if name not in listing.regular]
         if NOTES_FILE in listing.files:
             names.append(NOTES_FILE)
         if not names:
@@ -206,6 +208,7 @@ class FlowsheetSource(Source):
         self._notes: dict[str, tuple[int, int, str | None]] = {}  # experiment folder -> (mtime, size, text)
         self._artifacts: dict[str, list[Artifact]] = {}  # what the last refresh saw, to tell changes
         self._statuses: dict[str, str] = {}
+        self._folding = Folding()  # run folders with segment files: their files read as one run
 
     def refresh(self, now: float, units: list[Path]) -> Changes:
         found, notes, run_folders = self._sort_units(units)
@@ -235,11 +238,13 @@ class FlowsheetSource(Source):
             if name == NOTES_FILE:
                 notes[folder] = rel  # whatever it is: reading it checks and reports
                 continue
-            if name == RUN_FILE:
+            segment = is_segment(name)
+            if name == RUN_FILE or segment:
                 run_folders.add(folder)
                 if not _is_regular(path):
                     continue
-            found[rel] = "run" if name == RUN_FILE else "experiment" if name == EXPERIMENT_FILE else "jsonl"
+            found[rel] = ("run" if name == RUN_FILE else "segment" if segment
+                          else "experiment" if name == EXPERIMENT_FILE else "jsonl")
         return found, notes, run_folders
 
     # --- putting the model together ------------------------------------------------------------
@@ -280,8 +285,10 @@ class FlowsheetSource(Source):
         changed_runs: set[str] = set()
         now_ms = now * 1000.0
         window_ms = self.running_window * 1000.0
-        for rel in sorted(self._files):
-            tracked = self._files[rel]
+        files, unread = self._folding.fold(self._files, changed_files)
+        problems.extend(unread)
+        for rel in sorted(files):
+            tracked = files[rel]
             if tracked.error is not None:
                 problems.append(tracked.error)
             parser = tracked.parser
