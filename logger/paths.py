@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 ENV_DIR = "FLOWSHEET_DIR"
+ENV_CACHE_DIR = "FLOWSHEET_CACHE_DIR"  # copies of logs on object storage (logger/mirror.py), staging of uploads
 DEFAULT_DIR = "runs"
 
 _chosen: Path | None = None

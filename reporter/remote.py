@@ -1,0 +1,40 @@
+"""Logs on object storage: a URL where a command takes a log folder becomes a local copy, synced first.
+
+logger/mirror.py keeps the copy (by byte ranges, refusing keys that would leave it); the commands then
+read the copy like any folder. Nothing is ever written to the storage.
+"""
+
+from __future__ import annotations
+
+import click
+
+from logger.mirror import Synced, is_url, sync
+
+from reporter.config import ConfigError
+from reporter.terminal import warn
+
+
+def local_logs(log_dir: str | None, *, quiet: bool = False, strict: bool = False) -> str | None:
+    """`log_dir` itself, or for a URL (s3://, gs://, az://, any fsspec filesystem) the path of its
+    local copy, brought up to date now. Raises ConfigError (one line) when the storage cannot be read."""
+    if not is_url(log_dir):
+        return log_dir
+    assert log_dir is not None
+    synced = fetch(log_dir)
+    if not quiet:
+        warn(synced.problems, "error" if strict else "warning")
+        click.echo(f"{log_dir}: {synced.fetched_objects} object(s), {synced.fetched_bytes} byte(s) fetched "
+                   f"into {synced.path}", err=True)
+    if strict and synced.problems:
+        raise ConfigError(f"{len(synced.problems)} object(s) of {log_dir} refused or not fetched (--strict)")
+    return str(synced.path)
+
+
+def fetch(url: str) -> Synced:
+    try:
+        return sync(url)
+    except ImportError as error:
+        raise ConfigError(str(error)) from None
+    except Exception as error:  # the storage's own errors (credentials, endpoint): one line, no traceback
+        text = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise ConfigError(f"cannot read {url}: {text}") from None
