@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from . import experiments, writer
+from . import experiments, storage, writer
 from .exceptions import InvalidParameterValue, InvalidValueType, ResourceAlreadyExists, ResourceDoesNotExist
 from .format import EXPERIMENT_TAG, NOTE_TAG, RUN_NAME_TAG
 from .model import Experiment
@@ -177,8 +177,11 @@ def last_active_run() -> Run | None:
 
 
 def flush() -> None:
-    """Write everything buffered in this process to disk now."""
-    writer.flush_all()
+    """Write everything buffered in this process to disk now (and to object storage, when logging there)."""
+    try:
+        writer.flush_all()
+    finally:
+        storage.upload_all()
 
 
 def _active_stack() -> tuple[Run, ...]:

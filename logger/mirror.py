@@ -41,12 +41,18 @@ class Synced:
     problems: list[Problem] = field(default_factory=list)
 
 
+# Schemes that are not storage of files: a local path (read in place), a web page or a tracking server
+# (MLflow's http:// URIs), databases (MLflow's SQL stores).
+_NOT_STORAGE = ("file", "local", "http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks", "uc")
+
+
 def is_url(text: str | os.PathLike | None) -> bool:
-    """A filesystem URL other than a local file's (`file:` paths are read in place)."""
+    """An object storage or other fsspec filesystem URL: s3://, gs://, az://, abfs://, memory://, ..."""
     if text is None:
         return False
     scheme, sep, _ = os.fspath(text).partition("://")
-    return bool(sep) and scheme.replace("+", "").replace("-", "").isalnum() and scheme.lower() not in ("file", "local")
+    scheme = scheme.lower().partition("+")[0]
+    return bool(sep) and scheme.replace("-", "").isalnum() and scheme not in _NOT_STORAGE
 
 
 def cache_home() -> Path:

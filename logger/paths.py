@@ -34,6 +34,12 @@ def path_from_uri(uri: str | os.PathLike) -> Path:
         parsed = urlparse(text)
         text = unquote(parsed.path if parsed.netloc in ("", "localhost") else f"//{parsed.netloc}{parsed.path}")
     elif "://" in text:
+        from .mirror import is_url
+
+        if is_url(text):  # object storage (s3://, gs://, az://, ...): a local staging folder, uploaded
+            from .storage import staging_for
+
+            return staging_for(text)
         from .exceptions import NotSupported
 
         raise NotSupported(f"cannot use tracking URI {text!r}: {NO_SERVER}")
@@ -55,4 +61,7 @@ def set_log_dir(path: str | os.PathLike | None, segments: bool | None = None) ->
 def get_log_dir() -> Path:
     if _chosen is not None:
         return _chosen.absolute()
-    return Path(os.environ.get(ENV_DIR) or DEFAULT_DIR).expanduser().absolute()
+    chosen = os.environ.get(ENV_DIR) or DEFAULT_DIR
+    if "://" in chosen:
+        return path_from_uri(chosen).absolute()
+    return Path(chosen).expanduser().absolute()

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
-from . import artifacts, events, images
+from . import artifacts, events, images, storage
 from .exceptions import InvalidParameterValue
 from .format import (
     ARTIFACT,
@@ -36,7 +36,7 @@ from .format import (
     TAG,
     VERSION_FIELD,
 )
-from .segments import file_for_writing
+from .segments import file_for_writing, segment_file
 from .writer import FLUSH_LINES as _FLUSH_LINES
 from .writer import EventWriter
 
@@ -92,7 +92,8 @@ class Run:
         self._ended = False
         self._deleted = False  # delete_run() while open: logging raises, as in MLflow
         self._end_lock = threading.Lock()
-        name = file_for_writing()  # run.jsonl, or this writer's own segment (logger/segments.py)
+        # run.jsonl, or this writer's own segment (logger/segments.py); always a segment on object storage
+        name = segment_file() if storage.is_staged(folder) else file_for_writing()
         self._writer = EventWriter(folder / name, shared=name == RUN_FILE)
         self._pending = self._writer.pending
         self._on_end: Callable[[Run], None] | None = None  # set by the fluent layer to pop the run off its stack
@@ -311,12 +312,14 @@ class Run:
         try:
             self._writer.write(events.encode(end))
             self._writer.close()
+            storage.upload_for(self.folder)
         finally:
             if self._on_end is not None:
                 self._on_end(self)
 
     def flush(self) -> None:
         self._writer.flush()
+        storage.upload_for(self.folder)
 
     def mark_deleted(self, deleted: bool = True) -> None:
         """delete_run / restore_run of this open run: the line, and logging refused while deleted."""
@@ -370,6 +373,7 @@ class Run:
         target = artifacts.destination(self.artifact_dir, relative)
         size = save(target)
         self._writer.write(events.encode(events.event(ARTIFACT, path=relative, size=size)))
+        storage.upload_for(self.folder)  # on object storage, artifacts go up when they are logged
         return relative
 
 

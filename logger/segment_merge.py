@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .format import NOTE_TAG, PARENT_TAG, RUN_FILE, RUN_NAME_TAG
 from .line_checks import need
-from .model import MetricHistory, Problem, Run
+from .model import Experiment, MetricHistory, Problem, Run
 from .parsing import NO_TIME, RunParser, parse_file
 from .segments import order_key, run_file_names
 
@@ -91,6 +91,19 @@ def read_run_folder(folder: Path):
     if not parsers:
         return None
     return parsers[0] if len(parsers) == 1 and not parsers[0].segment else merge(folder, parsers)
+
+
+def merge_experiment(folder: Path, parsers: list) -> Experiment:
+    """An experiment from experiment.jsonl and its uploaded pieces (ExperimentParsers, in any order): the
+    earliest `experiment` line (by t, then file rank) names it; a tag set in several files takes the
+    value of the file ranking last."""
+    parts = sorted(parsers, key=lambda parser: order_key(parser.rel.rpartition("/")[2]))
+    named = [parser.experiment for parser in parts if parser.seen]
+    first = min(named, key=lambda experiment: experiment.created or 0) if named else parts[0].experiment
+    merged = Experiment(first.experiment_id, first.name, str(folder), first.artifact_location, first.created)
+    for parser in parts:
+        merged.tags.update(parser.experiment.tags)
+    return merged
 
 
 @dataclass

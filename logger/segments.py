@@ -14,13 +14,14 @@ import re
 import socket
 from pathlib import Path
 
-from .format import RUN_FILE, SEGMENT_PATTERN, SEGMENT_PREFIX
+from .format import EXPERIMENT_FILE, EXPERIMENT_SEGMENT_PATTERN, RUN_FILE, SEGMENT_PATTERN, SEGMENT_PREFIX
 
 ENV_SEGMENTS = "FLOWSHEET_SEGMENTS"  # "1": write segments; "0": one run.jsonl; unset: decide (below)
 # Set by distributed launchers: torchrun / torch.distributed, Slurm, Open MPI, MPICH / Intel MPI.
 _RANK_VARIABLES = (("RANK", "WORLD_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS"),
                    ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"), ("PMI_RANK", "PMI_SIZE"))
 _IS_SEGMENT = re.compile(SEGMENT_PATTERN).fullmatch
+_IS_EXPERIMENT_SEGMENT = re.compile(EXPERIMENT_SEGMENT_PATTERN).fullmatch
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 _chosen: bool | None = None  # set_log_dir(segments=...), or object storage asking for them
@@ -34,13 +35,18 @@ def is_segment(name: str) -> bool:
     return _IS_SEGMENT(name) is not None
 
 
+def is_experiment_segment(name: str) -> bool:
+    return _IS_EXPERIMENT_SEGMENT(name) is not None
+
+
 def is_run_file(name: str) -> bool:
     return name == RUN_FILE or is_segment(name)
 
 
 def order_key(name: str) -> str:
-    """Where a run file ranks when two events have the same time: run.jsonl first, then segments by name."""
-    return "" if name == RUN_FILE else name
+    """Where a run (or experiment) file ranks when two events have the same time: run.jsonl (experiment.jsonl)
+    first, then segments by name."""
+    return "" if name in (RUN_FILE, EXPERIMENT_FILE) else name
 
 
 def run_file_names(folder: Path) -> list[str]:

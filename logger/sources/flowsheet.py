@@ -18,8 +18,8 @@ from ..model import Artifact, Experiment, LogData, Problem, Run
 from ..parsing import ExperimentParser, Parser
 from ..parsing_plain import PlainParser, is_plain_record, lenient_loads, plain_experiment_id, plain_run_id
 from ..safepath import RefusedPath, file_kind, open_inside, resolve_inside
-from ..segment_merge import Folding, parser_for
-from ..segments import is_segment
+from ..segment_merge import Folding, merge_experiment, parser_for
+from ..segments import is_experiment_segment, is_segment
 from . import Changes, Claim, Listing, Source, register
 
 CHUNK = 1 << 20
@@ -244,7 +244,7 @@ class FlowsheetSource(Source):
                 if not _is_regular(path):
                     continue
             found[rel] = ("run" if name == RUN_FILE else "segment" if segment
-                          else "experiment" if name == EXPERIMENT_FILE else "jsonl")
+                          else "experiment" if name == EXPERIMENT_FILE or is_experiment_segment(name) else "jsonl")
         return found, notes, run_folders
 
     # --- putting the model together ------------------------------------------------------------
@@ -260,23 +260,29 @@ class FlowsheetSource(Source):
             return rel.rpartition("/")[0]
 
         # Experiment folders: those with an experiment.jsonl, and those holding runs.
-        exp_files = {parent_of(rel): t for rel, t in self._files.items() if t.role == "experiment"}
+        exp_files: dict[str, list[_TrackedFile]] = {}  # experiment.jsonl, and pieces uploaded from it
+        for rel, member in sorted(self._files.items()):
+            if member.role == "experiment":
+                exp_files.setdefault(parent_of(rel), []).append(member)
         folders = sorted(set(exp_files) | {parent_of(rel) for rel in run_folders})
         for folder in folders:
-            tracked = exp_files.get(folder)
+            group = exp_files.get(folder, [])
+            parsers = [member.parser for member in group if member.parser is not None]
             path = self.root / folder if folder else self.root
-            if tracked is not None and tracked.parser is not None:
-                experiment = tracked.parser.experiment
+            if len(parsers) > 1:
+                experiment = merge_experiment(path, parsers)
+            elif parsers:
+                experiment = parsers[0].experiment
             else:
                 experiment = Experiment(experiment_id=path.name, name=path.name, path=str(path))
             if experiment.experiment_id in experiments:
-                problems.append(Problem(tracked.rel if tracked else folder, None,
+                problems.append(Problem(group[0].rel if group else folder, None,
                                         f"experiment id {experiment.experiment_id!r} is used by another folder "
                                         f"({experiments[experiment.experiment_id].path}); skipped"))
                 continue
             experiments[experiment.experiment_id] = experiment
             folder_ids[folder] = experiment.experiment_id
-            if tracked is not None and tracked.rel in changed_files:
+            if any(member.rel in changed_files for member in group):
                 changed_experiments.add(experiment.experiment_id)
             self._read_notes(folder, notes.get(folder), experiment, changed_experiments, problems)
 
