@@ -75,6 +75,8 @@ class Uploader:
         went up; never raises for the storage's errors (they are kept in `failure` and warned about)."""
         if background and time.monotonic() - self._last < UPLOAD_INTERVAL:
             return True
+        if not self.staging.is_dir():
+            return True  # removed with all it held: nothing is left to send
         if not self._lock.acquire(blocking=not background):
             return True
         try:
@@ -159,7 +161,10 @@ class Uploader:
         """Bytes of logs written but not uploaded yet."""
         state = _load(self.staging / _STATE).get("files", {})
         logs, _ = _walk(self.staging)
-        return sum(os.path.getsize(self.staging / rel) - state.get(rel, {}).get("done", 0) for rel in logs)
+        try:
+            return sum(os.path.getsize(self.staging / rel) - state.get(rel, {}).get("done", 0) for rel in logs)
+        except OSError:
+            return 0
 
 
 def _walk(staging: Path) -> tuple[list[str], list[str]]:
@@ -201,7 +206,7 @@ def is_staged(folder: Path) -> bool:
 
 def _at_exit() -> None:
     for uploader in list(_uploaders.values()):
-        if not uploader.upload():
+        if not uploader.upload() and uploader.pending():
             print(f"flowsheet: {uploader.pending()} bytes of logs were not uploaded to {uploader.url} "
                   f"({uploader.failure}); they are kept in {uploader.staging} and sent by the next process "
                   "that logs to the same URL", file=sys.stderr)

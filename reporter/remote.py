@@ -6,6 +6,8 @@ read the copy like any folder. Nothing is ever written to the storage.
 
 from __future__ import annotations
 
+import threading
+
 import click
 
 from logger.mirror import Synced, is_url, sync
@@ -38,3 +40,28 @@ def fetch(url: str) -> Synced:
     except Exception as error:  # the storage's own errors (credentials, endpoint): one line, no traceback
         text = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise ConfigError(f"cannot read {url}: {text}") from None
+
+
+SYNC_INTERVAL = 5.0  # seconds between two listings of the storage while `reporter serve` runs
+
+
+def keep_synced(url: str, interval: float = SYNC_INTERVAL, quiet: bool = False) -> threading.Event:
+    """Sync the local copy of `url` every `interval` seconds in a daemon thread (`reporter serve`: its
+    watcher sees the copy change and rebuilds); set the returned event to stop. A failed sync is said
+    once, and the next one tries again."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        said: set[str] = set()
+        while not stop.wait(interval):
+            try:
+                problems = [str(problem) for problem in fetch(url).problems]
+            except ConfigError as error:
+                problems = [str(error)]
+            fresh = [problem for problem in problems if problem not in said]
+            if fresh and not quiet:
+                warn(fresh)
+            said = set(problems)
+
+    threading.Thread(target=loop, name="flowsheet-remote-sync", daemon=True).start()
+    return stop
