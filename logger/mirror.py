@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 from dataclasses import dataclass, field
@@ -25,7 +26,6 @@ from .model import Problem
 from .paths import ENV_CACHE_DIR
 
 TAIL = 64  # bytes before a grown object's old end fetched again, to check it was only appended to
-CHUNK = 1 << 20
 _STATE = "state.json"  # beside the copy's tree: each key's size and ETag as last copied
 _TREE = "tree"
 _TEMP = "incoming"  # whole objects land here first, then move into the tree in one rename
@@ -77,8 +77,23 @@ def open_filesystem(url: str):
     except ImportError:
         raise ImportError(f"reading {url} needs fsspec and the package of its storage "
                           "(pip install 'flowsheet[s3]' for s3://)") from None
-    fs, root = url_to_fs(url, skip_instance_cache=True)
-    return fs, root.rstrip("/")
+    # One instance per URL and settings: making a client costs a good part of a second (botocore), too
+    # much for each sync of `reporter serve`; a changed setting (another endpoint) makes a new one.
+    settings = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_SETTINGS_PREFIXES)))
+    key = (url, settings)
+    if key not in _opened:
+        if len(_opened) > 8:
+            _opened.clear()
+        fs, root = url_to_fs(url, skip_instance_cache=True)
+        _opened[key] = (fs, root.rstrip("/"))
+    return _opened[key]
+
+
+_SETTINGS_PREFIXES = ("AWS_", "FSSPEC_", "GOOGLE_", "GCS", "AZURE_")
+_opened: dict[tuple, tuple] = {}
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def refused(key: str) -> str | None:
@@ -87,7 +102,7 @@ def refused(key: str) -> str | None:
         return "an absolute path"
     if "\\" in key:
         return "a backslash in the name"
-    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+    if _CONTROL.search(key):
         return "a control character in the name"
     parts = key.split("/")
     if any(part in ("", ".", "..") for part in parts):
@@ -122,13 +137,16 @@ def sync(url: str, cache_dir: Path | None = None) -> Synced:
         wanted[key] = info
     (home / _TEMP).mkdir(parents=True, exist_ok=True)
     tree.mkdir(exist_ok=True)
+    whole: list[tuple[str, str | None]] = []  # objects to fetch whole: (key, ETag)
     for key, info in wanted.items():
         try:
-            _copy(fs, path_of(root, key), key, info, tree, home / _TEMP, state, done)
+            if not _extend(fs, path_of(root, key), key, info, tree, state, done):
+                whole.append((key, _etag(info)))
         except _Refused as refusal:
             done.problems.append(Problem(key, None, f"object refused: {refusal}"))
         except OSError as error:
             done.problems.append(Problem(key, None, f"not fetched: {error.strerror or error}"))
+    _fetch_whole(fs, root, whole, tree, home / _TEMP, state, done)
     for key in sorted(set(state) - set(wanted)):  # gone from the storage: gone from the copy
         _remove(tree, key)
         del state[key]
@@ -144,10 +162,17 @@ class _Refused(Exception):
     pass
 
 
-def _copy(fs, remote: str, key: str, info: dict, tree: Path, incoming: Path, state: dict, done: Synced) -> None:
-    size = int(info.get("size") or 0)
+def _etag(info: dict) -> str | None:
     etag = info.get("ETag") or info.get("etag")
-    etag = str(etag) if etag is not None else None
+    return str(etag) if etag is not None else None
+
+
+def _extend(fs, remote: str, key: str, info: dict, tree: Path, state: dict, done: Synced) -> bool:
+    """Bring an object already copied up to date (nothing, the bytes it grew by, or a problem); False
+    for an object to fetch whole: not copied yet, or its copy is not as the state says (a sync that
+    was interrupted)."""
+    size = int(info.get("size") or 0)
+    etag = _etag(info)
     target = _place(tree, key)
     known = state.get(key)
     held = _regular_size(target)
@@ -156,11 +181,11 @@ def _copy(fs, remote: str, key: str, info: dict, tree: Path, incoming: Path, sta
             if etag is not None and known[1] is not None and etag != known[1]:
                 done.problems.append(Problem(key, None, "object rewritten in place (another ETag, same size): "
                                                         "objects are append-only; the copy keeps the earlier bytes"))
-            return
+            return True
         if size < known[0]:
             done.problems.append(Problem(key, None, f"object shrank from {known[0]} to {size} bytes: objects are "
                                                     "append-only; the copy keeps the earlier bytes"))
-            return
+            return True
         overlap = min(TAIL, known[0])
         data = fs.cat_file(remote, start=known[0] - overlap, end=size)
         done.fetched_bytes += len(data)
@@ -170,25 +195,46 @@ def _copy(fs, remote: str, key: str, info: dict, tree: Path, incoming: Path, sta
         if data[:overlap] != before or len(data) != size - known[0] + overlap:
             done.problems.append(Problem(key, None, "object's earlier bytes changed: objects are append-only; "
                                                     "the copy keeps the earlier bytes"))
-            return
+            return True
         descriptor = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
         with os.fdopen(descriptor, "ab") as file:
             file.write(data[overlap:])
         state[key] = [size, etag]
         done.fetched_objects += 1
-        return
-    # Not copied yet (or the copy is not as the state says: an interrupted sync): fetch it whole.
-    temporary = incoming / hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
-    fetched = 0
-    with fs.open(remote, "rb") as source, open(temporary, "wb") as sink:
-        while chunk := source.read(CHUNK):
-            sink.write(chunk)
-            fetched += len(chunk)
-    done.fetched_bytes += fetched
-    _place(tree, key, make=True)
-    os.replace(temporary, target)
-    state[key] = [fetched, etag]
-    done.fetched_objects += 1
+        return True
+    return False
+
+
+def _fetch_whole(fs, root: str, objects: list[tuple[str, str | None]], tree: Path, incoming: Path, state: dict,
+                 done: Synced) -> None:
+    """Fetch objects into `incoming` in one call (an async filesystem such as s3fs runs the requests side
+    by side), then move each to its checked place. If the batch fails, each is fetched alone, so the
+    failure is named by the object it belongs to."""
+    temporaries = [str(incoming / hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest())
+                   for key, _ in objects]
+    remotes = [path_of(root, key) for key, _ in objects]
+    fetched: list[Exception | None] = [None] * len(objects)
+    try:
+        if objects:
+            fs.get(remotes, temporaries)
+    except Exception as error:  # noqa: BLE001 - the storage's errors: fetched one by one below to name them
+        fetched = [error] * len(objects)
+    for (key, etag), remote, temporary, failed in zip(objects, remotes, temporaries, fetched):
+        try:
+            if failed is not None:
+                fs.get_file(remote, temporary)
+            size = os.path.getsize(temporary)
+            target = _place(tree, key, make=True)
+            os.replace(temporary, target)
+        except _Refused as refusal:
+            done.problems.append(Problem(key, None, f"object refused: {refusal}"))
+            continue
+        except Exception as error:  # noqa: BLE001 - one object's failure is its problem, the rest go on
+            done.problems.append(Problem(key, None, f"not fetched: {getattr(error, 'strerror', None) or error}"))
+            continue
+        done.fetched_bytes += size
+        state[key] = [size, etag]
+        done.fetched_objects += 1
 
 
 def _place(tree: Path, key: str, make: bool = False) -> Path:
