@@ -5,8 +5,9 @@ staging folder in the cache ($FLOWSHEET_CACHE_DIR/staging/<hash of the URL>); th
 as to any folder, each process to its own run segment. An `Uploader` sends the new whole lines of each
 log file as a NEW object, a piece named after the file and the byte offset it starts at
 (`run@<writer>.<offset>.jsonl`, `experiment@<uploader>.<offset>.jsonl`): objects are never rewritten.
-It runs at `flush()`, when a run ends, every UPLOAD_INTERVAL seconds from the writer's flusher thread,
-and at exit; an artifact is uploaded when it is logged.
+It runs at `flush()`, when a run ends, every UPLOAD_INTERVAL seconds from its own thread, and at exit
+(from a short child process: an exiting Python has stopped the thread pools the storage client needs);
+an artifact is uploaded when it is logged.
 
 Exactly once: a piece is cut and recorded in the staging folder's state before it is sent, and it
 is sent again, the same name and the same bytes, until the storage takes it; only then do the next
@@ -32,6 +33,7 @@ from .format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, RUN_FILE, SEGMEN
 from .segments import is_segment, writer_id
 
 UPLOAD_INTERVAL = 5.0  # seconds between background uploads
+EXIT_UPLOAD_SECONDS = 60.0  # at exit, the last upload may take this long before the bytes are left staged
 _STATE = ".upload-state.json"
 _LOCK = ".upload.lock"
 
@@ -49,7 +51,11 @@ def staging_for(url: str) -> Path:
     with _registry_lock:
         if folder not in _uploaders:
             folder.mkdir(parents=True, exist_ok=True)
-            _uploaders[folder] = uploader = Uploader(url, folder)
+            uploader = Uploader(url, folder)
+            # The filesystem now, not at the first upload: a missing package is said here, and its
+            # import registers exit hooks, which can no longer be done from the upload at exit.
+            uploader._filesystem()
+            _uploaders[folder] = uploader
             threading.Thread(target=uploader.keep_uploading, name="flowsheet-uploader", daemon=True).start()
     return folder
 
@@ -70,7 +76,7 @@ class Uploader:
         self._fs = None
         self.failure: str | None = None  # the last error, until an upload pass succeeds
 
-    def upload(self, background: bool = False) -> bool:
+    def upload(self, background: bool = False, quiet: bool = False) -> bool:
         """One pass: every log file's new whole lines and every new or changed artifact. True when all
         went up; never raises for the storage's errors (they are kept in `failure` and warned about)."""
         if background and time.monotonic() - self._last < UPLOAD_INTERVAL:
@@ -93,7 +99,7 @@ class Uploader:
         except Exception as error:  # the storage's errors come in many classes (botocore, aiohttp, OSError)
             first = self.failure is None
             self.failure = f"{type(error).__name__}: {error}"
-            if first and not background:
+            if first and not background and not quiet:
                 warnings.warn(UploadDelayed(f"flowsheet could not upload to {self.url} ({self.failure}); the events "
                                             f"and artifacts are kept in {self.staging} and sent at the next try"),
                               stacklevel=3)
@@ -187,14 +193,16 @@ def _walk(staging: Path) -> tuple[list[str], list[str]]:
 
 def upload_for(folder: Path) -> None:
     """Upload now what a run in `folder` (inside a staging folder) has written: when it flushes or ends."""
-    if not _uploaders:
-        return
+    if not _uploaders or _exiting.is_set():
+        return  # at exit the storage client cannot run here any more: _at_exit sends it all
     for staging, uploader in list(_uploaders.items()):
         if folder.is_relative_to(staging):
             uploader.upload()
 
 
 def upload_all() -> None:
+    if _exiting.is_set():
+        return
     for uploader in list(_uploaders.values()):
         uploader.upload()
 
@@ -205,11 +213,39 @@ def is_staged(folder: Path) -> bool:
 
 
 def _at_exit() -> None:
+    """After the fluent API ended the open runs: send what is left. Python has already stopped the thread
+    pools a storage client needs (aiohttp resolves names in one), so a short child process sends it."""
     for uploader in list(_uploaders.values()):
-        if not uploader.upload() and uploader.pending():
-            print(f"flowsheet: {uploader.pending()} bytes of logs were not uploaded to {uploader.url} "
-                  f"({uploader.failure}); they are kept in {uploader.staging} and sent by the next process "
-                  "that logs to the same URL", file=sys.stderr)
+        if not uploader.pending() and not _unsent_artifacts(uploader.staging):
+            continue
+        package = Path(__file__).resolve().parent
+        code = (f"import sys; sys.path.insert(0, {str(package.parent)!r}); "
+                f"from {package.name}.storage import Uploader; from pathlib import Path; "
+                "sys.exit(0 if Uploader(sys.argv[1], Path(sys.argv[2])).upload(quiet=True) else 1)")
+        import subprocess
+
+        try:
+            sent = subprocess.run([sys.executable, "-c", code, uploader.url, str(uploader.staging)],
+                                  timeout=EXIT_UPLOAD_SECONDS, stdin=subprocess.DEVNULL).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            sent = False
+        if not sent:
+            print(f"flowsheet: {uploader.pending()} bytes of logs were not uploaded to {uploader.url} yet; they "
+                  f"are kept in {uploader.staging} and sent by the next process that logs to the same URL "
+                  "(or runs `import logger; logger.set_log_dir(URL); logger.flush()`)", file=sys.stderr)
+
+
+def _unsent_artifacts(staging: Path) -> bool:
+    sent = _load(staging / _STATE).get("artifacts", {})
+    _, artifacts = _walk(staging)
+    for rel in artifacts:
+        try:
+            info = os.stat(staging / rel)
+        except OSError:
+            continue
+        if sent.get(rel) != [info.st_size, info.st_mtime_ns]:
+            return True
+    return False
 
 
 class _FileLock:
@@ -241,4 +277,6 @@ def _save(path: Path, state: dict) -> None:
 
 _uploaders: dict[Path, Uploader] = {}
 _registry_lock = threading.Lock()
+_exiting = threading.Event()  # set when Python starts exiting, before any atexit hook
 atexit.register(_at_exit)  # at import, before the fluent API's hook that ends open runs: so it runs after it
+getattr(threading, "_register_atexit", lambda hook: None)(_exiting.set)

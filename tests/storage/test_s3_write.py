@@ -117,3 +117,29 @@ def test_two_processes_log_one_run_to_s3_and_it_merges(s3, s3_server, log_dir, t
     assert len(merged.metrics["loss"]) == 200
     writers = {path.name.split(".")[0] for path in copy.path.rglob("run@*.jsonl")}
     assert len(writers) == 3 and any(w.startswith("run@rank0-") for w in writers)
+
+
+def test_at_exit_unsent_bytes_stay_staged_and_the_next_process_sends_them(s3, s3_server, log_dir):
+    url = f"s3://{s3}/runs"
+    env = {name: value for name, value in __import__("os").environ.items()
+           if name.startswith("AWS_") or name == "FLOWSHEET_CACHE_DIR"}
+    code = """
+        import logger
+        with logger.start_run(run_name="offline") as run:
+            for step in range(50):
+                logger.log_metric("m", step, step=step)
+        print(run.info.run_id)
+    """
+    down = dict(env, AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_MAX_ATTEMPTS="1")  # nothing listens there
+    first = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                           env=clean_env(FLOWSHEET_DIR=url, **down), timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "were not uploaded" in first.stderr and "sent by the next process" in first.stderr
+    run_id = first.stdout.strip()
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    assert fs.find(f"{s3}/runs") == []
+    later = subprocess.run([sys.executable, "-c", "import logger, sys; logger.set_log_dir(sys.argv[1])", url],
+                           capture_output=True, text=True, env=clean_env(**env), timeout=120)
+    assert later.returncode == 0 and later.stderr == "", later.stderr
+    run = read_logs(sync(url).path).runs[run_id]
+    assert run.name == "offline" and run.status == "FINISHED" and run.metrics["m"].steps.tolist() == list(range(50))
