@@ -123,7 +123,7 @@ class Uploader:
 
     def _pass(self, state: dict) -> None:
         logs, artifacts = _walk(self.staging)
-        pieces, sent = state.setdefault("files", {}), state.setdefault("artifacts", {})
+        pieces, sent = state.setdefault("pieces", {}), state.setdefault("sent", {})
         for rel in logs:
             entry = pieces.setdefault(rel, {"done": 0, "piece": None})
             while True:
@@ -165,7 +165,7 @@ class Uploader:
 
     def pending(self) -> int:
         """Bytes of logs written but not uploaded yet."""
-        state = _load(self.staging / _STATE).get("files", {})
+        state = _load(self.staging / _STATE).get("pieces", {})
         logs, _ = _walk(self.staging)
         try:
             return sum(os.path.getsize(self.staging / rel) - state.get(rel, {}).get("done", 0) for rel in logs)
@@ -236,7 +236,7 @@ def _at_exit() -> None:
 
 
 def _unsent_artifacts(staging: Path) -> bool:
-    sent = _load(staging / _STATE).get("artifacts", {})
+    sent = _load(staging / _STATE).get("sent", {})
     _, artifacts = _walk(staging)
     for rel in artifacts:
         try:

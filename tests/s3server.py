@@ -57,7 +57,8 @@ class S3Server:
             yield piece
         with traffic.lock:
             traffic.bytes_out += size
-            if environ["REQUEST_METHOD"] == "GET" and not environ.get("QUERY_STRING"):
+            query = environ.get("QUERY_STRING", "")
+            if environ["REQUEST_METHOD"] == "GET" and "list-type" not in query and "location" not in query:
                 traffic.object_gets.append((environ["PATH_INFO"], environ.get("HTTP_RANGE"), size))
 
     def start(self) -> None:
