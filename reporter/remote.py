@@ -13,15 +13,17 @@ import click
 from logger.mirror import Synced, is_url, sync
 
 from reporter.config import ConfigError
+from reporter.options import default_log_dir
 from reporter.terminal import warn
 
 
 def local_logs(log_dir: str | None, *, quiet: bool = False, strict: bool = False) -> str | None:
     """`log_dir` itself, or for a URL (s3://, gs://, az://, any fsspec filesystem) the path of its
     local copy, brought up to date now. Raises ConfigError (one line) when the storage cannot be read."""
-    if not is_url(log_dir):
+    if log_dir is None and is_url(default_log_dir()):  # FLOWSHEET_DIR=s3://... and no LOG_DIR
+        log_dir = default_log_dir()
+    if log_dir is None or not is_url(log_dir):
         return log_dir
-    assert log_dir is not None
     synced = fetch(log_dir)
     if not quiet:
         warn(synced.problems, "error" if strict else "warning")

@@ -22,7 +22,14 @@ from reporter.live.server import (
     start_watching,
     tell_pages,
 )
-from reporter.options import log_dir_argument, out_dir_options, quiet_option, site_config, site_options
+from reporter.options import (
+    default_log_dir,
+    log_dir_argument,
+    out_dir_options,
+    quiet_option,
+    site_config,
+    site_options,
+)
 from reporter.remote import keep_synced, local_logs
 from reporter.terminal import warn
 
@@ -55,7 +62,8 @@ def run_serve(log_dir: str | None, out_dir: str, *, host: str = "127.0.0.1", por
     from reporter.live.rebuild import Rebuilder
     from reporter.site.writer import SiteError, SiteWriter
 
-    url = log_dir if is_url(log_dir) else None
+    given = log_dir or default_log_dir()
+    url = given if is_url(given) else None
     try:
         log_dir = local_logs(log_dir, quiet=quiet)  # a URL: its local copy, synced below while serving
         config = site_config(log_dir, out_dir, site, force=force)

@@ -122,3 +122,12 @@ def test_an_unreachable_storage_is_one_line_and_exit_code_2(s3, tmp_path, monkey
     error = capsys.readouterr().err
     assert error.startswith(f"reporter build: cannot read s3://{s3}/runs") and error.count("\n") == 1
     assert not (tmp_path / "site").exists()
+
+
+def test_build_reads_flowsheet_dir_when_it_is_a_url(s3, tmp_path, monkeypatch):
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    fs.pipe(f"{s3}/runs/e1/r1/run@a.000000000000.jsonl", _line(
+        {"kind": "start", "t": 10, "run_id": "r1", "experiment_id": "e1", "name": "from-env", "system": {}}))
+    monkeypatch.setenv("FLOWSHEET_DIR", f"s3://{s3}/runs")
+    assert run_build(None, str(tmp_path / "site"), quiet=True) == 0
+    assert "from-env" in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
