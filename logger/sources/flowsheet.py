@@ -209,8 +209,10 @@ class FlowsheetSource(Source):
         self._artifacts: dict[str, list[Artifact]] = {}  # what the last refresh saw, to tell changes
         self._statuses: dict[str, str] = {}
         self._folding = Folding()  # run folders with segment files: their files read as one run
+        self._skipped: list[Problem] = []  # segments that are links or special files, found by the last refresh
 
     def refresh(self, now: float, units: list[Path]) -> Changes:
+        self._skipped = []
         found, notes, run_folders = self._sort_units(units)
         for rel in list(self._files):
             if rel not in found:
@@ -242,6 +244,8 @@ class FlowsheetSource(Source):
             if name == RUN_FILE or segment:
                 run_folders.add(folder)
                 if not _is_regular(path):
+                    if segment:  # never read through a link; said, as for a file that cannot be read
+                        self._skipped.append(Problem(rel, None, "skipped: not a regular file (a link or special file)"))
                     continue
             found[rel] = ("run" if name == RUN_FILE else "segment" if segment
                           else "experiment" if name == EXPERIMENT_FILE or is_experiment_segment(name) else "jsonl")
@@ -292,7 +296,7 @@ class FlowsheetSource(Source):
         now_ms = now * 1000.0
         window_ms = self.running_window * 1000.0
         files, unread = self._folding.fold(self._files, changed_files)
-        problems.extend(unread)
+        problems.extend(unread + self._skipped)
         for rel in sorted(files):
             tracked = files[rel]
             if tracked.error is not None:

@@ -112,6 +112,16 @@ def test_a_bad_segment_is_a_problem_and_the_rest_reads(run_folder):
     assert sorted((p.file, p.line) for p in data.problems) == [("e1/r1/run@bad.jsonl", 1), ("e1/r1/run@bad.jsonl", 2)]
 
 
+def test_a_segment_that_is_a_link_is_not_followed_and_is_said(run_folder, tmp_path):
+    _lines(run_folder / "run@good.jsonl", _start(100))
+    _lines(tmp_path / "outside.jsonl", _metric(110, "secret", 1.0, 0))
+    (run_folder / "run@evil.jsonl").symlink_to(tmp_path / "outside.jsonl")
+    data = read_logs(run_folder.parent.parent)
+    assert data.runs["r1"].metrics == {}
+    assert [(p.file, p.reason) for p in data.problems] == [
+        ("e1/r1/run@evil.jsonl", "skipped: not a regular file (a link or special file)")]
+
+
 def test_a_run_of_segments_only_without_a_start_line_is_reported_once(run_folder):
     _lines(run_folder / "run@a.jsonl", _metric(110, "m", 1.0, 0))
     _lines(run_folder / "run@b.jsonl", _metric(120, "m", 2.0, 1))
