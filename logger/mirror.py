@@ -130,7 +130,7 @@ def sync(url: str, cache_dir: Path | None = None) -> Synced:
         key = path[len(root) + 1:] if root else path
         if info.get("type", "file") != "file" or not key:
             continue
-        reason = refused(key)
+        reason = None if key in state else refused(key)  # a key copied before passed already
         if reason:
             done.problems.append(Problem(key, None, f"object refused: {reason}"))
             continue
@@ -173,8 +173,11 @@ def _extend(fs, remote: str, key: str, info: dict, tree: Path, state: dict, done
     was interrupted)."""
     size = int(info.get("size") or 0)
     etag = _etag(info)
-    target = _place(tree, key)
     known = state.get(key)
+    if known is not None and known[0] == size and (etag is None or known[1] in (None, etag)) \
+            and _regular_size(tree.joinpath(*key.split("/"))) == size:
+        return True  # unchanged, and so is its copy: nothing is written, so no need to check the way there
+    target = _place(tree, key)
     held = _regular_size(target)
     if known is not None and held == known[0]:
         if size == known[0]:

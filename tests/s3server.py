@@ -51,15 +51,20 @@ class S3Server:
         traffic = self.traffic
         with traffic.lock:
             traffic.requests[environ["REQUEST_METHOD"]] += 1
-        size = 0
-        for piece in self._app(environ, start_response):
-            size += len(piece)
-            yield piece
+        # The body is counted before any of it is sent, so a client that has it sees it counted.
+        response = self._app(environ, start_response)
+        try:
+            body = list(response)
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+        size = sum(map(len, body))
         with traffic.lock:
             traffic.bytes_out += size
             query = environ.get("QUERY_STRING", "")
             if environ["REQUEST_METHOD"] == "GET" and "list-type" not in query and "location" not in query:
                 traffic.object_gets.append((environ["PATH_INFO"], environ.get("HTTP_RANGE"), size))
+        return body
 
     def start(self) -> None:
         self._server = make_server("127.0.0.1", self.port, self._counted, threaded=True, request_handler=_Quiet)
