@@ -33,6 +33,7 @@ from .exceptions import (
 from .format import DELETED, RESTORED, RUN_FILE, RUN_NAME_TAG
 from .paths import get_log_dir, path_from_uri
 from .run import Run
+from .segments import file_for_writing
 from .writer import EventWriter
 
 SEARCH_MAX_RESULTS = 1000  # MLflow's client default
@@ -230,7 +231,8 @@ class MlflowClient:
         if run is not None:
             run.mark_deleted(deleted)
             return
-        append = EventWriter(self._folder(run_id) / RUN_FILE)
+        name = file_for_writing()
+        append = EventWriter(self._folder(run_id) / name, shared=name == RUN_FILE)
         try:
             append.write(events.encode(events.event(DELETED if deleted else RESTORED)))
         finally:

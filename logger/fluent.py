@@ -15,12 +15,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from . import experiments, writer
+from . import experiments, storage, writer
 from .exceptions import InvalidParameterValue, InvalidValueType, ResourceAlreadyExists, ResourceDoesNotExist
-from .format import EXPERIMENT_TAG, NOTE_TAG, RUN_FILE, RUN_NAME_TAG
+from .format import EXPERIMENT_TAG, NOTE_TAG, RUN_NAME_TAG
 from .model import Experiment
 from .paths import get_log_dir, path_from_uri, set_log_dir
 from .run import Run, Terminated
+from .segments import is_run_folder
 
 _stack: contextvars.ContextVar[tuple[Run, ...]] = contextvars.ContextVar("flowsheet_active_runs", default=())
 _open_runs: dict[str, Run] = {}
@@ -176,8 +177,11 @@ def last_active_run() -> Run | None:
 
 
 def flush() -> None:
-    """Write everything buffered in this process to disk now."""
-    writer.flush_all()
+    """Write everything buffered in this process to disk now (and to object storage, when logging there)."""
+    try:
+        writer.flush_all()
+    finally:
+        storage.upload_all()
 
 
 def _active_stack() -> tuple[Run, ...]:
@@ -209,7 +213,7 @@ def _find_run_folder(run_id: str, log_dir: Path | None = None) -> Path:
     log_dir = log_dir or get_log_dir()
     for experiment in experiments._experiment_folders(log_dir):
         folder = experiment / run_id
-        if (folder / RUN_FILE).is_file():
+        if is_run_folder(folder):
             return folder
     raise ResourceDoesNotExist(f"no run with id {run_id!r} in {log_dir}")
 

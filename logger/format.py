@@ -14,6 +14,13 @@ FORMAT_VERSION = 1
 
 LOG_SUFFIX = ".jsonl"
 RUN_FILE = "run.jsonl"  # <experiment folder>/<run id>/run.jsonl
+# One writer's own file of a run (docs/FORMAT.md "Segments"): run@<writer>.jsonl beside or instead of run.jsonl;
+# <writer> is letters, digits, '_', '-' and '.' (an object-storage writer adds .<piece number> to it).
+SEGMENT_MARK = "@"
+SEGMENT_PREFIX = "run@"
+SEGMENT_PATTERN = r"run@[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}\.jsonl"
+# Pieces of experiment.jsonl uploaded to object storage (logger/storage.py): read after experiment.jsonl, by name.
+EXPERIMENT_SEGMENT_PATTERN = r"experiment@[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}\.jsonl"
 EXPERIMENT_FILE = "experiment.jsonl"  # <experiment folder>/experiment.jsonl
 NOTES_FILE = "notes.md"  # beside experiment.jsonl, written by the user
 ARTIFACTS_DIR = "artifacts"  # <run folder>/artifacts/, unless the experiment names an artifact_location

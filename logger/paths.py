@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 ENV_DIR = "FLOWSHEET_DIR"
+ENV_CACHE_DIR = "FLOWSHEET_CACHE_DIR"  # copies of logs on object storage (logger/mirror.py), staging of uploads
 DEFAULT_DIR = "runs"
 
 _chosen: Path | None = None
@@ -33,19 +34,34 @@ def path_from_uri(uri: str | os.PathLike) -> Path:
         parsed = urlparse(text)
         text = unquote(parsed.path if parsed.netloc in ("", "localhost") else f"//{parsed.netloc}{parsed.path}")
     elif "://" in text:
+        from .mirror import is_url
+
+        if is_url(text):  # object storage (s3://, gs://, az://, ...): a local staging folder, uploaded
+            from .storage import staging_for
+
+            return staging_for(text)
         from .exceptions import NotSupported
 
         raise NotSupported(f"cannot use tracking URI {text!r}: {NO_SERVER}")
     return Path(text).expanduser()
 
 
-def set_log_dir(path: str | os.PathLike | None) -> None:
-    """Choose the log directory for this process; None goes back to $FLOWSHEET_DIR or ./runs."""
+def set_log_dir(path: str | os.PathLike | None, segments: bool | None = None) -> None:
+    """Choose the log directory for this process; None goes back to $FLOWSHEET_DIR or ./runs.
+
+    `segments=True`: each process writes its own segment of a run (run@<writer>.jsonl, docs/FORMAT.md);
+    False: one run.jsonl; None: the default ($FLOWSHEET_SEGMENTS, or segments under a distributed launcher)."""
     global _chosen
+    from .segments import choose
+
     _chosen = None if path is None else path_from_uri(path)
+    choose(segments)
 
 
 def get_log_dir() -> Path:
     if _chosen is not None:
         return _chosen.absolute()
-    return Path(os.environ.get(ENV_DIR) or DEFAULT_DIR).expanduser().absolute()
+    chosen = os.environ.get(ENV_DIR) or DEFAULT_DIR
+    if "://" in chosen:
+        return path_from_uri(chosen).absolute()
+    return Path(chosen).expanduser().absolute()

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
-from . import artifacts, events, images
+from . import artifacts, events, images, storage
 from .exceptions import InvalidParameterValue
 from .format import (
     ARTIFACT,
@@ -36,6 +36,7 @@ from .format import (
     TAG,
     VERSION_FIELD,
 )
+from .segments import file_for_writing, segment_file
 from .writer import FLUSH_LINES as _FLUSH_LINES
 from .writer import EventWriter
 
@@ -91,7 +92,9 @@ class Run:
         self._ended = False
         self._deleted = False  # delete_run() while open: logging raises, as in MLflow
         self._end_lock = threading.Lock()
-        self._writer = EventWriter(folder / RUN_FILE)
+        # run.jsonl, or this writer's own segment (logger/segments.py); always a segment on object storage
+        name = segment_file() if storage.is_staged(folder) else file_for_writing()
+        self._writer = EventWriter(folder / name, shared=name == RUN_FILE)
         self._pending = self._writer.pending
         self._on_end: Callable[[Run], None] | None = None  # set by the fluent layer to pop the run off its stack
         self._before_end: list[Callable[[], None]] = []  # helpers that log into the run (system metrics) stop here
@@ -309,12 +312,14 @@ class Run:
         try:
             self._writer.write(events.encode(end))
             self._writer.close()
+            storage.upload_for(self.folder)
         finally:
             if self._on_end is not None:
                 self._on_end(self)
 
     def flush(self) -> None:
         self._writer.flush()
+        storage.upload_for(self.folder)
 
     def mark_deleted(self, deleted: bool = True) -> None:
         """delete_run / restore_run of this open run: the line, and logging refused while deleted."""
@@ -368,6 +373,7 @@ class Run:
         target = artifacts.destination(self.artifact_dir, relative)
         size = save(target)
         self._writer.write(events.encode(events.event(ARTIFACT, path=relative, size=size)))
+        storage.upload_for(self.folder)  # on object storage, artifacts go up when they are logged
         return relative
 
 
@@ -380,12 +386,14 @@ def _join(folder: str, name: str) -> str:
 
 
 def _replay(folder: Path) -> dict:
-    """What a resumed run needs from its file: identity, params and tags, read by the reader's own parser
-    (logger/parsing.py), so that resuming sees exactly the run the reader shows; bad lines are skipped."""
-    from .parsing import RunParser, parse_file  # the reader's machinery: paid only on resume
+    """What a resumed run needs from its files (run.jsonl and every segment, merged): identity, params and
+    tags, read by the reader's own parser (logger/parsing.py), so that resuming sees exactly the run the
+    reader shows; bad lines are skipped."""
+    from .segment_merge import read_run_folder  # the reader's machinery: paid only on resume
 
-    with open(folder / RUN_FILE, "rb") as file:
-        parser = parse_file(RunParser(RUN_FILE, folder), file.read())
+    parser = read_run_folder(folder)
+    if parser is None:
+        raise FileNotFoundError(f"no run file in {folder}")
     run = parser.run
     return {"run_id": run.run_id, "experiment_id": parser.start_experiment_id, "name": run.name,
             "parent_run_id": run.parent_run_id, "start_time": run.start_time,

@@ -191,13 +191,11 @@ class SystemMetricsMonitor:
 
 def _next_step(run) -> int:
     """After the last system-metrics step a resumed run holds (0 for none)."""
-    from .format import RUN_FILE
-    from .parsing import RunParser, parse_file
+    from .segment_merge import read_run_folder
 
-    try:
-        with open(run.folder / RUN_FILE, "rb") as file:
-            metrics = parse_file(RunParser(RUN_FILE, run.folder), file.read()).run.metrics
-    except OSError:
+    merged = read_run_folder(run.folder)
+    if merged is None:
         return 0
+    metrics = merged.run.metrics
     steps = [max(history.steps) for key, history in metrics.items() if key.startswith(PREFIX) and len(history)]
     return max(steps) + 1 if steps else 0

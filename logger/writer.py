@@ -28,8 +28,9 @@ FLUSH_LINES = 128  # orjson leaves each line 4 KiB of memory: few queued lines k
 
 
 class EventWriter:
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, shared: bool = True):
         self.path = os.fspath(path)
+        self.shared = shared  # other processes append to the file too: each write takes the file lock
         self._fd = _open_for_append(self.path)
         self._lock = threading.Lock()  # one drain at a time
         self.pending: collections.deque[bytes] = collections.deque()
@@ -89,7 +90,7 @@ class EventWriter:
         pending = self.pending
         data = self._unwritten + b"".join([pending.popleft() for _ in range(len(pending))])
         self._unwritten = b""
-        _append_lines(self._fd, data)
+        _append_lines(self._fd, data, self.shared)
 
 
 def _without(lines: bytes, own: bytes) -> tuple[bytes, int]:
@@ -123,10 +124,12 @@ def _open_for_append(path: str) -> int:
     return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
 
 
-def _append_lines(fd: int, lines: bytes) -> None:
-    """Append whole lines under the file lock. If the write fails part way, the file is cut back to the
-    last whole line before the lock is let go, and _NotWritten carries the lines that are not in it."""
-    fcntl.flock(fd, fcntl.LOCK_EX)
+def _append_lines(fd: int, lines: bytes, shared: bool = True) -> None:
+    """Append whole lines under the file lock (`shared`: a file of one writer, a segment, takes none, so
+    it works where flock does not, such as some NFS mounts). If the write fails part way, the file is cut
+    back to the last whole line before the lock is let go, and _NotWritten carries the lines not in it."""
+    if shared:
+        fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         size = os.fstat(fd).st_size
         # A writer killed mid-line (or a cut that failed) left a torn line: close it, so that ours
@@ -145,7 +148,8 @@ def _append_lines(fd: int, lines: bytes) -> None:
                 pass  # the torn piece stays; the next append closes it as above
             raise _NotWritten(error, lines[max(0, whole - len(opening)):]) from error
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        if shared:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 class _Flusher:

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from .. import experiments
-from ..format import END_STATUSES, NOTE_TAG, PARENT_TAG, RUN_FILE, RUN_NAME_TAG, SYSTEM_TAGS
+from ..format import END_STATUSES, NOTE_TAG, PARENT_TAG, RUN_NAME_TAG, SYSTEM_TAGS
 from ..model import Experiment
 from ..run import Run
+from ..segments import is_run_folder
 from ..system import system_info
 from .entities import invalid, not_found
 
@@ -102,7 +103,7 @@ class RunHandles:
                 or "\\" in run_id or not run_id.isprintable():
             raise invalid(f"{run_id!r} is not a valid run id")
         for experiment_folder in experiments._experiment_folders(self.log_dir):
-            if (experiment_folder / run_id / RUN_FILE).is_file():
+            if is_run_folder(experiment_folder / run_id):
                 return experiment_folder / run_id
         raise not_found(f"Run '{run_id}' (a flowsheet run that can be written to, in {self.log_dir})")
 

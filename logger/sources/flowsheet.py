@@ -15,9 +15,11 @@ from typing import Any
 
 from ..format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, NOTES_FILE, RUN_FILE
 from ..model import Artifact, Experiment, LogData, Problem, Run
-from ..parsing import ExperimentParser, Parser, RunParser
+from ..parsing import ExperimentParser, Parser
 from ..parsing_plain import PlainParser, is_plain_record, lenient_loads, plain_experiment_id, plain_run_id
 from ..safepath import RefusedPath, file_kind, open_inside, resolve_inside
+from ..segment_merge import Folding, merge_experiment, parser_for
+from ..segments import is_experiment_segment, is_segment
 from . import Changes, Claim, Listing, Source, register
 
 CHUNK = 1 << 20
@@ -35,8 +37,8 @@ class _TrackedFile:
         self.path = path
         self.log_dir = log_dir
         self.rel = rel
-        self.role = role  # "run", "experiment" or "jsonl" (plain if its first line says so)
-        # a RunParser, ExperimentParser or PlainParser: which one follows from the role
+        self.role = role  # "run", "segment", "experiment" or "jsonl" (plain if its first line says so)
+        # a SegmentParser (a RunParser), ExperimentParser or PlainParser: which one follows from the role
         self.parser: Any = None
         self.identity: tuple[int, int] | None = None
         self.offset = 0
@@ -47,8 +49,8 @@ class _TrackedFile:
         self.error: Problem | None = None  # the file could not be read at all
 
     def _new_parser(self, first_line: bytes | None) -> Parser | None:
-        if self.role == "run":
-            return RunParser(self.rel, self.path.parent)
+        if self.role in ("run", "segment"):
+            return parser_for(self.rel, self.path.parent)
         if self.role == "experiment":
             return ExperimentParser(self.rel, self.path.parent)
         try:
@@ -187,12 +189,12 @@ class FlowsheetSource(Source):
 
     @classmethod
     def claim(cls, listing: Listing) -> Claim | None:
-        # Every regular *.jsonl and any notes.md; a run's run.jsonl whatever it is (its folder is a run
-        # folder even when the file is refused), and nothing under a run's artifacts/.
+        # Every regular *.jsonl and any notes.md; a run's run.jsonl or segments whatever they are (their
+        # folder is a run folder even when a file is refused), and nothing under a run's artifacts/.
         names = [name for name in listing.regular if name.endswith(LOG_SUFFIX)]
-        is_run = RUN_FILE in listing.files
-        if is_run and RUN_FILE not in listing.regular:
-            names.append(RUN_FILE)
+        run_files = [name for name in listing.files if name == RUN_FILE or is_segment(name)]
+        is_run = bool(run_files)
+        names += [name for name in run_files if name not in listing.regular]
         if NOTES_FILE in listing.files:
             names.append(NOTES_FILE)
         if not names:
@@ -206,8 +208,11 @@ class FlowsheetSource(Source):
         self._notes: dict[str, tuple[int, int, str | None]] = {}  # experiment folder -> (mtime, size, text)
         self._artifacts: dict[str, list[Artifact]] = {}  # what the last refresh saw, to tell changes
         self._statuses: dict[str, str] = {}
+        self._folding = Folding()  # run folders with segment files: their files read as one run
+        self._skipped: list[Problem] = []  # segments that are links or special files, found by the last refresh
 
     def refresh(self, now: float, units: list[Path]) -> Changes:
+        self._skipped = []
         found, notes, run_folders = self._sort_units(units)
         for rel in list(self._files):
             if rel not in found:
@@ -235,11 +240,15 @@ class FlowsheetSource(Source):
             if name == NOTES_FILE:
                 notes[folder] = rel  # whatever it is: reading it checks and reports
                 continue
-            if name == RUN_FILE:
+            segment = is_segment(name)
+            if name == RUN_FILE or segment:
                 run_folders.add(folder)
                 if not _is_regular(path):
+                    if segment:  # never read through a link; said, as for a file that cannot be read
+                        self._skipped.append(Problem(rel, None, "skipped: not a regular file (a link or special file)"))
                     continue
-            found[rel] = "run" if name == RUN_FILE else "experiment" if name == EXPERIMENT_FILE else "jsonl"
+            found[rel] = ("run" if name == RUN_FILE else "segment" if segment
+                          else "experiment" if name == EXPERIMENT_FILE or is_experiment_segment(name) else "jsonl")
         return found, notes, run_folders
 
     # --- putting the model together ------------------------------------------------------------
@@ -255,23 +264,29 @@ class FlowsheetSource(Source):
             return rel.rpartition("/")[0]
 
         # Experiment folders: those with an experiment.jsonl, and those holding runs.
-        exp_files = {parent_of(rel): t for rel, t in self._files.items() if t.role == "experiment"}
+        exp_files: dict[str, list[_TrackedFile]] = {}  # experiment.jsonl, and pieces uploaded from it
+        for rel, member in sorted(self._files.items()):
+            if member.role == "experiment":
+                exp_files.setdefault(parent_of(rel), []).append(member)
         folders = sorted(set(exp_files) | {parent_of(rel) for rel in run_folders})
         for folder in folders:
-            tracked = exp_files.get(folder)
+            group = exp_files.get(folder, [])
+            parsers = [member.parser for member in group if member.parser is not None]
             path = self.root / folder if folder else self.root
-            if tracked is not None and tracked.parser is not None:
-                experiment = tracked.parser.experiment
+            if len(parsers) > 1:
+                experiment = merge_experiment(path, parsers)
+            elif parsers:
+                experiment = parsers[0].experiment
             else:
                 experiment = Experiment(experiment_id=path.name, name=path.name, path=str(path))
             if experiment.experiment_id in experiments:
-                problems.append(Problem(tracked.rel if tracked else folder, None,
+                problems.append(Problem(group[0].rel if group else folder, None,
                                         f"experiment id {experiment.experiment_id!r} is used by another folder "
                                         f"({experiments[experiment.experiment_id].path}); skipped"))
                 continue
             experiments[experiment.experiment_id] = experiment
             folder_ids[folder] = experiment.experiment_id
-            if tracked is not None and tracked.rel in changed_files:
+            if any(member.rel in changed_files for member in group):
                 changed_experiments.add(experiment.experiment_id)
             self._read_notes(folder, notes.get(folder), experiment, changed_experiments, problems)
 
@@ -280,8 +295,10 @@ class FlowsheetSource(Source):
         changed_runs: set[str] = set()
         now_ms = now * 1000.0
         window_ms = self.running_window * 1000.0
-        for rel in sorted(self._files):
-            tracked = self._files[rel]
+        files, unread = self._folding.fold(self._files, changed_files)
+        problems.extend(unread + self._skipped)
+        for rel in sorted(files):
+            tracked = files[rel]
             if tracked.error is not None:
                 problems.append(tracked.error)
             parser = tracked.parser

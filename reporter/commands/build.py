@@ -12,6 +12,7 @@ import click
 
 from reporter.config import BuildConfig, ConfigError
 from reporter.options import log_dir_argument, out_dir_options, quiet_option, site_config, site_options
+from reporter.remote import local_logs
 from reporter.site.size import GITHUB_PAGES, SizeLimits
 from reporter.terminal import fail, progress_bar, read_summary, warn
 
@@ -25,6 +26,7 @@ from reporter.terminal import fail, progress_bar, read_summary, warn
 def build(log_dir, out_dir, force, strict, quiet, **site) -> None:
     """Build the static site from LOG_DIR (default: $FLOWSHEET_DIR or ./runs)."""
     try:
+        log_dir = local_logs(log_dir, quiet=quiet, strict=strict)  # a URL: its local copy (reporter/remote.py)
         config = site_config(log_dir, out_dir, site, strict=strict, quiet=quiet, force=force)
     except ConfigError as exc:
         click.echo(f"reporter build: {exc}", err=True)
@@ -35,6 +37,7 @@ def build(log_dir, out_dir, force, strict, quiet, **site) -> None:
 def run_build(log_dir: str | None, out_dir: str, **options) -> int:
     """`reporter build` from Python (benchmarks, publish): options as the command takes them; the exit code."""
     try:
+        log_dir = local_logs(log_dir, quiet=options.get("quiet", False), strict=options.get("strict", False))
         config = site_config(log_dir, out_dir, options, **{k: options[k] for k in ("strict", "quiet", "force")
                                                            if k in options})
     except ConfigError as exc:

@@ -10,6 +10,8 @@ import threading
 
 import click
 
+from logger.mirror import is_url
+
 from reporter.config import ConfigError
 from reporter.live.report import RebuildReport
 from reporter.live.server import (
@@ -20,7 +22,15 @@ from reporter.live.server import (
     start_watching,
     tell_pages,
 )
-from reporter.options import log_dir_argument, out_dir_options, quiet_option, site_config, site_options
+from reporter.options import (
+    default_log_dir,
+    log_dir_argument,
+    out_dir_options,
+    quiet_option,
+    site_config,
+    site_options,
+)
+from reporter.remote import keep_synced, local_logs
 from reporter.terminal import warn
 
 
@@ -52,7 +62,10 @@ def run_serve(log_dir: str | None, out_dir: str, *, host: str = "127.0.0.1", por
     from reporter.live.rebuild import Rebuilder
     from reporter.site.writer import SiteError, SiteWriter
 
+    given = log_dir or default_log_dir()
+    url = given if is_url(given) else None
     try:
+        log_dir = local_logs(log_dir, quiet=quiet)  # a URL: its local copy, synced below while serving
         config = site_config(log_dir, out_dir, site, force=force)
     except ConfigError as exc:
         click.echo(f"reporter serve: {exc}", err=True)
@@ -73,6 +86,7 @@ def run_serve(log_dir: str | None, out_dir: str, *, host: str = "127.0.0.1", por
     report = RebuildReport(quiet=quiet)
     say = (lambda *args, **kwargs: None) if quiet else click.echo
     watcher = None
+    stop_syncing = None
     previous_sigterm = signal.getsignal(signal.SIGTERM)
     try:
         first = rebuilder.rebuild(full=True)
@@ -84,6 +98,8 @@ def run_serve(log_dir: str | None, out_dir: str, *, host: str = "127.0.0.1", por
         tell_pages(first, hub)
         if watch:
             watcher = start_watching(rebuilder, hub, report, poll=poll)
+            if url is not None:
+                stop_syncing = keep_synced(url, quiet=quiet)
             watcher.debouncer.add("logs")  # catch what was appended during the first build
         bound_host, bound_port = server.server_address[:2]
         url = f"http://{_url_host(str(bound_host))}:{bound_port}/"
@@ -103,6 +119,8 @@ def run_serve(log_dir: str | None, out_dir: str, *, host: str = "127.0.0.1", por
         # Stop in order: no new rebuilds, the running one finished (its temp files renamed or removed),
         # every event stream ended, then the request threads joined and the socket closed.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if stop_syncing is not None:
+            stop_syncing.set()
         if watcher is not None:
             watcher.stop()
         report.close()

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from logger.format import ARTIFACTS_DIR
+
 from reporter.charts.chunks import ZOOM_DIR
 from reporter.site.downloads import METRICS_DOWNLOAD
 from reporter.site.writer import MARKER, site_files
@@ -38,7 +40,7 @@ class Kind:
     slimmer: str  # what makes this part of the site smaller, for the warning
 
 
-ARTIFACTS = Kind("artifacts", "--max-artifact-mb N copies only artifacts below N MB; the pages still list the rest")
+ARTIFACTS = Kind(ARTIFACTS_DIR, "--max-artifact-mb N copies only artifacts below N MB; the pages still list the rest")
 DOWNLOADS = Kind("full-history downloads", "--no-history-downloads leaves them out; the pages still chart every metric")
 ZOOM = Kind("zoom levels of long series", "--no-history-downloads leaves them out; charts then keep their "
             "first 1,000 buckets a series when zoomed")
@@ -57,7 +59,7 @@ def kind_of(relpath: str) -> Kind:
     if parts[0] == "static":
         return VEGA if relpath == "static/vega-bundle.js" else STATIC
     if parts[0] == "runs" and len(parts) > 2:
-        if parts[2] == "artifacts" and len(parts) > 3:
+        if parts[2] == ARTIFACTS_DIR and len(parts) > 3:
             return ARTIFACTS
         if parts[2] == ZOOM_DIR and len(parts) > 3:
             return ZOOM
