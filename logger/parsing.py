@@ -16,31 +16,30 @@ from .format import (
     ARTIFACT,
     DELETED,
     END,
-    END_STATUSES,
     EXPERIMENT,
     EXPERIMENT_FILE,
     EXPERIMENT_TAG,
     INPUT,
-    MAX_DATASET_TEXT,
-    MAX_VALUE_LENGTH,
+    KIND_FIELD,
     METRIC,
+    METRICS,
     NON_FINITE,
-    NOTE_TAG,
     PARAM,
-    PARENT_TAG,
+    POINTS_FIELD,
     RESTORED,
     RESUME,
-    RUN_NAME_TAG,
     START,
+    STEP_FIELD,
     TAG,
 )
 from .line_checks import Skip, check_key, check_value, explain, need, short, type_name
-from .model import DatasetInput, Experiment, MetricHistory, Problem, Run
+from .model import Experiment, MetricHistory, Problem, Run
+from .parsing_kinds import NO_TIME, RunEvents
 
 GROUP = 256
 
 _SPECIAL = NON_FINITE
-NO_TIME = -(1 << 63)
+LOWEST, HIGHEST = -(1 << 63), (1 << 63) - 1  # steps and times are 64-bit integers
 
 
 # ---------------------------------------------------------------- parsers: lines in, model out
@@ -64,7 +63,7 @@ class Parser:
 AnyParser = TypeVar("AnyParser", bound=Parser)
 
 
-class RunParser(Parser):
+class RunParser(RunEvents, Parser):
     """A run.jsonl. Metric lines take the inlined fast path in `feed`; other kinds go to `_on_<kind>`."""
 
     def __init__(self, rel: str, folder: Path):
@@ -78,6 +77,7 @@ class RunParser(Parser):
         self.started = False
         self.named_by_tag = False
         self.start_experiment_id: str | None = None
+        self.bad_points: list[str] = []  # why points of the `metrics` line being read were skipped
         self.handlers = {PARAM: self._on_param, TAG: self._on_tag, START: self._on_start,
                          END: self._on_end, RESUME: self._on_resume, ARTIFACT: self._on_artifact,
                          DELETED: self._on_deleted, RESTORED: self._on_deleted, INPUT: self._on_input}
@@ -107,6 +107,24 @@ class RunParser(Parser):
                         add_step(record["step"])
                         add_time(record["t"])
                         add_value(record["value"])
+                    elif record["kind"] == METRICS:
+                        # Step and time are checked once for the line; then a point fails, if at all,
+                        # on its key or its value, before anything of it is appended.
+                        t, step, points = record["t"], record[STEP_FIELD], record[POINTS_FIELD]
+                        if type(t) is not int or type(step) is not int or type(points) is not dict or \
+                                not (LOWEST <= t <= HIGHEST and LOWEST <= step <= HIGHEST):
+                            raise Skip(_bad_head(record))
+                        for key, value in points.items():
+                            try:
+                                add_step, add_time, add_value = get(key) or self._new_point_key(key)
+                                add_value(value)
+                            except Exception as error:
+                                if not self._odd_point(key, value, error):
+                                    continue
+                            add_step(step)
+                            add_time(t)
+                        if self.bad_points:
+                            self._report_points(lineno)
                     else:
                         handler = handlers.get(record["kind"])
                         if handler is None:
@@ -152,16 +170,46 @@ class RunParser(Parser):
             return  # the main loop reads every line, including this one
 
     def _new_metric(self, record: dict) -> tuple:
-        key = check_key(record)
+        return self._new_key(check_key(record))
+
+    def _new_point_key(self, key: str) -> tuple:
+        return self._new_key(check_key({KIND_FIELD: METRICS, "key": key}))
+
+    def _new_key(self, key: str) -> tuple:
         history = self.run.metrics[key] = MetricHistory(key)
         add = self.appenders[key] = (history.steps.append, history.timestamps.append, history.values.append)
         return add
+
+    def _odd_point(self, key, value, error: Exception) -> bool:
+        """A point of a `metrics` line the hot path refused: True with its value appended when it is one of
+        the NaN/Infinity strings, else False with the reason kept (a line's bad points make one problem)."""
+        if not isinstance(error, Skip):
+            try:
+                self.appenders[key][2](_SPECIAL[value] if type(value) is str else _number(value))
+                return True
+            except (KeyError, Skip):
+                error = Skip(f"metrics: {key!r}: value must be a number or \"NaN\", \"Infinity\", \"-Infinity\", "
+                             f"got {type_name(value)} {short(value)}")
+            except OverflowError:
+                error = Skip(f"metrics: {key!r}: value {short(value)} is out of range")
+        self.bad_points.append(str(error))
+        history = self.run.metrics.get(key)
+        if history is not None and not len(history):  # made for this point: a key with no point is no metric
+            del self.run.metrics[key], self.appenders[key]
+        return False
+
+    def _report_points(self, lineno: int) -> None:
+        bad, self.bad_points = self.bad_points, []
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        self.problem(lineno, f"{len(bad)} point(s) of the line skipped, the others read: {bad[0]}{more}")
 
     def _slow_line(self, line: bytes, error: Exception) -> int:
         """A line the hot path refused: a metric with "NaN"/"Infinity" is fine; anything else raises why."""
         if isinstance(error, Skip):
             raise error
         record = orjson.loads(line)
+        if type(record) is dict and record.get("kind") == METRICS:
+            raise Skip(_bad_head(record))  # a point's own trouble never comes here
         if type(record) is not dict or record.get("kind") != METRIC:
             raise error
         key = check_key(record)
@@ -189,111 +237,6 @@ class RunParser(Parser):
             self._new_metric(record)
             history = self.run.metrics[key]
         history.append(value, step, t)
-        return t
-
-    def _time(self, record: dict) -> int:
-        t = need(record, "t", int)
-        if not self.started and (self.run.start_time is None or t < self.run.start_time):
-            self.run.start_time = t  # a run without a start line starts at its earliest event
-        return t
-
-    def _on_start(self, record: dict) -> int:
-        if self.started:
-            raise Skip("duplicate start line")
-        run = self.run
-        if run.start_time is not None or run.metrics or run.params or run.tags:
-            raise Skip("start line after other events")
-        t = need(record, "t", int)
-        run_id = need(record, "run_id", str, nullable=True)
-        experiment_id = need(record, "experiment_id", str, nullable=True)
-        name = need(record, "name", str, nullable=True)
-        parent = need(record, "parent_run_id", str, nullable=True) if "parent_run_id" in record else None
-        description = need(record, "description", str, nullable=True) if "description" in record else None
-        system = need(record, "system", dict, nullable=True) if "system" in record else None
-        self.started = True
-        if run_id:
-            run.run_id = run_id
-        if name and not self.named_by_tag:
-            run.name = name
-        elif not self.named_by_tag:
-            run.name = run.run_id
-        self.start_experiment_id = experiment_id
-        run.parent_run_id = parent or run.parent_run_id
-        run.description = description if description is not None else run.description
-        run.system = system or {}
-        run.start_time = t
-        return t
-
-    def _on_param(self, record: dict) -> int:
-        key = check_key(record)
-        value = check_value(record)
-        t = self._time(record)
-        params = self.run.params
-        if key in params and str(params[key]) != str(value):
-            raise Skip(f"param {key!r} logged again with another value ({short(value)}); "
-                        f"keeping the first ({short(params[key])})")
-        params.setdefault(key, value)
-        return t
-
-    def _on_tag(self, record: dict) -> int:
-        key = check_key(record)
-        value = check_value(record)
-        t = self._time(record)
-        run = self.run
-        run.tags[key] = value
-        if key == RUN_NAME_TAG and value is not None:
-            run.name = str(value)
-            self.named_by_tag = True
-        elif key == NOTE_TAG:
-            run.description = None if value is None else str(value)
-        elif key == PARENT_TAG and value:
-            run.parent_run_id = str(value)
-        return t
-
-    def _on_end(self, record: dict) -> int:
-        status = need(record, "status", str)
-        if status not in END_STATUSES:
-            raise Skip(f"end: status must be one of {', '.join(END_STATUSES)}, got {short(status)}")
-        t = self._time(record)
-        self.end_status = status
-        self.run.end_time = t
-        return t
-
-    def _on_resume(self, record: dict) -> int:
-        system = need(record, "system", dict, nullable=True) if "system" in record else None
-        t = self._time(record)
-        self.end_status = None
-        self.run.end_time = None
-        if system and not self.run.system:
-            self.run.system = system
-        return t
-
-    def _on_artifact(self, record: dict) -> int:
-        # The artifacts themselves come from the folder; the line only has to be well formed.
-        need(record, "path", str)
-        need(record, "size", int)
-        return self._time(record)
-
-    def _on_deleted(self, record: dict) -> int:
-        """`deleted` / `restored`: the last one decides. Not an event of the run's own: its times stay."""
-        need(record, "t", int)
-        self.run.deleted = record["kind"] == DELETED
-        return NO_TIME
-
-    def _on_input(self, record: dict) -> int:
-        texts = {name: need(record, name, str, nullable=name in ("schema", "profile"))
-                 for name in ("name", "digest", "source_type", "source", "schema", "profile")}
-        for name, text in texts.items():
-            if text is not None and len(text) > MAX_DATASET_TEXT:
-                raise Skip(f"input: {name!r} is longer than {MAX_DATASET_TEXT} characters")
-        tags = need(record, "tags", dict) if "tags" in record else {}
-        for key, value in tags.items():
-            if not key or type(value) is not str or len(key) > MAX_VALUE_LENGTH or len(value) > MAX_VALUE_LENGTH:
-                raise Skip(f"input: tag {short(key)} must have a text value of at most {MAX_VALUE_LENGTH} characters")
-        t = self._time(record)
-        found = DatasetInput(**texts, tags=dict(tags))
-        if found not in self.run.inputs:  # the same dataset used the same way is one input, as in MLflow
-            self.run.inputs.append(found)
         return t
 
 
@@ -339,6 +282,24 @@ def parse_file(parser: AnyParser, data: bytes) -> AnyParser:
     experiment) with exactly the reader's rules. A torn last line is skipped like any bad line."""
     parser.feed(data.split(b"\n"))
     return parser
+
+
+def _number(value) -> float:
+    """A value the 'd' array refused that is still a number: only an int beyond the doubles (raises)."""
+    if type(value) is not int:
+        raise Skip("not a number")
+    return float(value)
+
+
+def _bad_head(record: dict) -> str:
+    """Why a `metrics` line's step, time or points are unusable (the whole line is skipped)."""
+    try:
+        need(record, "t", int)
+        need(record, STEP_FIELD, int)
+        need(record, POINTS_FIELD, dict)
+    except Skip as reason:
+        return str(reason)
+    return "metrics: step or t out of range (64-bit integers)"
 
 
 _UNPARSED = object()  # stands for a line orjson refused; subscripting it fails into the slow path

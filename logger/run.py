@@ -23,8 +23,8 @@ from .format import (
     DELETED,
     END,
     END_STATUSES,
-    FORMAT_VERSION,
     KIND_FIELD,
+    LINE_VERSION,
     LOGGED_IMAGES_TAG,
     METRIC,
     PARAM,
@@ -161,7 +161,7 @@ class Run:
         if kind is not int and (kind is not float or value - value != 0.0):  # NaN, ±Inf and non-floats
             value = events.metric_value(value)
         pending = self._pending
-        line = _dumps({VERSION_FIELD: FORMAT_VERSION, KIND_FIELD: METRIC,
+        line = _dumps({VERSION_FIELD: LINE_VERSION, KIND_FIELD: METRIC,
                        "t": int(_time() * 1000) if timestamp is None else int(timestamp),
                        "key": key, "value": value, "step": 0 if step is None else int(step)}, option=_NEWLINE)
         pending.append(line)
@@ -169,20 +169,29 @@ class Run:
             self._writer.flush(own=line)
 
     def log_metrics(self, metrics: dict, step: int | None = None, timestamp: int | None = None) -> None:
+        """The whole dict in one `metrics` line (docs/FORMAT.md): a fifth of the bytes of a line per value."""
         self._check_open()
-        t = int(_time() * 1000) if timestamp is None else int(timestamp)
-        step = 0 if step is None else int(step)
-        known, checked = self._metric_keys, []
-        for key, value in metrics.items():  # check all first: a bad value writes nothing
-            if key not in known:
-                events.check_key(key, "metric key")
-            kind = type(value)
-            if kind is not int and (kind is not float or value - value != 0.0):
-                value = events.metric_value(value)
-            checked.append(_dumps({VERSION_FIELD: FORMAT_VERSION, KIND_FIELD: METRIC, "t": t, "key": key,
-                                   "value": value, "step": step}, option=_NEWLINE))
-        known.update(metrics)
-        self._writer.write(b"".join(checked))
+        if metrics:
+            t = int(_time() * 1000) if timestamp is None else int(timestamp)
+            self._writer.write(events.points_line(metrics, 0 if step is None else int(step), t, self._metric_keys))
+
+    def log_points(self, points) -> None:
+        """(key, value, step, timestamp) tuples, as MLflow's log_batch gives them: all checked before any is
+        written; consecutive points of one step and time share a `metrics` line."""
+        self._check_open()
+        lines: list[bytes] = []
+        group: dict = {}
+        step, t, now = 0, 0, int(_time() * 1000)
+        for key, value, point_step, timestamp in points:
+            at = (0 if point_step is None else int(point_step), now if timestamp is None else int(timestamp))
+            if group and (at != (step, t) or key in group):  # a line's map holds a key once
+                lines.append(events.points_line(group, step, t, self._metric_keys))
+                group = {}
+            group[key], (step, t) = value, at
+        if group:
+            lines.append(events.points_line(group, step, t, self._metric_keys))
+        if lines:
+            self._writer.write(b"".join(lines))
 
     def log_param(self, key: str, value) -> Any:
         self.log_params({key: value})
