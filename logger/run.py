@@ -36,10 +36,10 @@ from .format import (
     TAG,
     VERSION_FIELD,
 )
-from .writer import FLUSH_LINES as _FLUSH_LINES
+from .writer import FLUSH_BYTES as _FLUSH_BYTES
 from .writer import EventWriter
 
-_dumps, _NEWLINE, _time = orjson.dumps, orjson.OPT_APPEND_NEWLINE, time.time
+_dumps, _NEWLINE, _time, _time_ns = orjson.dumps, orjson.OPT_APPEND_NEWLINE, time.time, time.time_ns
 
 
 class Terminated(SystemExit):
@@ -160,12 +160,14 @@ class Run:
         kind = type(value)
         if kind is not int and (kind is not float or value - value != 0.0):  # NaN, ±Inf and non-floats
             value = events.metric_value(value)
+        if type(step) is not int:
+            step = 0 if step is None else int(step)
         pending = self._pending
         line = _dumps({VERSION_FIELD: LINE_VERSION, KIND_FIELD: METRIC,
-                       "t": int(_time() * 1000) if timestamp is None else int(timestamp),
-                       "key": key, "value": value, "step": 0 if step is None else int(step)}, option=_NEWLINE)
-        pending.append(line)
-        if len(pending) >= _FLUSH_LINES or self._writer.error is not None:
+                       "t": _time_ns() // 1_000_000 if timestamp is None else int(timestamp),
+                       "key": key, "value": value, "step": step}, option=_NEWLINE)
+        pending += line
+        if len(pending) >= _FLUSH_BYTES or self._writer.error is not None:
             self._writer.flush(own=line)
 
     def log_metrics(self, metrics: dict, step: int | None = None, timestamp: int | None = None) -> None:
