@@ -9,6 +9,7 @@ import math
 import numbers
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -63,6 +64,24 @@ def points_line(metrics: dict, step: int, t: int, known: set[str]) -> bytes:
     known.update(values)
     return _dumps({VERSION_FIELD: METRICS_VERSION, KIND_FIELD: METRICS, "t": t, STEP_FIELD: step,
                    POINTS_FIELD: values}, option=_NEWLINE)
+
+
+def batch_lines(points: Iterable[tuple[Any, Any, Any, Any]], now: int, known: set[str]) -> bytes:
+    """(key, value, step, timestamp) points as `metrics` lines, one per run of consecutive points with the
+    same step and time (a key met again starts a new line: a line's map holds a key once); all checked
+    before any line is returned. A missing step is 0, a missing timestamp `now`."""
+    lines: list[bytes] = []
+    group: dict = {}
+    step, t = 0, 0
+    for key, value, point_step, timestamp in points:
+        at = (0 if point_step is None else int(point_step), now if timestamp is None else int(timestamp))
+        if group and (at != (step, t) or key in group):
+            lines.append(points_line(group, step, t, known))
+            group = {}
+        group[key], (step, t) = value, at
+    if group:
+        lines.append(points_line(group, step, t, known))
+    return b"".join(lines)
 
 
 def check_key(key: Any, what: str = "key") -> str:
