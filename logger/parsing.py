@@ -7,6 +7,7 @@ recorded as a `Problem` with its line number and the reason, and the next line i
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 from typing import TypeVar
 
@@ -95,6 +96,10 @@ class RunParser(RunEvents, Parser):
         # The hot path checks nothing itself: the arrays refuse a step or time that is not an integer
         # and a value that is not a number, and `_slow_line` sorts out what was refused.
         for group, records in _parse_groups(lines):
+            columns = _columns(records)
+            if columns is not None and self._add_columns(*columns):
+                lineno += len(records)
+                continue
             base = lineno
             for record in records:
                 lineno += 1
@@ -171,6 +176,32 @@ class RunParser(RunEvents, Parser):
 
     def _new_metric(self, record: dict) -> tuple:
         return self._new_key(check_key(record))
+
+    def _add_columns(self, keys: tuple, steps: list, times: list, rows: list) -> bool:
+        """A group of `metrics` lines with the same keys (see `_columns`), a whole column per key at once: the
+        arrays check every value as the line-by-line path does. False, with nothing kept, if any point is
+        not usable: the caller then reads the group line by line, to report it."""
+        metrics, made, sizes = self.run.metrics, [], []
+        try:
+            for key in keys:
+                if key not in metrics:
+                    self._new_point_key(key)
+                    made.append(key)
+                sizes.append(len(metrics[key]))
+            step_column, time_column = array("q", steps), array("q", times)  # 64-bit, or OverflowError
+            for key, column in zip(keys, zip(*rows)):
+                history = metrics[key]
+                history.values.fromlist(list(column))  # all or nothing: a value that is no number raises
+                history.steps.extend(step_column)  # array to array: a copy in C
+                history.timestamps.extend(time_column)
+            return True
+        except Exception:
+            for key, size in zip(keys, sizes):
+                history = metrics[key]
+                del history.steps[size:], history.values[size:], history.timestamps[size:]
+            for key in made:
+                del metrics[key], self.appenders[key]
+            return False
 
     def _new_point_key(self, key: str) -> tuple:
         return self._new_key(check_key({KIND_FIELD: METRICS, "key": key}))
@@ -289,6 +320,27 @@ def _number(value) -> float:
     if type(value) is not int:
         raise Skip("not a number")
     return float(value)
+
+
+def _columns(records: list) -> tuple | None:
+    """The points of a group made only of `metrics` lines with integer steps and times and the same keys
+    in the same order (what log_metrics writes at every step) as (keys, steps, times, rows of values);
+    None for any other group."""
+    first = records[0] if records else None
+    if type(first) is not dict or type(first.get(POINTS_FIELD)) is not dict:
+        return None
+    keys = tuple(first[POINTS_FIELD])
+    steps, times, rows = [], [], []
+    for record in records:
+        if type(record) is not dict or record.get(KIND_FIELD) != METRICS:
+            return None
+        t, step, points = record.get("t"), record.get(STEP_FIELD), record.get(POINTS_FIELD)
+        if type(t) is not int or type(step) is not int or type(points) is not dict or tuple(points) != keys:
+            return None
+        steps.append(step)
+        times.append(t)
+        rows.append(tuple(points.values()))
+    return keys, steps, times, rows
 
 
 def _bad_head(record: dict) -> str:

@@ -201,3 +201,31 @@ def test_batches_read_back_equal_to_what_was_logged(tmp_path_factory, calls):
     assert problems == []
     assert points(read) == expected
     assert all(orjson.loads(line) for line in (run.folder / "run.jsonl").read_bytes().splitlines())
+
+
+def test_long_runs_of_lines_with_the_same_keys_read_as_line_by_line(tmp_path):
+    """Groups of same-key lines are read a column at a time; a NaN string, a bad value or a step beyond 64
+    bits in such a group sends it through the line-by-line path, with the same points and problems."""
+    exp = write_experiment(tmp_path, "columns")
+    lines = [metrics({"loss": 1.0 / (s + 1), "acc": s * 0.5, "z": "bad" if s < 300 else 1.0}, s, t=1_000 + s)
+             for s in range(900)]
+    lines[350]["m"]["acc"] = "NaN"  # after `loss` in the line: the column of `loss` is taken back
+    lines[500]["m"]["acc"] = None
+    lines[700]["s"] = 2 ** 63
+    write_run(exp, RUN_ID, lines)
+    read, problems = only_run(tmp_path)
+    steps = [s for s in range(900) if s != 700]
+    assert [s for s, _, _ in points(read)["loss"]] == steps
+    assert [s for s, _, _ in points(read)["acc"]] == [s for s in steps if s != 500]
+    assert [s for s, _, _ in points(read)["z"]] == [s for s in steps if s >= 300]
+    assert points(read)["acc"][350][1] == "nan" and points(read)["acc"][3] == (3, 1.5, 1_003)
+    assert all(len(h.steps) == len(h.values) == len(h.timestamps) for h in read.metrics.values())
+    assert [p.line for p in problems] == [s + 2 for s in range(300)] + [502, 702]  # the start line is line 1
+    assert "out of range" in problems[-1].reason
+
+
+def test_a_key_whose_every_point_is_bad_is_no_metric(tmp_path):
+    exp = write_experiment(tmp_path, "nokey")
+    write_run(exp, RUN_ID, [metrics({"ok": 1.0, "text": "abc"}, s, t=10 + s) for s in range(400)])
+    read, problems = only_run(tmp_path)
+    assert set(read.metrics) == {"ok"} and len(read.metrics["ok"]) == 400 and len(problems) == 400
