@@ -95,57 +95,58 @@ class RunParser(RunEvents, Parser):
         last = self.other_last  # latest time of a non-metric line; metrics' come from their arrays below
         # The hot path checks nothing itself: the arrays refuse a step or time that is not an integer
         # and a value that is not a number, and `_slow_line` sorts out what was refused.
-        for group, records in _parse_groups(lines):
-            columns = _columns(records)
-            if columns is not None and self._add_columns(*columns):
-                lineno += len(records)
-                continue
-            base = lineno
-            for record in records:
-                lineno += 1
-                try:
-                    if record["kind"] == METRIC:
-                        add = get(record["key"])
-                        if add is None:
-                            add = self._new_metric(record)
-                        add_step, add_time, add_value = add
-                        add_step(record["step"])
-                        add_time(record["t"])
-                        add_value(record["value"])
-                    elif record["kind"] == METRICS:
-                        # Step and time are checked once for the line; then a point fails, if at all,
-                        # on its key or its value, before anything of it is appended.
-                        t, step, points = record["t"], record[STEP_FIELD], record[POINTS_FIELD]
-                        if type(t) is not int or type(step) is not int or type(points) is not dict or \
-                                not (LOWEST <= t <= HIGHEST and LOWEST <= step <= HIGHEST):
-                            raise Skip(_bad_head(record))
-                        for key, value in points.items():
-                            try:
-                                add_step, add_time, add_value = get(key) or self._new_point_key(key)
-                                add_value(value)
-                            except Exception as error:
-                                if not self._odd_point(key, value, error):
-                                    continue
-                            add_step(step)
-                            add_time(t)
-                        if self.bad_points:
-                            self._report_points(lineno)
-                    else:
-                        handler = handlers.get(record["kind"])
-                        if handler is None:
-                            kind = record["kind"]
-                            raise Skip(f"unknown kind {kind!r}" if isinstance(kind, str) else "'kind' is not a string")
-                        t = handler(record)
-                        if t > last:
-                            last = t
-                except Exception as error:  # any bad line is skipped and reported, never raised
-                    line = group[lineno - base - 1]
-                    if not line.strip():
-                        continue  # a blank line carries nothing
+        for whole, parsed, batches in _parse_groups(lines):
+            for group, records, columns in _parts(whole, parsed) if batches else ((whole, parsed, None),):
+                if columns is not None and self._add_columns(*columns):
+                    lineno += len(records)
+                    continue
+                base = lineno
+                for record in records:
+                    lineno += 1
                     try:
-                        self._slow_line(line, error)
-                    except Exception as slow_error:
-                        self.problem(lineno, explain(line, slow_error))
+                        if record["kind"] == METRIC:
+                            add = get(record["key"])
+                            if add is None:
+                                add = self._new_metric(record)
+                            add_step, add_time, add_value = add
+                            add_step(record["step"])
+                            add_time(record["t"])
+                            add_value(record["value"])
+                        elif record["kind"] == METRICS:
+                            # Step and time are checked once for the line; then a point fails, if at all,
+                            # on its key or its value, before anything of it is appended.
+                            t, step, points = record["t"], record[STEP_FIELD], record[POINTS_FIELD]
+                            if type(t) is not int or type(step) is not int or type(points) is not dict or \
+                                    not (LOWEST <= t <= HIGHEST and LOWEST <= step <= HIGHEST):
+                                raise Skip(_bad_head(record))
+                            for key, value in points.items():
+                                try:
+                                    add_step, add_time, add_value = get(key) or self._new_point_key(key)
+                                    add_value(value)
+                                except Exception as error:
+                                    if not self._odd_point(key, value, error):
+                                        continue
+                                add_step(step)
+                                add_time(t)
+                            if self.bad_points:
+                                self._report_points(lineno)
+                        else:
+                            handler = handlers.get(record["kind"])
+                            if handler is None:
+                                kind = record["kind"]
+                                raise Skip(f"unknown kind {kind!r}" if isinstance(kind, str)
+                                           else "'kind' is not a string")
+                            t = handler(record)
+                            if t > last:
+                                last = t
+                    except Exception as error:  # any bad line is skipped and reported, never raised
+                        line = group[lineno - base - 1]
+                        if not line.strip():
+                            continue  # a blank line carries nothing
+                        try:
+                            self._slow_line(line, error)
+                        except Exception as slow_error:
+                            self.problem(lineno, explain(line, slow_error))
         self.lineno = lineno
         self.other_last = last
         # The last event's time: the latest of the other lines and of each metric's last point, so it
@@ -322,25 +323,38 @@ def _number(value) -> float:
     return float(value)
 
 
-def _columns(records: list) -> tuple | None:
-    """The points of a group made only of `metrics` lines with integer steps and times and the same keys
-    in the same order (what log_metrics writes at every step) as (keys, steps, times, rows of values);
-    None for any other group."""
-    first = records[0] if records else None
-    if type(first) is not dict or type(first.get(POINTS_FIELD)) is not dict:
+def _parts(group: list[bytes], records: list):
+    """A group cut into (lines, records, columns) in order: each run of two or more `metrics` lines with
+    integer steps and times and the same keys in the same order (what log_metrics writes at every step)
+    with its points as columns (keys, steps, times, rows of values); the lines between runs with None."""
+    size, start, at = len(records), 0, 0
+    while at < size:
+        keys = _keys(records[at])
+        end = at + 1
+        if keys is not None:
+            while end < size and _keys(records[end]) == keys:
+                end += 1
+        if end - at < 2:
+            at = end
+            continue
+        if start < at:
+            yield group[start:at], records[start:at], None
+        run = records[at:end]
+        yield group[at:end], run, (keys, [r[STEP_FIELD] for r in run], [r["t"] for r in run],
+                                   [tuple(r[POINTS_FIELD].values()) for r in run])
+        start = at = end
+    if start < size:
+        yield group[start:], records[start:], None
+
+
+def _keys(record) -> tuple | None:
+    """The keys of a `metrics` line whose step, time and map have the right types, else None."""
+    if type(record) is not dict or record.get(KIND_FIELD) != METRICS:
         return None
-    keys = tuple(first[POINTS_FIELD])
-    steps, times, rows = [], [], []
-    for record in records:
-        if type(record) is not dict or record.get(KIND_FIELD) != METRICS:
-            return None
-        t, step, points = record.get("t"), record.get(STEP_FIELD), record.get(POINTS_FIELD)
-        if type(t) is not int or type(step) is not int or type(points) is not dict or tuple(points) != keys:
-            return None
-        steps.append(step)
-        times.append(t)
-        rows.append(tuple(points.values()))
-    return keys, steps, times, rows
+    points = record.get(POINTS_FIELD)
+    if type(record.get("t")) is not int or type(record.get(STEP_FIELD)) is not int or type(points) is not dict:
+        return None
+    return tuple(points)
 
 
 def _bad_head(record: dict) -> str:
@@ -358,16 +372,19 @@ _UNPARSED = object()  # stands for a line orjson refused; subscripting it fails 
 
 
 def _parse_groups(lines: list[bytes]):
-    """Yield (lines, parsed records) by groups: one `orjson.loads` of a JSON array of 256 lines is
-    cheaper than 256 calls. A group with a bad line (or whose array does not have one item per line)
-    is parsed line by line, bad lines giving `_UNPARSED`."""
+    """Yield (lines, parsed records, whether to look for runs of `metrics` lines) by groups: one
+    `orjson.loads` of a JSON array of 256 lines is cheaper than 256 calls. A group with a bad line (or
+    whose array does not have one item per line) is parsed line by line, bad lines giving `_UNPARSED`.
+    The third item asks the group's middle line, a constant cost: a group where it is no `metrics` line
+    is read line by line, which reads `metrics` lines too, only without the columns."""
     loads = orjson.loads
     for start in range(0, len(lines), GROUP):
         group = lines[start:start + GROUP]
         try:
             records = loads(b"[" + b",".join(group) + b"]")
             if len(records) == len(group):
-                yield group, records
+                middle = records[len(records) // 2] if records else None
+                yield group, records, type(middle) is dict and middle.get(KIND_FIELD) == METRICS
                 continue
         except orjson.JSONDecodeError:
             pass
@@ -377,4 +394,4 @@ def _parse_groups(lines: list[bytes]):
                 records.append(loads(line))
             except orjson.JSONDecodeError:
                 records.append(_UNPARSED)
-        yield group, records
+        yield group, records, False

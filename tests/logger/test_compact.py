@@ -229,3 +229,16 @@ def test_a_key_whose_every_point_is_bad_is_no_metric(tmp_path):
     write_run(exp, RUN_ID, [metrics({"ok": 1.0, "text": "abc"}, s, t=10 + s) for s in range(400)])
     read, problems = only_run(tmp_path)
     assert set(read.metrics) == {"ok"} and len(read.metrics["ok"]) == 400 and len(problems) == 400
+
+
+def test_runs_of_metrics_lines_between_other_lines_keep_the_order_of_the_file(tmp_path):
+    exp = write_experiment(tmp_path, "order")
+    lines = [param("lr", 0.1, t=1)] + [metrics({"a": float(s), "b": -s}, s, t=10 + s) for s in range(20)]
+    lines += [metric("a", 99.0, 20, t=30), metrics({"b": 5}, 21, t=31)]  # a lone metric line, another key set
+    lines += [metrics({"a": float(s), "b": -s}, s, t=10 + s) for s in range(22, 40)] + [end(t=60)]
+    write_run(exp, RUN_ID, lines)
+    read, problems = only_run(tmp_path)
+    assert problems == [] and read.status == "FINISHED" and read.params == {"lr": 0.1}
+    assert [(s, v) for s, v, _ in points(read)["a"]] == [(s, float(s)) for s in range(20)] + [(20, 99.0)] + \
+        [(s, float(s)) for s in range(22, 40)]
+    assert [s for s, _, _ in points(read)["b"]] == list(range(20)) + [21] + list(range(22, 40))
