@@ -169,8 +169,7 @@ class MlflowClient:
             events.plain_value(tag.value, f"tag {events.check_key(tag.key, 'tag key')!r}")
         run.log_params({param.key: param.value for param in params})  # checks every param before writing any
         run.set_tags({tag.key: tag.value for tag in tags})
-        for metric in metrics:
-            run.log_metric(metric.key, metric.value, metric.step, metric.timestamp)
+        run.log_points((metric.key, metric.value, metric.step, metric.timestamp) for metric in metrics)
         run.flush()
 
     def log_artifact(self, run_id: str, local_path, artifact_path: str | None = None) -> None:

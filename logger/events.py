@@ -9,12 +9,26 @@ import math
 import numbers
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
 from .exceptions import InvalidParameterValue, InvalidValueType
-from .format import FORMAT_VERSION, INF, KIND_FIELD, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, NAN, NEG_INF, VERSION_FIELD
+from .format import (
+    INF,
+    KIND_FIELD,
+    LINE_VERSION,
+    MAX_KEY_LENGTH,
+    MAX_VALUE_LENGTH,
+    METRICS,
+    METRICS_VERSION,
+    NAN,
+    NEG_INF,
+    POINTS_FIELD,
+    STEP_FIELD,
+    VERSION_FIELD,
+)
 from .format import NON_FINITE as _NON_FINITE
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -32,7 +46,42 @@ def encode(event: dict) -> bytes:
 
 
 def event(kind: str, **fields: Any) -> dict:
-    return {VERSION_FIELD: FORMAT_VERSION, KIND_FIELD: kind, "t": fields.pop("t", None) or now_ms(), **fields}
+    return {VERSION_FIELD: LINE_VERSION, KIND_FIELD: kind, "t": fields.pop("t", None) or now_ms(), **fields}
+
+
+def points_line(metrics: dict, step: int, t: int, known: set[str]) -> bytes:
+    """The `metrics` line of one call: every key and value checked first, so a bad one raises and writes
+    nothing; `known` holds the keys checked before (added to here once all passed)."""
+    values = metrics if type(metrics) is dict else dict(metrics)
+    for key, value in metrics.items():
+        if key not in known:
+            check_key(key, "metric key")
+        kind = type(value)
+        if kind is not int and (kind is not float or value - value != 0.0):  # NaN, ±Inf and non-floats
+            if values is metrics:
+                values = dict(metrics)  # the caller's dict stays as it was
+            values[key] = metric_value(value)
+    known.update(values)
+    return _dumps({VERSION_FIELD: METRICS_VERSION, KIND_FIELD: METRICS, "t": t, STEP_FIELD: step,
+                   POINTS_FIELD: values}, option=_NEWLINE)
+
+
+def batch_lines(points: Iterable[tuple[Any, Any, Any, Any]], now: int, known: set[str]) -> bytes:
+    """(key, value, step, timestamp) points as `metrics` lines, one per run of consecutive points with the
+    same step and time (a key met again starts a new line: a line's map holds a key once); all checked
+    before any line is returned. A missing step is 0, a missing timestamp `now`."""
+    lines: list[bytes] = []
+    group: dict = {}
+    step, t = 0, 0
+    for key, value, point_step, timestamp in points:
+        at = (0 if point_step is None else int(point_step), now if timestamp is None else int(timestamp))
+        if group and (at != (step, t) or key in group):
+            lines.append(points_line(group, step, t, known))
+            group = {}
+        group[key], (step, t) = value, at
+    if group:
+        lines.append(points_line(group, step, t, known))
+    return b"".join(lines)
 
 
 def check_key(key: Any, what: str = "key") -> str:

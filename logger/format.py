@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import math
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # of docs/FORMAT.md; version 2 added the `metrics` kind
+# A line carries the version that brought its kind: every kind of version 1 keeps writing 1, so a file
+# without `metrics` lines is a version-1 file in full, and a version-1 reader skips only those lines.
+LINE_VERSION = 1
+METRICS_VERSION = 2
 
 # ---------------------------------------------------------------- files and folders of a log directory
 
@@ -33,7 +37,11 @@ START, METRIC, PARAM, TAG, END, RESUME, ARTIFACT = "start", "metric", "param", "
 DELETED, RESTORED = "deleted", "restored"  # delete_run / restore_run: the run is hidden, or shown again
 INPUT = "input"  # log_input: a dataset the run used
 EXPERIMENT, EXPERIMENT_TAG = "experiment", "experiment_tag"
-RUN_KINDS = (START, METRIC, PARAM, TAG, END, RESUME, ARTIFACT, DELETED, RESTORED, INPUT)
+# Version 2: the points of one call (log_metrics, a batch) in one line, as short as it can be:
+# {"v":2,"kind":"metrics","t":<ms>,"s":<step>,"m":{<key>:<value>,...}}
+METRICS = "metrics"
+STEP_FIELD, POINTS_FIELD = "s", "m"
+RUN_KINDS = (START, METRIC, METRICS, PARAM, TAG, END, RESUME, ARTIFACT, DELETED, RESTORED, INPUT)
 EXPERIMENT_KINDS = (EXPERIMENT, EXPERIMENT_TAG)
 END_STATUSES = ("FINISHED", "FAILED", "KILLED")
 

@@ -7,6 +7,7 @@ recorded as a `Problem` with its line number and the reason, and the next line i
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,31 +17,30 @@ from .format import (
     ARTIFACT,
     DELETED,
     END,
-    END_STATUSES,
     EXPERIMENT,
     EXPERIMENT_FILE,
     EXPERIMENT_TAG,
     INPUT,
-    MAX_DATASET_TEXT,
-    MAX_VALUE_LENGTH,
+    KIND_FIELD,
     METRIC,
+    METRICS,
     NON_FINITE,
-    NOTE_TAG,
     PARAM,
-    PARENT_TAG,
+    POINTS_FIELD,
     RESTORED,
     RESUME,
-    RUN_NAME_TAG,
     START,
+    STEP_FIELD,
     TAG,
 )
 from .line_checks import Skip, check_key, check_value, explain, need, short, type_name
-from .model import DatasetInput, Experiment, MetricHistory, Problem, Run
+from .model import Experiment, MetricHistory, Problem, Run
+from .parsing_kinds import NO_TIME, RunEvents
 
 GROUP = 256
 
 _SPECIAL = NON_FINITE
-NO_TIME = -(1 << 63)
+LOWEST, HIGHEST = -(1 << 63), (1 << 63) - 1  # steps and times are 64-bit integers
 
 
 # ---------------------------------------------------------------- parsers: lines in, model out
@@ -64,7 +64,7 @@ class Parser:
 AnyParser = TypeVar("AnyParser", bound=Parser)
 
 
-class RunParser(Parser):
+class RunParser(RunEvents, Parser):
     """A run.jsonl. Metric lines take the inlined fast path in `feed`; other kinds go to `_on_<kind>`."""
 
     def __init__(self, rel: str, folder: Path):
@@ -78,6 +78,7 @@ class RunParser(Parser):
         self.started = False
         self.named_by_tag = False
         self.start_experiment_id: str | None = None
+        self.bad_points: list[str] = []  # why points of the `metrics` line being read were skipped
         self.handlers = {PARAM: self._on_param, TAG: self._on_tag, START: self._on_start,
                          END: self._on_end, RESUME: self._on_resume, ARTIFACT: self._on_artifact,
                          DELETED: self._on_deleted, RESTORED: self._on_deleted, INPUT: self._on_input}
@@ -94,35 +95,58 @@ class RunParser(Parser):
         last = self.other_last  # latest time of a non-metric line; metrics' come from their arrays below
         # The hot path checks nothing itself: the arrays refuse a step or time that is not an integer
         # and a value that is not a number, and `_slow_line` sorts out what was refused.
-        for group, records in _parse_groups(lines):
-            base = lineno
-            for record in records:
-                lineno += 1
-                try:
-                    if record["kind"] == METRIC:
-                        add = get(record["key"])
-                        if add is None:
-                            add = self._new_metric(record)
-                        add_step, add_time, add_value = add
-                        add_step(record["step"])
-                        add_time(record["t"])
-                        add_value(record["value"])
-                    else:
-                        handler = handlers.get(record["kind"])
-                        if handler is None:
-                            kind = record["kind"]
-                            raise Skip(f"unknown kind {kind!r}" if isinstance(kind, str) else "'kind' is not a string")
-                        t = handler(record)
-                        if t > last:
-                            last = t
-                except Exception as error:  # any bad line is skipped and reported, never raised
-                    line = group[lineno - base - 1]
-                    if not line.strip():
-                        continue  # a blank line carries nothing
+        for whole, parsed, batches in _parse_groups(lines):
+            for group, records, columns in _parts(whole, parsed) if batches else ((whole, parsed, None),):
+                if columns is not None and self._add_columns(*columns):
+                    lineno += len(records)
+                    continue
+                base = lineno
+                for record in records:
+                    lineno += 1
                     try:
-                        self._slow_line(line, error)
-                    except Exception as slow_error:
-                        self.problem(lineno, explain(line, slow_error))
+                        if record["kind"] == METRIC:
+                            add = get(record["key"])
+                            if add is None:
+                                add = self._new_metric(record)
+                            add_step, add_time, add_value = add
+                            add_step(record["step"])
+                            add_time(record["t"])
+                            add_value(record["value"])
+                        elif record["kind"] == METRICS:
+                            # Step and time are checked once for the line; then a point fails, if at all,
+                            # on its key or its value, before anything of it is appended.
+                            t, step, points = record["t"], record[STEP_FIELD], record[POINTS_FIELD]
+                            if type(t) is not int or type(step) is not int or type(points) is not dict or \
+                                    not (LOWEST <= t <= HIGHEST and LOWEST <= step <= HIGHEST):
+                                raise Skip(_bad_head(record))
+                            for key, value in points.items():
+                                try:
+                                    add_step, add_time, add_value = get(key) or self._new_point_key(key)
+                                    add_value(value)
+                                except Exception as error:
+                                    if not self._odd_point(key, value, error):
+                                        continue
+                                add_step(step)
+                                add_time(t)
+                            if self.bad_points:
+                                self._report_points(lineno)
+                        else:
+                            handler = handlers.get(record["kind"])
+                            if handler is None:
+                                kind = record["kind"]
+                                raise Skip(f"unknown kind {kind!r}" if isinstance(kind, str)
+                                           else "'kind' is not a string")
+                            t = handler(record)
+                            if t > last:
+                                last = t
+                    except Exception as error:  # any bad line is skipped and reported, never raised
+                        line = group[lineno - base - 1]
+                        if not line.strip():
+                            continue  # a blank line carries nothing
+                        try:
+                            self._slow_line(line, error)
+                        except Exception as slow_error:
+                            self.problem(lineno, explain(line, slow_error))
         self.lineno = lineno
         self.other_last = last
         # The last event's time: the latest of the other lines and of each metric's last point, so it
@@ -152,16 +176,72 @@ class RunParser(Parser):
             return  # the main loop reads every line, including this one
 
     def _new_metric(self, record: dict) -> tuple:
-        key = check_key(record)
+        return self._new_key(check_key(record))
+
+    def _add_columns(self, keys: tuple, steps: list, times: list, rows: list) -> bool:
+        """A group of `metrics` lines with the same keys (see `_columns`), a whole column per key at once: the
+        arrays check every value as the line-by-line path does. False, with nothing kept, if any point is
+        not usable: the caller then reads the group line by line, to report it."""
+        metrics, made, sizes = self.run.metrics, [], []
+        try:
+            for key in keys:
+                if key not in metrics:
+                    self._new_point_key(key)
+                    made.append(key)
+                sizes.append(len(metrics[key]))
+            step_column, time_column = array("q", steps), array("q", times)  # 64-bit, or OverflowError
+            for key, column in zip(keys, zip(*rows)):
+                history = metrics[key]
+                history.values.fromlist(list(column))  # all or nothing: a value that is no number raises
+                history.steps.extend(step_column)  # array to array: a copy in C
+                history.timestamps.extend(time_column)
+            return True
+        except Exception:
+            for key, size in zip(keys, sizes):
+                history = metrics[key]
+                del history.steps[size:], history.values[size:], history.timestamps[size:]
+            for key in made:
+                del metrics[key], self.appenders[key]
+            return False
+
+    def _new_point_key(self, key: str) -> tuple:
+        return self._new_key(check_key({KIND_FIELD: METRICS, "key": key}))
+
+    def _new_key(self, key: str) -> tuple:
         history = self.run.metrics[key] = MetricHistory(key)
         add = self.appenders[key] = (history.steps.append, history.timestamps.append, history.values.append)
         return add
+
+    def _odd_point(self, key, value, error: Exception) -> bool:
+        """A point of a `metrics` line the hot path refused: True with its value appended when it is one of
+        the NaN/Infinity strings, else False with the reason kept (a line's bad points make one problem)."""
+        if not isinstance(error, Skip):
+            try:
+                self.appenders[key][2](_SPECIAL[value] if type(value) is str else _number(value))
+                return True
+            except (KeyError, Skip):
+                error = Skip(f"metrics: {key!r}: value must be a number or \"NaN\", \"Infinity\", \"-Infinity\", "
+                             f"got {type_name(value)} {short(value)}")
+            except OverflowError:
+                error = Skip(f"metrics: {key!r}: value {short(value)} is out of range")
+        self.bad_points.append(str(error))
+        history = self.run.metrics.get(key)
+        if history is not None and not len(history):  # made for this point: a key with no point is no metric
+            del self.run.metrics[key], self.appenders[key]
+        return False
+
+    def _report_points(self, lineno: int) -> None:
+        bad, self.bad_points = self.bad_points, []
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        self.problem(lineno, f"{len(bad)} point(s) of the line skipped, the others read: {bad[0]}{more}")
 
     def _slow_line(self, line: bytes, error: Exception) -> int:
         """A line the hot path refused: a metric with "NaN"/"Infinity" is fine; anything else raises why."""
         if isinstance(error, Skip):
             raise error
         record = orjson.loads(line)
+        if type(record) is dict and record.get("kind") == METRICS:
+            raise Skip(_bad_head(record))  # a point's own trouble never comes here
         if type(record) is not dict or record.get("kind") != METRIC:
             raise error
         key = check_key(record)
@@ -189,111 +269,6 @@ class RunParser(Parser):
             self._new_metric(record)
             history = self.run.metrics[key]
         history.append(value, step, t)
-        return t
-
-    def _time(self, record: dict) -> int:
-        t = need(record, "t", int)
-        if not self.started and (self.run.start_time is None or t < self.run.start_time):
-            self.run.start_time = t  # a run without a start line starts at its earliest event
-        return t
-
-    def _on_start(self, record: dict) -> int:
-        if self.started:
-            raise Skip("duplicate start line")
-        run = self.run
-        if run.start_time is not None or run.metrics or run.params or run.tags:
-            raise Skip("start line after other events")
-        t = need(record, "t", int)
-        run_id = need(record, "run_id", str, nullable=True)
-        experiment_id = need(record, "experiment_id", str, nullable=True)
-        name = need(record, "name", str, nullable=True)
-        parent = need(record, "parent_run_id", str, nullable=True) if "parent_run_id" in record else None
-        description = need(record, "description", str, nullable=True) if "description" in record else None
-        system = need(record, "system", dict, nullable=True) if "system" in record else None
-        self.started = True
-        if run_id:
-            run.run_id = run_id
-        if name and not self.named_by_tag:
-            run.name = name
-        elif not self.named_by_tag:
-            run.name = run.run_id
-        self.start_experiment_id = experiment_id
-        run.parent_run_id = parent or run.parent_run_id
-        run.description = description if description is not None else run.description
-        run.system = system or {}
-        run.start_time = t
-        return t
-
-    def _on_param(self, record: dict) -> int:
-        key = check_key(record)
-        value = check_value(record)
-        t = self._time(record)
-        params = self.run.params
-        if key in params and str(params[key]) != str(value):
-            raise Skip(f"param {key!r} logged again with another value ({short(value)}); "
-                        f"keeping the first ({short(params[key])})")
-        params.setdefault(key, value)
-        return t
-
-    def _on_tag(self, record: dict) -> int:
-        key = check_key(record)
-        value = check_value(record)
-        t = self._time(record)
-        run = self.run
-        run.tags[key] = value
-        if key == RUN_NAME_TAG and value is not None:
-            run.name = str(value)
-            self.named_by_tag = True
-        elif key == NOTE_TAG:
-            run.description = None if value is None else str(value)
-        elif key == PARENT_TAG and value:
-            run.parent_run_id = str(value)
-        return t
-
-    def _on_end(self, record: dict) -> int:
-        status = need(record, "status", str)
-        if status not in END_STATUSES:
-            raise Skip(f"end: status must be one of {', '.join(END_STATUSES)}, got {short(status)}")
-        t = self._time(record)
-        self.end_status = status
-        self.run.end_time = t
-        return t
-
-    def _on_resume(self, record: dict) -> int:
-        system = need(record, "system", dict, nullable=True) if "system" in record else None
-        t = self._time(record)
-        self.end_status = None
-        self.run.end_time = None
-        if system and not self.run.system:
-            self.run.system = system
-        return t
-
-    def _on_artifact(self, record: dict) -> int:
-        # The artifacts themselves come from the folder; the line only has to be well formed.
-        need(record, "path", str)
-        need(record, "size", int)
-        return self._time(record)
-
-    def _on_deleted(self, record: dict) -> int:
-        """`deleted` / `restored`: the last one decides. Not an event of the run's own: its times stay."""
-        need(record, "t", int)
-        self.run.deleted = record["kind"] == DELETED
-        return NO_TIME
-
-    def _on_input(self, record: dict) -> int:
-        texts = {name: need(record, name, str, nullable=name in ("schema", "profile"))
-                 for name in ("name", "digest", "source_type", "source", "schema", "profile")}
-        for name, text in texts.items():
-            if text is not None and len(text) > MAX_DATASET_TEXT:
-                raise Skip(f"input: {name!r} is longer than {MAX_DATASET_TEXT} characters")
-        tags = need(record, "tags", dict) if "tags" in record else {}
-        for key, value in tags.items():
-            if not key or type(value) is not str or len(key) > MAX_VALUE_LENGTH or len(value) > MAX_VALUE_LENGTH:
-                raise Skip(f"input: tag {short(key)} must have a text value of at most {MAX_VALUE_LENGTH} characters")
-        t = self._time(record)
-        found = DatasetInput(**texts, tags=dict(tags))
-        if found not in self.run.inputs:  # the same dataset used the same way is one input, as in MLflow
-            self.run.inputs.append(found)
         return t
 
 
@@ -341,20 +316,75 @@ def parse_file(parser: AnyParser, data: bytes) -> AnyParser:
     return parser
 
 
+def _number(value) -> float:
+    """A value the 'd' array refused that is still a number: only an int beyond the doubles (raises)."""
+    if type(value) is not int:
+        raise Skip("not a number")
+    return float(value)
+
+
+def _parts(group: list[bytes], records: list):
+    """A group cut into (lines, records, columns) in order: each run of two or more `metrics` lines with
+    integer steps and times and the same keys in the same order (what log_metrics writes at every step)
+    with its points as columns (keys, steps, times, rows of values); the lines between runs with None."""
+    size, start, at = len(records), 0, 0
+    while at < size:
+        keys = _keys(records[at])
+        end = at + 1
+        if keys is not None:
+            while end < size and _keys(records[end]) == keys:
+                end += 1
+        if end - at < 2:
+            at = end
+            continue
+        if start < at:
+            yield group[start:at], records[start:at], None
+        run = records[at:end]
+        yield group[at:end], run, (keys, [r[STEP_FIELD] for r in run], [r["t"] for r in run],
+                                   [tuple(r[POINTS_FIELD].values()) for r in run])
+        start = at = end
+    if start < size:
+        yield group[start:], records[start:], None
+
+
+def _keys(record) -> tuple | None:
+    """The keys of a `metrics` line whose step, time and map have the right types, else None."""
+    if type(record) is not dict or record.get(KIND_FIELD) != METRICS:
+        return None
+    points = record.get(POINTS_FIELD)
+    if type(record.get("t")) is not int or type(record.get(STEP_FIELD)) is not int or type(points) is not dict:
+        return None
+    return tuple(points)
+
+
+def _bad_head(record: dict) -> str:
+    """Why a `metrics` line's step, time or points are unusable (the whole line is skipped)."""
+    try:
+        need(record, "t", int)
+        need(record, STEP_FIELD, int)
+        need(record, POINTS_FIELD, dict)
+    except Skip as reason:
+        return str(reason)
+    return "metrics: step or t out of range (64-bit integers)"
+
+
 _UNPARSED = object()  # stands for a line orjson refused; subscripting it fails into the slow path
 
 
 def _parse_groups(lines: list[bytes]):
-    """Yield (lines, parsed records) by groups: one `orjson.loads` of a JSON array of 256 lines is
-    cheaper than 256 calls. A group with a bad line (or whose array does not have one item per line)
-    is parsed line by line, bad lines giving `_UNPARSED`."""
+    """Yield (lines, parsed records, whether to look for runs of `metrics` lines) by groups: one
+    `orjson.loads` of a JSON array of 256 lines is cheaper than 256 calls. A group with a bad line (or
+    whose array does not have one item per line) is parsed line by line, bad lines giving `_UNPARSED`.
+    The third item asks the group's middle line, a constant cost: a group where it is no `metrics` line
+    is read line by line, which reads `metrics` lines too, only without the columns."""
     loads = orjson.loads
     for start in range(0, len(lines), GROUP):
         group = lines[start:start + GROUP]
         try:
             records = loads(b"[" + b",".join(group) + b"]")
             if len(records) == len(group):
-                yield group, records
+                middle = records[len(records) // 2] if records else None
+                yield group, records, type(middle) is dict and middle.get(KIND_FIELD) == METRICS
                 continue
         except orjson.JSONDecodeError:
             pass
@@ -364,4 +394,4 @@ def _parse_groups(lines: list[bytes]):
                 records.append(loads(line))
             except orjson.JSONDecodeError:
                 records.append(_UNPARSED)
-        yield group, records
+        yield group, records, False

@@ -32,6 +32,11 @@ def metric(key: str, value: float | str, step: int = 0, t: int | None = None) ->
     return event("metric", t, key=key, value=value, step=step)
 
 
+def metrics(points: dict, step: int = 0, t: int | None = None) -> dict:
+    """A version-2 `metrics` line: the points of one log_metrics call."""
+    return {"v": 2, "kind": "metrics", "t": tick() if t is None else t, "s": step, "m": points}
+
+
 def param(key: str, value: Any, t: int | None = None) -> dict:
     return event("param", t, key=key, value=value)
 

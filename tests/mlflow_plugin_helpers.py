@@ -19,7 +19,8 @@ def run_lines(log_dir: Path) -> dict[str, list[dict]]:
     for path in sorted(log_dir.glob(f"*/*/{RUN_FILE}")):
         lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
         assert lines[0]["kind"] == "start" and lines[0]["run_id"] == path.parent.name
-        assert all(line["v"] == 1 and line["kind"] in RUN_KINDS and isinstance(line["t"], int) for line in lines)
+        assert all(line["v"] == (2 if line["kind"] == "metrics" else 1) and line["kind"] in RUN_KINDS
+                   and isinstance(line["t"], int) for line in lines)
         found[path.parent.name] = lines
     return found
 

@@ -24,3 +24,15 @@ def run_folders(log_dir: Path) -> list[Path]:
 def events_of(log_dir: Path, run_id: str, kind: str | None = None) -> list[dict]:
     [path] = list(Path(log_dir).glob(f"*/{run_id}/run.jsonl"))
     return [e for e in lines_of(path) if kind is None or e["kind"] == kind]
+
+
+def points_of(lines: list[dict]) -> list[dict]:
+    """The metric points of parsed lines in file order, one dict {key, value, step, t} each, whether a
+    `metric` line holds one or a `metrics` line (log_metrics, a batch) several (docs/FORMAT.md)."""
+    points = []
+    for line in lines:
+        if line["kind"] == "metric":
+            points.append({name: line[name] for name in ("key", "value", "step", "t")})
+        elif line["kind"] == "metrics":
+            points += [{"key": key, "value": value, "step": line["s"], "t": line["t"]} for key, value in line["m"].items()]
+    return points

@@ -24,7 +24,15 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.common import table
-from benchmarks.peers.systems import FILE_STORE_ENV, LABELS, SYSTEMS, mlflow_uri, write_dvclive_run
+from benchmarks.peers.systems import (
+    FILE_STORE_ENV,
+    LABELS,
+    MANY_METRICS,
+    MANY_STEPS,
+    SYSTEMS,
+    mlflow_uri,
+    write_dvclive_run,
+)
 from benchmarks.process import ChildFailed, ChildTimeout, folder_bytes, megabytes, python_child
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -257,12 +265,15 @@ def main(argv: list[str] | None = None) -> dict:
         w3 = repeated("many_runs", systems, lambda s: [str(folder / "w3" / s), n["w3_runs"][s]], 1)
         print(rate_table("W3: many runs (10 params, 5 metrics x 100 steps each; once)", "runs", w3))
         # Totals include each store's fixed part (MLflow's sqlite schema is about 1 MB before any run).
-        print("\n| system | runs | on disk (apparent) | on disk (du) | du per run | 1,000 runs (du, extrapolated) |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        # Bytes per point: every file of the store (apparent size) over the metric points logged.
+        print("\n| system | runs | on disk (apparent) | bytes per point (apparent) | on disk (du) | du per run "
+              "| 1,000 runs (du, extrapolated) |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for system, result in w3.items():
             if "bytes" in result:
                 per_du = result["disk_bytes"] / result["count"]
-                print(f"| {LABELS[system]} | {result['count']:,} | {megabytes(result['bytes'])} | "
+                per_point = result["bytes"] / (result["count"] * MANY_METRICS * MANY_STEPS)
+                print(f"| {LABELS[system]} | {result['count']:,} | {megabytes(result['bytes'])} | {per_point:.1f} | "
                       f"{megabytes(result['disk_bytes'])} | {per_du / 1e3:,.1f} kB | {per_du * 1000 / 1e6:,.0f} MB |")
         print()
         w4 = repeated("read_back", [s for s in systems if "error" not in w3.get(s, {"error": 1})],

@@ -147,8 +147,7 @@ class FlowsheetStore(AbstractStore):
         def log(run):
             if params:
                 run.log_params({param.key: param.value for param in params})
-            for metric in metrics:
-                run.log_metric(metric.key, metric.value, metric.step, metric.timestamp)
+            run.log_points((metric.key, metric.value, metric.step, metric.timestamp) for metric in metrics)
             if tags:
                 run.set_tags({tag.key: tag.value for tag in tags})
 

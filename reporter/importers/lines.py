@@ -29,8 +29,8 @@ from logger.format import (
     END_STATUSES,
     EXPERIMENT,
     EXPERIMENT_TAG,
-    FORMAT_VERSION,
     KIND_FIELD,
+    LINE_VERSION,
     METRIC,
     PARAM,
     RESUME,
@@ -45,7 +45,7 @@ T = TypeVar("T")
 
 def event(kind: str, t: int, **fields: Any) -> dict:
     # Not events.event(): that one stamps a missing (or 0) time with "now", and the lines must be reproducible.
-    return {VERSION_FIELD: FORMAT_VERSION, KIND_FIELD: kind, "t": t, **fields}
+    return {VERSION_FIELD: LINE_VERSION, KIND_FIELD: kind, "t": t, **fields}
 
 
 def scalar(value: Any) -> Any:

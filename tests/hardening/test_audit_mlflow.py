@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from mlflow_fixture import FIXTURE, flat_meta
 
 from logger.mlflow_store import read_mlflow_store
+from tests.opened_files import opened_files
 
 from reporter.cli import main
 
@@ -116,28 +117,11 @@ def tree(root: Path) -> set[str]:
 
 # ---------------------------------------------------------------- every read stays in the store (audit hook)
 
-_opened: list[str] | None = None
-
-
-def _audit(event: str, args: tuple) -> None:
-    if _opened is not None and event in ("open", "os.scandir", "os.listdir") and args:
-        path = args[0]
-        if isinstance(path, (str, bytes, os.PathLike)):
-            _opened.append(os.path.realpath(os.fsdecode(path)))
-
-
-sys.addaudithook(_audit)
-
-
 def read_recording_opens(store: Path, **options):
     """Read the store; also return every path opened or listed meanwhile, resolved."""
-    global _opened
-    _opened = []
-    try:
+    with opened_files(("open", "os.scandir", "os.listdir")) as opened:
         data = read_mlflow_store(store, **options)
-        return data, _opened
-    finally:
-        _opened = None
+    return data, [os.path.realpath(path) for path in opened]
 
 
 @pytest.mark.parametrize("plant", PLANTS)

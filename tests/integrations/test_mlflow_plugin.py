@@ -17,6 +17,7 @@ from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow_plugin_helpers import artifact_links, build_site, page, run_lines, tables  # noqa: E402
+from ondisk import points_of  # noqa: E402
 
 from logger import experiments  # noqa: E402
 from logger.mlflow_plugin import log_dir_from_uri  # noqa: E402
@@ -148,7 +149,7 @@ def test_start_run_with_an_ended_runs_id_resumes_it(tracking):
         assert mlflow.get_run(first.info.run_id).info.status == "RUNNING"
         mlflow.log_metric("loss", 0.4, step=1)
     kinds = [line["kind"] for line in run_lines(tracking)[first.info.run_id] if line["kind"] != "tag"]
-    assert kinds == ["start", "metric", "end", "resume", "metric", "end"]
+    assert kinds == ["start", "metrics", "end", "resume", "metrics", "end"]  # MLflow logs a point by log_batch
     run = mlflow.get_run(first.info.run_id)
     assert run.info.status == "FINISHED" and run.data.metrics == {"loss": 0.4}
 
@@ -173,7 +174,7 @@ def test_client_calls_write_and_read_back(tracking):
                          params=[Param("lr", str(0.1 * (i + 1)))], tags=[RunTag("kind", "grid")])
     first = made[0].info.run_id
     # on disk when the call returns, before anything is read back
-    assert [line["value"] for line in run_lines(tracking)[first] if line["kind"] == "metric"] == [0.5] * 3
+    assert [point["value"] for point in points_of(run_lines(tracking)[first])] == [0.5] * 3
     client.log_batch(first, metrics=[Metric("acc", 0.1, 999, 1)])  # an earlier step: not the latest
     got = client.get_run(first)
     assert got.info.status == "RUNNING" and got.info.run_name == "run-0"

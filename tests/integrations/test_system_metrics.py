@@ -9,6 +9,7 @@ import time
 import types
 
 import pytest
+from ondisk import points_of
 
 import logger
 from logger.reader import read_logs
@@ -33,7 +34,7 @@ def logged_steps(run, key: str = "system/cpu_utilization_percentage") -> list[in
     """The steps of `key` in the run's file so far (the writer is flushed first)."""
     run.flush()
     lines = (json.loads(line) for line in (run.folder / "run.jsonl").read_bytes().splitlines())
-    return [line["step"] for line in lines if line.get("kind") == "metric" and line.get("key") == key]
+    return [point["step"] for point in points_of(list(lines)) if point["key"] == key]
 
 
 def wait_for_samples(run, count: int, key: str = "system/cpu_utilization_percentage") -> None:

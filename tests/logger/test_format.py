@@ -30,14 +30,16 @@ def test_format_names_are_spelled_only_in_the_format_module():
     assert found == []
 
 
-def test_every_metric_line_carries_the_format_version(tmp_path):
+def test_every_line_carries_the_version_that_brought_its_kind(tmp_path):
+    """Version-1 kinds keep writing 1 (a file without batches is a version-1 file); `metrics` lines write 2."""
     from logger.run import Run
 
-    log_format_version = log_format.FORMAT_VERSION
     with Run.create(tmp_path / "exp", "exp") as run:
         run.log_metric("loss", 1.0)
         run.log_metrics({"acc": 0.5})
     import orjson
 
     lines = [orjson.loads(line) for line in (run.folder / log_format.RUN_FILE).read_bytes().splitlines()]
-    assert {line[log_format.VERSION_FIELD] for line in lines} == {log_format_version}
+    versions = {line[log_format.KIND_FIELD]: line[log_format.VERSION_FIELD] for line in lines}
+    assert versions == {"start": 1, "metric": 1, "metrics": 2, "end": 1}
+    assert log_format.METRICS_VERSION == log_format.FORMAT_VERSION == 2

@@ -1,7 +1,7 @@
 """`import logger as mlflow` runs a typical MLflow tracking script unchanged."""
 
 from helpers import run_python
-from ondisk import lines_of, run_folders
+from ondisk import lines_of, points_of, run_folders
 
 SCRIPT = """
 import logger as mlflow
@@ -35,7 +35,7 @@ def test_typical_mlflow_script_runs_unchanged(tmp_path):
     assert set(starts) == {"sweep", "C=0.1", "C=1.0"}
     child = starts["C=0.1"]
     assert child[0]["parent_run_id"] == starts["sweep"][0]["run_id"]
-    assert {e["key"] for e in child if e["kind"] == "metric"} == {"train_loss", "accuracy"}
+    assert {e["key"] for e in points_of(child)} == {"train_loss", "accuracy"}
     assert all(events[-1]["status"] == "FINISHED" for events in starts.values())
 
 

@@ -3,9 +3,7 @@ is followed incrementally (a refresh re-reads only the runs whose files changed)
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from mlflow_fixture import FIXTURE, flat_meta
 from logger.model import LogData, MetricHistory, Run
 from logger.reader import LogReader, read_logs
 from logger.sources import Changes, Claim, Listing, Source, register, unregister
+from tests.opened_files import opened_files
 
 # ---------------------------------------------------------------- a toy format, registered from here
 
@@ -76,24 +75,9 @@ def test_the_builtin_sources_are_found_by_importing_the_package():
 
 # ---------------------------------------------------------------- MLflow stores: only what changed is read again
 
-_opened: list[str] | None = None
-
-
-def _record_open(event: str, args: tuple) -> None:
-    if event == "open" and _opened is not None and isinstance(args[0], (str, bytes, os.PathLike)):
-        _opened.append(os.fsdecode(args[0]))
-
-
-sys.addaudithook(_record_open)  # audit hooks cannot be removed: it records only while _opened is a list
-
-
 def _refresh_recording_opens(reader: LogReader) -> tuple[Changes, list[str]]:
-    global _opened
-    _opened = []
-    try:
-        return reader.refresh(), _opened
-    finally:
-        _opened = None
+    with opened_files() as opened:
+        return reader.refresh(), opened
 
 
 def _run_folder(store: Path, name: str) -> Path:

@@ -3,7 +3,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from ondisk import events_of
+from ondisk import events_of, points_of
 
 import logger
 
@@ -74,7 +74,7 @@ def test_metric_step_defaults_to_zero_and_timestamp_is_kept(log_dir):
         logger.log_metric("a", 1.0)
         logger.log_metric("a", 2.0, step=5, timestamp=1_700_000_000_000)
         logger.log_metrics({"b": 1, "c": 2.5}, step=3)
-    metrics = events_of(log_dir, run.info.run_id, "metric")
+    metrics = points_of(events_of(log_dir, run.info.run_id))
     assert [(m["key"], m["value"], m["step"]) for m in metrics] == [("a", 1.0, 0), ("a", 2.0, 5), ("b", 1, 3),
                                                                      ("c", 2.5, 3)]
     assert metrics[1]["t"] == 1_700_000_000_000
@@ -108,7 +108,7 @@ def test_nan_and_infinities_round_trip_as_strict_json(log_dir):
         logger.log_metrics({"w": np.float64("nan")})
         logger.log_param("p", float("nan"))
     # events_of parses strictly: a bare NaN token would fail here
-    values = [e["value"] for e in events_of(log_dir, run.info.run_id, "metric")]
+    values = [e["value"] for e in points_of(events_of(log_dir, run.info.run_id))]
     assert values == ["NaN", "Infinity", "-Infinity", "NaN"]
     from logger.events import decode_number
 

@@ -12,7 +12,18 @@ from pathlib import Path
 import orjson
 import pytest
 from click.testing import CliRunner
-from logwriting import artifact, end, metric, param, tag, write_artifact, write_experiment, write_plain, write_run
+from logwriting import (
+    artifact,
+    end,
+    metric,
+    metrics,
+    param,
+    tag,
+    write_artifact,
+    write_experiment,
+    write_plain,
+    write_run,
+)
 from mlflow_fixture import FIXTURE
 from roundtrip import NOW, read, snapshot, table
 
@@ -129,7 +140,8 @@ def flowsheet_logs(root: Path) -> Path:
     write_artifact(parent, "plots/a.txt", b"hello")
     write_run(houses, "b" * 32, [tag("mlflow.runName", "renamed", T + 11), metric("acc", 0.9, 5, T + 12),
                                  end("FAILED", T + 13)], name="child", parent_run_id="a" * 32, t=T + 10)
-    write_run(houses, "c" * 32, [metric("acc", 0.1, 0, T + 21)], name="unfinished", t=T + 20)
+    write_run(houses, "c" * 32, [metric("acc", 0.1, 0, T + 21), metrics({"acc": 0.2, "loss": "NaN"}, 1, T + 22)],
+              name="unfinished", t=T + 20)  # a version-2 `metrics` line (log_metrics) beside a `metric` line
     return root
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from logger.reader import LogReader, read_logs
+from tests.opened_files import opened_files
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mlflow_sql"
 VERSIONS = ["v2", "v3"]
@@ -283,24 +284,9 @@ def test_a_locked_mlflow_db_met_for_the_first_time_is_claimed_by_its_name(tmp_pa
 # ---------------------------------------------------------------- a database being written
 
 
-_opened: list[str] | None = None
-
-
-def _record(event: str, args: tuple) -> None:
-    if _opened is not None and event in ("open", "sqlite3.connect") and isinstance(args[0], (str, bytes, os.PathLike)):
-        _opened.append(os.fsdecode(args[0]))
-
-
-sys.addaudithook(_record)  # audit hooks cannot be removed: it records only while _opened is a list
-
-
 def refresh_recording(reader: LogReader, now: float | None = None):
-    global _opened
-    _opened = []
-    try:
-        return reader.refresh(now), _opened
-    finally:
-        _opened = None
+    with opened_files(("open", "sqlite3.connect")) as opened:
+        return reader.refresh(now), opened
 
 
 def test_a_refresh_reads_only_the_points_logged_since_the_last_one(tmp_path):
