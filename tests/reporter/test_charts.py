@@ -126,6 +126,17 @@ def test_spec_json_refuses_nan():
         spec_json({"rows": [{"v": 1.0}, {"v": float("nan")}]})
 
 
+@pytest.mark.parametrize("column, bad", [
+    ([0.5, 1, 2.5, float("inf")], 3),  # a column of numbers, checked at once: the bad one still named
+    ([float("-inf"), 1.0], 0),
+    ([1.0, "text", None, True, float("nan")], 4),  # not only numbers: item by item
+])
+def test_spec_json_names_the_non_finite_number_of_a_column(column, bad):
+    with pytest.raises(ValueError, match=rf"spec\.data\.v\[{bad}\]"):
+        spec_json({"data": {"v": column}})
+    assert spec_json({"data": {"v": [x for i, x in enumerate(column) if i != bad]}})
+
+
 # ---- run page ----------------------------------------------------------------------------------
 
 def test_metric_chart_layers_fields_and_controls_metadata():
