@@ -193,12 +193,15 @@ def plan_run(data: PublishableData, run_id: str, config: BuildConfig, static_nam
     run = data.runs[run_id]
     artifacts = artifact_views(run, config.max_artifact_bytes, config.log_root) if run.artifacts else []
     folder = P.run_dir(run_id)
-    plan = SitePlan(pages=[P.run_page(data, run, artifacts, config, static_names, index)])
+    # Without its downloads (serve's light rebuilds) the page names no zoom chunks either: the chunks on disk
+    # are cut for the points of the last full rebuild, not these.
+    plan = SitePlan(pages=[P.run_page(data, run, artifacts, config, static_names, index, zoom=downloads)])
     if run.metrics and downloads and config.history_downloads:
         plan.files[f"{folder}/{METRICS_DOWNLOAD}"] = functools.partial(gzipped_csv, tables.metrics_csv_chunks, run)
         # the finer levels of long series, loaded on zoom (like the CSV, their cost follows the history)
         curves = {key: history for key, history in run.metrics.items() if len(history) > 1}
-        chunks = chunk_files(dataclasses.replace(run, metrics=curves), run_origin(run))
+        charted = dataclasses.replace(run, metrics=curves)  # what the page's charts start their time from
+        chunks = chunk_files(charted, run_origin(charted))
         plan.files.update({f"{folder}/{path}": make for path, make in chunks.items()})
     plan.copies.update(_artifact_copies(folder, artifacts))
     return plan

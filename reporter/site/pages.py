@@ -155,7 +155,9 @@ def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
 
 
 def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: BuildConfig,
-             static_files: frozenset[str] = frozenset(), index: SiteIndex | None = None) -> Page:
+             static_files: frozenset[str] = frozenset(), index: SiteIndex | None = None,
+             zoom: bool = True) -> Page:
+    """zoom: long series name their zoom levels' chunk files, which the same plan writes (`plan_run`)."""
     index = index or site_index(data)
     experiments = index.experiments
     experiment = experiments.get(run.experiment_id)
@@ -179,7 +181,7 @@ def run_page(data: LogData, run: Run, artifacts: list[ArtifactView], config: Bui
         artifacts=artifact_tree(artifacts), artifact_count=len(artifacts), artifact_list_head=LIST_HEAD,
         models=[a for a in artifacts if a.model is not None],
         metrics_csv_href=METRICS_DOWNLOAD if run.metrics and config.history_downloads else None,
-        charts=(LazyCharts(curve_sections, run, zoom=config.history_downloads)
+        charts=(LazyCharts(curve_sections, run, zoom=zoom and config.history_downloads)
                 if any(len(h) > 1 for h in run.metrics.values()) else []),
         single_value_metrics=sum(1 for h in run.metrics.values() if len(h) == 1),
         image_series=image_series(artifacts),

@@ -71,14 +71,20 @@
     script.src = shard.src + "?v=" + encodeURIComponent(shard.v);  // a new version is never taken from a cache
     // not one for `reporter serve`'s reload.js to load again (or to reload the page for): the index is
     script.setAttribute("data-fs-reloaded", "");
-    script.onload = function () { script.remove(); };
-    script.onerror = function () {
-      script.remove();
+    function failed() {
       if (self.shards[number - 1] !== shard) return;  // an index came since: this load no longer matters
-      delete self.pending[number];
+      // not asked for again until a new index comes (`reset`): the redraw this causes would ask at once
+      self.pending[number] = "failed";
       self.failed = shard.src;
       self.notify(true);
+    }
+    script.onload = function () {
+      script.remove();
+      // It ran but handed over no rows of this version (a site published again while this page was open):
+      // say so rather than wait for them forever.
+      if (!self.parts[number]) failed();
     };
+    script.onerror = function () { script.remove(); failed(); };
     document.head.appendChild(script);
   };
 

@@ -26,25 +26,28 @@
   var status = {};
 
   window.flowsheetZoomChunk = function (data) {
-    var key = data.f + "|" + data.l + "|" + data.c;
-    if (!loaded[key]) order.push(key);
-    loaded[key] = window.FlowsheetCharts.columnsToRows(data, true); // a single point is its own min and max
+    var entry = waiting[data.f + "|" + data.l + "|" + data.c];
+    if (!entry) return;
+    delete waiting[entry.key];
+    // kept by the series' point count too: when `reporter serve` brings more points, chunks are cut anew
+    if (!loaded[entry.cached]) order.push(entry.cached);
+    loaded[entry.cached] = window.FlowsheetCharts.columnsToRows(data, true); // a single point is its own min and max
     while (order.length > KEEP_CHUNKS) delete loaded[order.shift()];
-    var entry = waiting[key];
-    if (entry) { delete waiting[key]; entry.resolve(loaded[key]); }
+    entry.resolve(loaded[entry.cached]);
   };
 
   function fileId(zoom) { return zoom.file.split("/").pop(); }
 
   function load(zoom, level, chunk) {
-    var key = fileId(zoom) + "|" + level + "|" + chunk;
-    if (loaded[key]) return Promise.resolve(loaded[key]);
-    if (waiting[key]) return waiting[key].promise;
-    var entry = {};
+    var key = fileId(zoom) + "|" + level + "|" + chunk, cached = key + "|" + zoom.n;
+    if (loaded[cached]) return Promise.resolve(loaded[cached]);
+    if (waiting[key] && waiting[key].cached === cached) return waiting[key].promise;
+    var entry = { key: key, cached: cached };
     entry.promise = new Promise(function (resolve, reject) { entry.resolve = resolve; entry.reject = reject; });
     waiting[key] = entry;
     var script = document.createElement("script");
-    script.src = zoom.file + "-" + level + "-" + chunk + ".js";
+    // the point count in the query: a chunk of an earlier layout is never taken from the browser's cache
+    script.src = zoom.file + "-" + level + "-" + chunk + ".js?n=" + zoom.n;
     function fail(why) {
       if (waiting[key] !== entry) return;
       delete waiting[key];

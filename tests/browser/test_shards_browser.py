@@ -218,3 +218,29 @@ def test_a_link_past_the_last_page_shows_the_last_page_and_loads_only_its_shard(
     assert names(page)[-1] == "run-0"
     assert data_files(loaded) == ["runs-data-1.js", "runs-data.js"]
     assert errors == []
+
+
+@pytest.mark.parametrize("how", ["published again", "missing"])
+def test_a_shard_of_another_version_is_reported_not_waited_for(big, new_page, tmp_path, how):
+    """The site was published again while the page was open: the shard the old index asks for now holds other
+    rows (or is gone). The table says it could not load it, once, instead of "loading" forever or asking for it
+    again at every redraw."""
+    page_file, rows = big
+    page, loaded, errors = new_page
+    site = tmp_path / "site"
+    shutil.copytree(page_file.parents[2], site)
+    page_file = site / page_file.relative_to(page_file.parents[2])
+    open_table(page, page_file)
+    renamed = [dict(r, attributes={**r["attributes"], "run_name": f"new-{r['attributes']['run_name']}"}) for r in rows]
+    for name, text in tables.runs_data_files(renamed, {}, shard_rows=SHARD_ROWS).items():
+        if name != "runs-data.js":  # the open page keeps its index; only the shards are new
+            (page_file.parent / name).write_text(text)
+    if how == "missing":
+        (page_file.parent / "runs-data-1.js").unlink()
+    page.get_by_role("button", name="Next ›").click()
+    page.get_by_role("button", name="Next ›").click()
+    page.wait_for_function("document.querySelector('.table-status').textContent.includes('could not load')")
+    assert "runs-data-1.js" in page.locator(".table-status").inner_text()
+    page.wait_for_timeout(300)  # several redraws' worth: none asks for the shard again
+    assert page.evaluate("window.FlowsheetShards.current().loads") == 1
+    assert errors == ([] if how == "published again" else ["Failed to load resource: net::ERR_FILE_NOT_FOUND"])

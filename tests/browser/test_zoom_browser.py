@@ -97,7 +97,8 @@ def page(open_page, site):
 
 
 def chunk_requests(page) -> list[str]:
-    return sorted(name for name in page.requests if name.startswith(zoom_id("loss")))
+    """The chunk files asked for, by name (the `?n=` the page adds to dodge stale caches left out)."""
+    return sorted(name.partition("?")[0] for name in page.requests if name.startswith(zoom_id("loss")))
 
 
 def drawn_points(page) -> int:
