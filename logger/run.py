@@ -311,14 +311,14 @@ class Run:
         try:
             self._writer.write(events.encode(end))
             self._writer.close()
-            storage.upload_for(self.folder)
+            storage.upload_for(self.folder, storage.UPLOAD_WAIT)
         finally:
             if self._on_end is not None:
                 self._on_end(self)
 
     def flush(self) -> None:
         self._writer.flush()
-        storage.upload_for(self.folder)
+        storage.upload_for(self.folder, storage.UPLOAD_WAIT)
 
     def mark_deleted(self, deleted: bool = True) -> None:
         """delete_run / restore_run of this open run: the line, and logging refused while deleted."""

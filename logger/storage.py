@@ -5,9 +5,10 @@ staging folder in the cache ($FLOWSHEET_CACHE_DIR/staging/<hash of the URL>); th
 as to any folder, each process to its own run segment. An `Uploader` sends the new whole lines of each
 log file as a NEW object, a piece named after the file and the byte offset it starts at
 (`run@<writer>.<offset>.jsonl`, `experiment@<uploader>.<offset>.jsonl`): objects are never rewritten.
-It runs at `flush()`, when a run ends, every UPLOAD_INTERVAL seconds from its own thread, and at exit
-(from a short child process: an exiting Python has stopped the thread pools the storage client needs);
-an artifact is uploaded when it is logged.
+Its own thread makes a pass every UPLOAD_INTERVAL seconds and at once when asked: when an artifact is
+logged, at `flush()` and when a run ends (these two wait UPLOAD_WAIT seconds at most: a storage that
+does not answer never holds up training). At exit a short child process sends what is left (an
+exiting Python has stopped the thread pools the storage client needs).
 
 Exactly once: a piece is cut and recorded in the staging folder's state before it is sent, and it
 is sent again, the same name and the same bytes, until the storage takes it; only then do the next
@@ -33,6 +34,9 @@ from .format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, RUN_FILE, SEGMEN
 from .segments import is_segment, writer_id
 
 UPLOAD_INTERVAL = 5.0  # seconds between background uploads
+# flush() and a run's end wait this long for the uploader's thread, then return: a storage that does not
+# answer must not hold up training. What is not sent yet stays staged and goes at the next pass or at exit.
+UPLOAD_WAIT = 10.0
 EXIT_UPLOAD_SECONDS = 60.0  # at exit, the last upload may take this long before the bytes are left staged
 _STATE = ".upload-state.json"
 _LOCK = ".upload.lock"
@@ -56,7 +60,7 @@ def staging_for(url: str) -> Path:
             # import registers exit hooks, which can no longer be done from the upload at exit.
             uploader._filesystem()
             _uploaders[folder] = uploader
-            threading.Thread(target=uploader.keep_uploading, name="flowsheet-uploader", daemon=True).start()
+    _uploaders[folder].ensure_thread()
     return folder
 
 
@@ -71,10 +75,43 @@ def piece_name(name: str, start: int, uploader: str) -> str:
 class Uploader:
     def __init__(self, url: str, staging: Path):
         self.url, self.staging = url, staging
-        self._lock = threading.Lock()
-        self._last = 0.0
         self._fs = None
         self.failure: str | None = None  # the last error, until an upload pass succeeds
+        self._fresh_locks()
+
+    def _fresh_locks(self) -> None:
+        """New locks and no thread: at creation, and in a forked child (whose copies may be held by a parent
+        thread that does not exist there)."""
+        self._lock = threading.Lock()
+        self._last = 0.0
+        self._wake = threading.Event()
+        self._passes = threading.Condition()
+        self._started = self._done = 0  # passes of the uploader's thread begun and ended
+        self._thread_pid: int | None = None
+
+    def ensure_thread(self) -> None:
+        with self._passes:
+            if self._thread_pid != os.getpid():
+                self._thread_pid = os.getpid()
+                threading.Thread(target=self.keep_uploading, name="flowsheet-uploader", daemon=True).start()
+
+    def request(self, wait: float = 0.0) -> bool:
+        """Ask the uploader's thread for a pass now, and wait up to `wait` seconds for one that begins after
+        this call; True when such a pass ended without error. Never uploads in the caller's thread."""
+        self.ensure_thread()
+        with self._passes:
+            wanted = self._started + 1
+            self._wake.set()
+            if wait <= 0:
+                return False
+            ended = self._passes.wait_for(lambda: self._done >= wanted, timeout=wait)
+        if ended and self.failure is None:
+            return True
+        said = f"({self.failure})" if ended else f"(no answer within {wait:g} s)"
+        warnings.warn(UploadDelayed(f"flowsheet could not upload to {self.url} yet {said}; the events and "
+                                    f"artifacts are kept in {self.staging} and sent in the background"),
+                      stacklevel=4)
+        return False
 
     def upload(self, background: bool = False, quiet: bool = False) -> bool:
         """One pass: every log file's new whole lines and every new or changed artifact. True when all
@@ -109,10 +146,20 @@ class Uploader:
 
     def keep_uploading(self) -> None:
         """The uploader's own thread (not the writer's flusher: a slow network must never hold up the
-        local writes, which the format promises on disk within a second)."""
-        while True:
-            time.sleep(UPLOAD_INTERVAL)
-            self.upload(background=True)
+        local writes, which the format promises on disk within a second): a pass every UPLOAD_INTERVAL
+        seconds, or at once when asked (`request`)."""
+        while not _exiting.is_set():
+            asked = self._wake.wait(UPLOAD_INTERVAL)
+            with self._passes:
+                self._wake.clear()
+                self._started += 1
+                number = self._started
+            try:
+                self.upload(background=not asked, quiet=True)
+            finally:
+                with self._passes:
+                    self._done = number
+                    self._passes.notify_all()
 
     def _filesystem(self):
         if self._fs is None:
@@ -191,20 +238,28 @@ def _walk(staging: Path) -> tuple[list[str], list[str]]:
     return logs, artifacts
 
 
-def upload_for(folder: Path) -> None:
-    """Upload now what a run in `folder` (inside a staging folder) has written: when it flushes or ends."""
+def upload_for(folder: Path, wait: float = 0.0) -> None:
+    """Have what a run in `folder` (inside a staging folder) wrote uploaded now: when it logs an artifact
+    (no wait), flushes or ends (`wait` seconds at most)."""
     if not _uploaders or _exiting.is_set():
         return  # at exit the storage client cannot run here any more: _at_exit sends it all
     for staging, uploader in list(_uploaders.items()):
         if folder.is_relative_to(staging):
-            uploader.upload()
+            uploader.request(wait)
 
 
-def upload_all() -> None:
+def upload_all(wait: float | None = None) -> None:
     if _exiting.is_set():
         return
     for uploader in list(_uploaders.values()):
-        uploader.upload()
+        uploader.request(UPLOAD_WAIT if wait is None else wait)
+
+
+def _after_fork_in_child() -> None:
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for uploader in list(_uploaders.values()):
+        uploader._fresh_locks()
 
 
 def is_staged(folder: Path) -> bool:
@@ -280,3 +335,4 @@ _registry_lock = threading.Lock()
 _exiting = threading.Event()  # set when Python starts exiting, before any atexit hook
 atexit.register(_at_exit)  # at import, before the fluent API's hook that ends open runs: so it runs after it
 getattr(threading, "_register_atexit", lambda hook: None)(_exiting.set)
+os.register_at_fork(after_in_child=_after_fork_in_child)

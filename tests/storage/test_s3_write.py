@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 from pathlib import Path
 
@@ -53,13 +54,20 @@ def test_a_run_logged_to_s3_reads_back_as_the_same_run_logged_locally(s3, log_di
     assert "run.jsonl" not in names and any(name.startswith("run@") for name in names)
 
 
-def test_an_artifact_is_uploaded_when_it_is_logged(s3, log_dir):
+def test_an_artifact_is_uploaded_while_the_run_goes_on(s3, log_dir):
+    """Logging it asks the uploader's thread for a pass: it goes up without a flush or the run's end (and the
+    logging call does not wait for the network)."""
     logger.set_log_dir(f"s3://{s3}/runs")
     with logger.start_run() as run:
         logger.log_text("early\n", "early.txt")
-        keys = fsspec.filesystem("s3", skip_instance_cache=True).find(f"{s3}/runs")
-        assert [key for key in keys if key.endswith("/artifacts/early.txt")] == [
-            f"{s3}/runs/{run.folder.parent.name}/{run.info.run_id}/artifacts/early.txt"]
+        wanted = f"{s3}/runs/{run.folder.parent.name}/{run.info.run_id}/artifacts/early.txt"
+        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a measure: the pass starts at once
+        while time.monotonic() < deadline:
+            keys = fsspec.filesystem("s3", skip_instance_cache=True).find(f"{s3}/runs")
+            if wanted in keys:
+                break
+            time.sleep(0.05)
+        assert [key for key in keys if key.endswith("/artifacts/early.txt")] == [wanted]
 
 
 def test_an_upload_failure_keeps_the_events_and_a_later_flush_sends_them_once(s3, s3_server, log_dir, monkeypatch):
