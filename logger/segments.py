@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 from pathlib import Path
 
@@ -96,10 +97,21 @@ def writing_segments() -> bool:
 
 
 def writer_id() -> str:
-    """This process's name among a run's writers: rank (when known), host and pid, in file-name-safe letters."""
+    """This process's name among a run's writers: rank (when known), host, pid and a random token, in
+    file-name-safe letters. The token tells apart processes that host and pid do not: containers that all
+    run as pid 1 under one host name, or hosts whose short names are the same."""
     host = _UNSAFE.sub("_", socket.gethostname().split(".")[0]) or "host"
     rank = distributed_rank()
-    return f"{'rank' + rank + '-' if rank is not None else ''}{host[:60]}-{os.getpid()}"
+    return f"{'rank' + rank + '-' if rank is not None else ''}{host[:60]}-{os.getpid()}-{_token[0]}"
+
+
+def _new_token() -> None:
+    _token[0] = secrets.token_hex(3)
+
+
+_token = [""]
+_new_token()
+os.register_at_fork(after_in_child=_new_token)  # a forked child is another writer
 
 
 def segment_file(writer: str | None = None) -> str:

@@ -194,12 +194,18 @@ class _Flusher:
             del writer.pending[:]
             writer._unwritten = b""
             writer._reopen = True
+            writer.shared = True  # the parent may go on appending to the same file (a segment too): lock it
         self._lock = threading.Lock()
         self._thread = None
 
+    def after_fork_in_parent(self) -> None:
+        # The child may append to the parent's open files, segments too: from now on both lock them.
+        for writer in self.writers():
+            writer.shared = True
+
 
 _flusher = _Flusher()
-os.register_at_fork(after_in_child=_flusher.after_fork_in_child)
+os.register_at_fork(after_in_child=_flusher.after_fork_in_child, after_in_parent=_flusher.after_fork_in_parent)
 
 
 def flush_all() -> None:

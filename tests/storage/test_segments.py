@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 import textwrap
@@ -195,3 +196,37 @@ def test_two_processes_log_one_run_as_segments_and_resume_replays_all(log_dir):
         assert merged.metrics[f"w{worker}"].steps.tolist() == list(range(200))
     assert len(merged.metrics["shared"]) == 400
     assert list(merged.metrics["shared"].timestamps) == sorted(merged.metrics["shared"].timestamps)
+
+
+def _in_child(work) -> str:
+    """Fork; the child runs `work()` and sends back what it returns (a short text) through a pipe."""
+    import os
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write_end, work().encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as answer:
+        said = answer.read().decode()
+    os.waitpid(pid, 0)
+    return said
+
+
+def test_every_process_has_its_own_writer_name_even_with_the_same_host_and_pid():
+    """Containers often all run as pid 1 under one host name: a random token per process tells them apart."""
+    mine = writer_id()
+    assert mine == writer_id() and re.fullmatch(r".+-\d+-[0-9a-f]{6}", mine)
+    child = _in_child(writer_id)
+    assert child != mine and child.rsplit("-", 2)[0] == mine.rsplit("-", 2)[0]  # the same host, another writer
+
+
+def test_a_fork_makes_parent_and_child_lock_the_segment_they_both_append_to(tmp_path):
+    logger.set_log_dir(tmp_path / "runs", segments=True)
+    with logger.start_run() as run:
+        assert run._writer.shared is False  # one writer: no lock needed
+        child = _in_child(lambda: str(run._writer.shared))
+        assert child == "True" and run._writer.shared is True
