@@ -277,6 +277,7 @@ class ExperimentParser(Parser):
         super().__init__(rel)
         self.experiment = Experiment(experiment_id=folder.name, name=folder.name, path=str(folder))
         self.seen = False
+        self.tag_times: dict[str, int] = {}  # when each tag was last set: pieces of several writers merge by it
 
     def feed(self, lines: list[bytes]) -> None:
         experiment = self.experiment
@@ -287,8 +288,9 @@ class ExperimentParser(Parser):
                 kind = record["kind"]
                 if kind == EXPERIMENT_TAG:
                     key = check_key(record)
-                    need(record, "t", int)
+                    t = need(record, "t", int)
                     experiment.tags[key] = check_value(record)
+                    self.tag_times[key] = t
                 elif kind == EXPERIMENT:
                     t = need(record, "t", int)
                     experiment_id = need(record, "experiment_id", str, nullable=True)

@@ -96,13 +96,17 @@ def read_run_folder(folder: Path):
 def merge_experiment(folder: Path, parsers: list) -> Experiment:
     """An experiment from experiment.jsonl and its uploaded pieces (ExperimentParsers, in any order): the
     earliest `experiment` line (by t, then file rank) names it; a tag set in several files takes the
-    value of the file ranking last."""
+    latest value by t, then file rank (as a run's tags)."""
     parts = sorted(parsers, key=lambda parser: order_key(parser.rel.rpartition("/")[2]))
     named = [parser.experiment for parser in parts if parser.seen]
     first = min(named, key=lambda experiment: experiment.created or 0) if named else parts[0].experiment
     merged = Experiment(first.experiment_id, first.name, str(folder), first.artifact_location, first.created)
-    for parser in parts:
-        merged.tags.update(parser.experiment.tags)
+    latest: dict[str, tuple[int, int]] = {}
+    for rank, parser in enumerate(parts):
+        for key, value in parser.experiment.tags.items():
+            when = (parser.tag_times.get(key, 0), rank)
+            if key not in latest or when > latest[key]:
+                latest[key], merged.tags[key] = when, value
     return merged
 
 

@@ -230,3 +230,20 @@ def test_a_fork_makes_parent_and_child_lock_the_segment_they_both_append_to(tmp_
         assert run._writer.shared is False  # one writer: no lock needed
         child = _in_child(lambda: str(run._writer.shared))
         assert child == "True" and run._writer.shared is True
+
+
+@pytest.mark.parametrize("names", list(itertools.permutations(["experiment.jsonl", "experiment@vm-99999-aa.jsonl",
+                                                               "experiment@vm-100003-bb.jsonl"])))
+def test_an_experiment_tag_from_several_writers_takes_the_latest_value_by_time(tmp_path, names):
+    """Pieces are named after the process that uploaded them, so names say nothing of time: time decides."""
+    logs = tmp_path / "logs"
+    first, second, third = names
+    _lines(logs / "e1" / first, {"kind": "experiment", "t": 1, "experiment_id": "e1", "name": "exp"},
+           {"kind": "experiment_tag", "t": 1001, "key": "stage", "value": "old"})
+    _lines(logs / "e1" / second, {"kind": "experiment_tag", "t": 5000, "key": "stage", "value": "new"},
+           {"kind": "experiment_tag", "t": 5000, "key": "team", "value": "b"})
+    _lines(logs / "e1" / third, {"kind": "experiment_tag", "t": 3000, "key": "stage", "value": "middle"},
+           {"kind": "experiment_tag", "t": 5000, "key": "team", "value": "c"})
+    data = read_logs(logs)
+    tied = "c" if sorted([second, third])[-1] == third else "b"  # same time: the file whose name sorts last
+    assert data.experiments["e1"].tags == {"stage": "new", "team": tied} and data.problems == []
