@@ -37,6 +37,7 @@ UPLOAD_INTERVAL = 5.0  # seconds between background uploads
 # flush() and a run's end wait this long for the uploader's thread, then return: a storage that does not
 # answer must not hold up training. What is not sent yet stays staged and goes at the next pass or at exit.
 UPLOAD_WAIT = 10.0
+PIECE_BYTES = 64 << 20  # at most this much a piece (cut at a line's end): a long outage's backlog goes up in parts
 EXIT_UPLOAD_SECONDS = 60.0  # at exit, the last upload may take this long before the bytes are left staged
 _STATE = ".upload-state.json"
 _LOCK = ".upload.lock"
@@ -194,8 +195,11 @@ class Uploader:
         """Record the next piece of `rel` (its new whole lines), before sending it; False when none."""
         with open(self.staging / rel, "rb") as file:
             file.seek(entry["done"])
-            data = file.read()
-        end = data.rfind(b"\n") + 1
+            data = file.read(PIECE_BYTES)
+            end = data.rfind(b"\n") + 1
+            if end == 0 and len(data) == PIECE_BYTES:  # one line longer than a piece: it goes up whole
+                newline = file.read().find(b"\n")
+                end = len(data) + newline + 1 if newline >= 0 else 0
         if end == 0:
             return False
         name = piece_name(rel.rpartition("/")[2], entry["done"], writer_id())

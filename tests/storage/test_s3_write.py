@@ -151,3 +151,20 @@ def test_at_exit_unsent_bytes_stay_staged_and_the_next_process_sends_them(s3, s3
     assert later.returncode == 0 and later.stderr == "", later.stderr
     run = read_logs(sync(url).path).runs[run_id]
     assert run.name == "offline" and run.status == "FINISHED" and run.metrics["m"].steps.tolist() == list(range(50))
+
+
+def test_a_backlog_goes_up_in_pieces_of_whole_lines(s3, log_dir, monkeypatch):
+    """After a long outage a run's unsent lines are not one object read (and sent) whole at every try."""
+    from logger import storage
+
+    monkeypatch.setattr(storage, "PIECE_BYTES", 1000)
+    logger.set_log_dir(f"s3://{s3}/runs")
+    with logger.start_run() as run:
+        for step in range(100):
+            logger.log_metric("loss", 1.0 / (step + 1), step=step)
+    staged = next(run.folder.glob("run@*.jsonl")).read_bytes()
+    s3fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    pieces = sorted(key for key in s3fs.find(f"{s3}/runs") if key.rpartition("/")[2].startswith("run@"))
+    bodies = [s3fs.cat_file(key) for key in pieces]
+    assert len(pieces) > 5 and all(len(body) <= 1000 and body.endswith(b"\n") for body in bodies)
+    assert b"".join(bodies) == staged  # in offset order, every byte once
