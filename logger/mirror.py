@@ -22,6 +22,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .format import ARTIFACTS_DIR
 from .model import Problem
 from .paths import ENV_CACHE_DIR
 
@@ -177,6 +178,8 @@ def _extend(fs, remote: str, key: str, info: dict, tree: Path, state: dict, done
     if known is not None and known[0] == size and (etag is None or known[1] in (None, etag)) \
             and _regular_size(tree.joinpath(*key.split("/"))) == size:
         return True  # unchanged, and so is its copy: nothing is written, so no need to check the way there
+    if known is not None and _rewritable(key):
+        return False  # an artifact logged again under its path: the new object replaces its copy whole
     target = _place(tree, key)
     held = _regular_size(target)
     if known is not None and held == known[0]:
@@ -206,6 +209,11 @@ def _extend(fs, remote: str, key: str, info: dict, tree: Path, state: dict, done
         done.fetched_objects += 1
         return True
     return False
+
+
+def _rewritable(key: str) -> bool:
+    """Artifacts may be uploaded again (a plot redrawn every epoch); log pieces are append-only."""
+    return ARTIFACTS_DIR in key.split("/")[:-1]
 
 
 def _fetch_whole(fs, root: str, objects: list[tuple[str, str | None]], tree: Path, incoming: Path, state: dict,

@@ -168,3 +168,18 @@ def test_a_backlog_goes_up_in_pieces_of_whole_lines(s3, log_dir, monkeypatch):
     bodies = [s3fs.cat_file(key) for key in pieces]
     assert len(pieces) > 5 and all(len(body) <= 1000 and body.endswith(b"\n") for body in bodies)
     assert b"".join(bodies) == staged  # in offset order, every byte once
+
+
+@pytest.mark.parametrize("second", ["version two, longer\n", "version 2\n"])  # another size; the same size
+def test_an_artifact_logged_again_replaces_its_copy(s3, log_dir, second):
+    """A plot or config.json rewritten every epoch: the site built from the bucket shows the latest one."""
+    logger.set_log_dir(f"s3://{s3}/runs")
+    with logger.start_run() as run:
+        logger.log_text("version 1\n", "plot.txt")
+    first = sync(f"s3://{s3}/runs")
+    with logger.start_run(run_id=run.info.run_id):
+        logger.log_text(second, "plot.txt")
+    again = sync(f"s3://{s3}/runs")
+    assert first.problems == [] and again.problems == []
+    (read,) = read_logs(again.path).runs.values()
+    assert Path(read.artifacts_dir, "plot.txt").read_text() == second
