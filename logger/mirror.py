@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +116,10 @@ def refused(key: str) -> str | None:
     return None
 
 
+def _folded(key: str) -> str:
+    return unicodedata.normalize("NFC", key).casefold()
+
+
 def sync(url: str, cache_dir: Path | None = None) -> Synced:
     """Bring the copy of `url` up to date; returns where it is, what was fetched, and what was refused."""
     fs, root = open_filesystem(url)
@@ -125,6 +130,9 @@ def sync(url: str, cache_dir: Path | None = None) -> Synced:
     fs.invalidate_cache()  # a listing cached by an earlier call would hide new objects
     listing = fs.find(root, detail=True, withdirs=False)
     wanted: dict[str, dict] = {}
+    # Two keys that differ only in case or Unicode form are one file on macOS, Windows and some mounts:
+    # the one copied before (else the first by name) keeps the place, the other is refused on every disk.
+    taken = {_folded(key): key for key in sorted(state)}
     for path, info in sorted(listing.items()):
         if root and not path.startswith(root + "/"):
             continue  # a neighbour of the prefix (runs2/ beside runs/)
@@ -132,6 +140,8 @@ def sync(url: str, cache_dir: Path | None = None) -> Synced:
         if info.get("type", "file") != "file" or not key:
             continue
         reason = None if key in state else refused(key)  # a key copied before passed already
+        if reason is None and taken.setdefault(_folded(key), key) != key:
+            reason = f"its name differs from {taken[_folded(key)]!r} only in case or Unicode form"
         if reason:
             done.problems.append(Problem(key, None, f"object refused: {reason}"))
             continue

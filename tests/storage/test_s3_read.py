@@ -131,3 +131,17 @@ def test_build_reads_flowsheet_dir_when_it_is_a_url(s3, tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWSHEET_DIR", f"s3://{s3}/runs")
     assert run_build(None, str(tmp_path / "site"), quiet=True) == 0
     assert "from-env" in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("first, second", [("e/r/artifacts/Plot.txt", "e/r/artifacts/plot.txt"),
+                                           ("e/r/artifacts/caf\u00e9.txt", "e/r/artifacts/cafe\u0301.txt")])
+def test_keys_one_file_on_a_case_insensitive_disk_are_refused_but_the_first(s3, first, second):
+    """On macOS or Windows the second would overwrite the first's copy: refused on every disk, the same way."""
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    fs.pipe(f"{s3}/runs/{first}", b"first\n")
+    url = f"s3://{s3}/runs"
+    assert sync(url).problems == []
+    fs.pipe(f"{s3}/runs/{second}", b"second\n")  # uploaded later (the decomposed name even sorts first)
+    synced = sync(url)
+    assert [p.file for p in synced.problems] == [second] and "only in case" in synced.problems[0].reason
+    assert (synced.path / first).read_bytes() == b"first\n"
