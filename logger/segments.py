@@ -102,15 +102,15 @@ def writer_id() -> str:
     run as pid 1 under one host name, or hosts whose short names are the same."""
     host = _UNSAFE.sub("_", socket.gethostname().split(".")[0]) or "host"
     rank = distributed_rank()
-    return f"{'rank' + rank + '-' if rank is not None else ''}{host[:60]}-{os.getpid()}-{_token[0]}"
+    return f"{'rank' + rank + '-' if rank is not None else ''}{host[:60]}-{os.getpid()}-{_token}"
 
 
 def _new_token() -> None:
-    _token[0] = secrets.token_hex(3)
+    global _token
+    _token = secrets.token_hex(3)
 
 
-_token = [""]
-_new_token()
+_token = secrets.token_hex(3)
 os.register_at_fork(after_in_child=_new_token)  # a forked child is another writer
 
 
