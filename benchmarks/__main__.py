@@ -16,7 +16,8 @@ import platform
 import time
 from pathlib import Path
 
-BENCHMARKS = ("bench_log", "bench_read", "bench_site", "bench_page", "bench_table", "bench_markdown", "bench_serve")
+BENCHMARKS = ("bench_log", "bench_read", "bench_site", "bench_build", "bench_page", "bench_table", "bench_markdown",
+              "bench_serve")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
