@@ -6,8 +6,8 @@ At scale 1: 10,000 runs x 10 params x 5 metrics x 100 steps (5.1 M lines, `bench
 - the cold build in a child process (`python -m reporter build`): its time and ratio to the bare loop
   (target <= 3x), its peak memory summed over the build and its pool workers (proportional set size,
   so pages the workers share with the parent count once; target < 400 MB);
-- a second build after one appended line (target < 1 s and < 5% of the cold build): the build's own
-  time as it reports it, and the wall time with interpreter start-up;
+- a second build after one appended line (target < 1 s and < 5% of the cold build): the wall time a
+  user waits (start-up and reading the logs included), and the time after reading as the build reports it;
 - the 100,000-run cold build's peak memory (target < 1.5 GB), stopped at CAP_HUGE_S.
 
     python -m benchmarks.bench_build [scale]
@@ -120,19 +120,20 @@ def run(scale: float = 1.0) -> dict:
                          "target": f"<= {TARGET_RATIO:g}x the bare loop", "met": False})
         else:
             ratio = cold["wall_s"] / bare
-            rows.append({"measure": f"{label}: cold build (child process, start-up included; its own time "
-                                    f"{cold['build_s']} s)",
+            rows.append({"measure": f"{label}: cold build (child process, start-up and reading included; "
+                                    f"after reading: {cold['build_s']} s)",
                          "value": f"{cold['wall_s']:.2f} s = {ratio:.1f}x the bare loop",
                          "target": f"<= {TARGET_RATIO:g}x", "met": ratio <= TARGET_RATIO})
         rows.append({"measure": f"{label}: cold build peak memory (build + pool workers, PSS)",
                      "value": f"{cold['peak_mb']:,.0f} MB", "target": f"< {TARGET_MB:g} MB",
                      "met": _met(cold["peak_mb"], TARGET_MB) and not cold["error"]})
-        share = again["build_s"] / cold["build_s"] if again["build_s"] and cold["build_s"] else None
-        rows.append({"measure": f"{label}: second build after one appended line (its own time; "
-                                f"{again['wall_s']:.2f} s with start-up) [{again['cache']}]",
-                     "value": f"{again['build_s']} s" if again["build_s"] is not None else f"failed: {again['error']}",
-                     "target": f"< {TARGET_REBUILD_S:g} s", "met": _met(again["build_s"], TARGET_REBUILD_S)})
-        rows.append({"measure": f"{label}: second build / cold build (own times)",
+        share = again["wall_s"] / cold["wall_s"] if not again["error"] and not cold["error"] else None
+        rows.append({"measure": f"{label}: second build after one appended line (child process, start-up and "
+                                f"reading included; after reading: {again['build_s']} s) [{again['cache']}]",
+                     "value": f"{again['wall_s']:.2f} s" if not again["error"] else f"failed: {again['error']}",
+                     "target": f"< {TARGET_REBUILD_S:g} s",
+                     "met": not again["error"] and again["wall_s"] < TARGET_REBUILD_S})
+        rows.append({"measure": f"{label}: second build / cold build",
                      "value": f"{share:.1%}" if share is not None else "n/a",
                      "target": f"< {TARGET_REBUILD_SHARE:.0%}", "met": _met(share, TARGET_REBUILD_SHARE)})
         shutil.rmtree(logs, ignore_errors=True)

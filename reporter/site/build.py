@@ -163,7 +163,7 @@ def site_units(data: PublishableData, config: BuildConfig, static_names: frozens
                       lambda: plan_home(data, config, static_names, index))
     for experiment_id in sorted(experiments):
         members = index.runs_by_experiment.get(experiment_id, [])
-        digest = inputs.experiment_unit_digest(experiments[experiment_id], experiments, members, contents)
+        digest = inputs.experiment_unit_digest(experiments[experiment_id], members, contents)
         yield PlannedUnit(f"experiment:{experiment_id}", digest,
                           functools.partial(plan_experiment, data, experiment_id, config, static_names, index))
     for run in runs:

@@ -16,7 +16,7 @@ import logger
 from reporter.assets import templates_dir
 from reporter.config import BuildConfig
 from reporter.site import build as build_module
-from reporter.site import parallel
+from reporter.site import inputs, parallel
 from reporter.site.build import build
 from reporter.site.cache import CACHE_NAME
 from reporter.site.writer import MARKER
@@ -125,6 +125,24 @@ def test_run_file_truncated_or_replaced_is_read_again(logs, tmp_path, how):
     assert f"runs/{LASSO1}/index.html" in {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
     assert result.units_made == 3
     same_as_cold(logs, site, tmp_path)
+
+
+def test_a_changed_artifact_file_is_copied_again(logs, tmp_path):
+    site = tmp_path / "site"
+    build(config(logs, site))
+    (logs / HOUSES / LASSO1 / "artifacts" / "notes.txt").write_bytes(b"a longer artifact than before\n")
+    result = build(config(logs, site))
+    assert result.units_made == 3  # the run (its preview), its experiment, the home unit
+    assert "a longer artifact" in (site / "runs" / LASSO1 / "index.html").read_text()
+    same_as_cold(logs, site, tmp_path)
+
+
+def test_a_library_upgrade_rebuilds_everything(logs, tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    build(config(logs, site))
+    monkeypatch.setattr(inputs, "_library_versions", lambda: {"altair": "99.0"})
+    result = build(config(logs, site))
+    assert result.units_kept == 0 and "changed" in result.cache
 
 
 def test_template_option_and_version_changes_rebuild_everything(logs, tmp_path, monkeypatch):
