@@ -13,6 +13,7 @@ the site is the same byte for byte either way.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -49,12 +50,17 @@ def run_in_pool(units: list, writer: SiteWriter, make: Callable[[Any, SiteWriter
     writer.changing()  # the workers' writers change the site without telling this one
     _work.update(units=units, writer=writer, make=make)
     chunks = [(start, min(start + CHUNK, len(units))) for start in range(0, len(units), CHUNK)]
+    # The inherited objects go to the collector's permanent generation while the workers fork, so a worker's
+    # collections do not visit (and copy) the whole model; the parent collects as before once they exist.
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
+            gc.unfreeze()
             pending = pool.imap_unordered(_make_chunk, chunks)
             meanwhile()
             yield from pending
     finally:
+        gc.unfreeze()
         _work.clear()
 
 

@@ -258,6 +258,15 @@ def test_other_log_formats_build_again_the_same(tmp_path):
     assert second.units_made == 0 and second.units_kept == first.units_made
     same_as_cold(logs, site, tmp_path)
     assert (site / MARKER).exists()
+    # a point appended to an MLflow file store's metric: that run is made again, and only the pages showing it
+    metric = logs / "mlruns" / "536080675406155678" / "9e6684c2dc9141e8ad4c6415f883cd70" / "metrics" / "loss"
+    with open(metric, "a", encoding="utf-8") as handle:
+        handle.write("1795750746999 0.125 99\n")
+    third = build(config(logs, site))
+    assert third.units_made == 3 and third.units_kept == first.units_made - 3
+    assert "0.125" in (site / "runs" / "9e6684c2dc9141e8ad4c6415f883cd70" / "metrics.csv").read_text()
+    same_as_cold(logs, site, tmp_path)
+
 
 
 # ---- parallel cold builds (reporter/site/parallel.py)
