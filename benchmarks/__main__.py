@@ -16,8 +16,8 @@ import platform
 import time
 from pathlib import Path
 
-BENCHMARKS = ("bench_log", "bench_read", "bench_site", "bench_size", "bench_page", "bench_table", "bench_markdown",
-              "bench_serve", "bench_zoom", "bench_storage")
+BENCHMARKS = ("bench_log", "bench_read", "bench_site", "bench_build", "bench_size", "bench_page", "bench_table",
+              "bench_markdown", "bench_serve", "bench_zoom", "bench_storage")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -22,8 +22,10 @@ from reporter.terminal import fail, progress_bar, read_summary, warn
 @out_dir_options
 @site_options
 @click.option("--strict", is_flag=True, help="Fail when the reader reports problems in the logs.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes making run pages (default: one per core when there are many; 1: no pool).")
 @quiet_option
-def build(log_dir, out_dir, force, strict, quiet, **site) -> None:
+def build(log_dir, out_dir, force, strict, quiet, jobs, **site) -> None:
     """Build the static site from LOG_DIR (default: $FLOWSHEET_DIR or ./runs)."""
     try:
         log_dir = local_logs(log_dir, quiet=quiet, strict=strict)  # a URL: its local copy (reporter/remote.py)
@@ -31,7 +33,7 @@ def build(log_dir, out_dir, force, strict, quiet, **site) -> None:
     except ConfigError as exc:
         click.echo(f"reporter build: {exc}", err=True)
         sys.exit(2)
-    sys.exit(build_site(config))
+    sys.exit(build_site(config, jobs=jobs))
 
 
 def run_build(log_dir: str | None, out_dir: str, **options) -> int:
@@ -46,9 +48,9 @@ def run_build(log_dir: str | None, out_dir: str, **options) -> int:
     return build_site(config)
 
 
-def build_site(config: BuildConfig, limits: SizeLimits = GITHUB_PAGES) -> int:
+def build_site(config: BuildConfig, limits: SizeLimits = GITHUB_PAGES, jobs: int | None = None) -> int:
     """Build and report; returns the exit code (0 ok, 1 build failed). `limits`: where the site's size
-    gets a warning (GitHub Pages' by default)."""
+    gets a warning (GitHub Pages' by default); `jobs`: processes making run pages (None: by the machine)."""
     from jinja2 import TemplateError
 
     from logger.sources import count_by_source
@@ -63,7 +65,7 @@ def build_site(config: BuildConfig, limits: SizeLimits = GITHUB_PAGES) -> int:
             warn(shown_problems(data.problems, config), "error")
         progress = progress_bar() if not quiet and sys.stderr.isatty() else None
         try:
-            result = build(config, data=data, progress=progress)
+            result = build(config, data=data, progress=progress, jobs=jobs)
         finally:
             if progress:
                 click.echo("", err=True)
@@ -83,6 +85,7 @@ def build_site(config: BuildConfig, limits: SizeLimits = GITHUB_PAGES) -> int:
         click.echo(f"{result.experiments} experiment(s), {result.runs} run(s); {result.pages_written} page(s) written, "
                    f"{result.files_unchanged} file(s) unchanged, {result.files_removed} removed; "
                    f"{len(result.problems)} problem(s); {result.seconds:.1f} s")
+        click.echo(f"Build cache: {result.cache}")
         report_size(config.out_dir, limits)
         click.echo(f"Open {config.out_dir.joinpath('index.html').as_uri()}")
     return 0

@@ -33,6 +33,7 @@ from reporter.site.build import (
     shown_problems,
     static_sources,
 )
+from reporter.site.cache import forget_cache
 from reporter.site.render import make_environment, render_page
 from reporter.site.writer import SiteWriter
 
@@ -203,6 +204,7 @@ class Rebuilder:
             rendered = render_all(plan, self._env)
             writer = RecordingWriter(self.config.out_dir, force=self.config.force)
             writer.open()
+            forget_cache(writer.root)  # serve changes pages the `reporter build` cache vouched for
             outcome.problems += shown_problems(write_rendered(plan, rendered, writer), self.config)
             writer.close(prune=scope.full)
         except Exception as exc:  # noqa: BLE001 - any failure is reported and the last good site kept

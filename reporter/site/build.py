@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,10 +20,11 @@ from reporter.charts.run import TEMPLATES_SCRIPT, run_origin, templates_js
 from reporter.config import BuildConfig
 from reporter.errors import BuildError
 from reporter.site import compare as compare_data
+from reporter.site import inputs, tables
 from reporter.site import pages as P
-from reporter.site import tables
 from reporter.site.artifacts import ArtifactView, Blob, artifact_views, site_name_for_artifact
 from reporter.site.downloads import METRICS_DOWNLOAD, RUNS_DOWNLOAD, gzipped_csv
+from reporter.site.incremental import HOME_UNIT, PlannedUnit, write_units
 from reporter.site.render import make_environment, render_page
 from reporter.site.writer import SiteWriter
 
@@ -47,6 +48,10 @@ class BuildResult:
     seconds: float = 0.0
     index_path: Path | None = None
     redaction: str | None = None  # what was masked, for a warning
+    pages_rendered: int = 0  # pages made again (written or found unchanged); kept pages are not rendered
+    units_kept: int = 0  # parts of the site (home, an experiment, a run) the build cache kept as they were
+    units_made: int = 0
+    cache: str = ""  # what the build cache did: "incremental: ..." or "full build (why)"
 
 
 @dataclass
@@ -104,26 +109,82 @@ def require_publishable(data: LogData) -> None:
         raise TypeError("pages are planned only from publishable(data, config), never from the reader's data")
 
 
-def build(config: BuildConfig, data: LogData | None = None, progress: Progress | None = None) -> BuildResult:
-    """Build the whole site into config.out_dir; `data` skips reading (tests, serve)."""
+def build(config: BuildConfig, data: LogData | None = None, progress: Progress | None = None,
+          jobs: int | None = None) -> BuildResult:
+    """Build the whole site into config.out_dir; `data` skips reading (tests, serve). `jobs`: processes
+    making run pages (None: one per core when there are many pages; 1: all in this process).
+
+    Units of the site whose inputs are the same as at the last build are kept as they are (the build
+    cache, reporter/site/cache.py); `BuildResult.cache` says what the cache did."""
+    from reporter.site import cache as C
+    from reporter.site.inputs import global_fingerprint
+
     started = time.perf_counter()
     if data is None:
         data = read_data(config.log_dir)
     data, redaction = publishable(data, config)
     if config.strict and data.problems:
         raise BuildError(f"{len(data.problems)} problem(s) in the logs and --strict is on; first: {data.problems[0]}")
-    plan = gather(data, config)
     writer = SiteWriter(config.out_dir, force=config.force)
     writer.open()
-    not_copied = write_plan(plan, writer, make_environment(config.templates_dir), progress)
+    static = static_sources()
+    fingerprint = global_fingerprint(config, static)
+    try:
+        previous: C.BuildCache | None = C.load_cache(writer.root, fingerprint, writer.previous)
+        note = "incremental"
+    except C.CacheRefused as refused:
+        previous, note = None, f"full build ({refused})"
+    # from the first change to the site until the new cache is saved, no cache may vouch for its files
+    writer.before_change = lambda: C.forget_cache(writer.root)
+    env = make_environment(config.templates_dir)
+    not_copied = write_plan(static_plan(static), writer, env)
+    units = site_units(data, config, frozenset(static))
+    total = 1 + len(P.all_experiments(data)) + len(data.runs)
+    written = write_units(units, previous, fingerprint, writer,
+                          lambda plan, w: write_plan(plan, w, env), progress, total, jobs)
     writer.close()
+    C.save_cache(writer.root, written.cache)
     stats = writer.stats
+    if previous is not None:
+        note += f": {written.kept} of {total} parts of the site unchanged, {written.made} made again"
     return BuildResult(experiments=len(P.all_experiments(data)), runs=len(data.runs),
                        pages_written=stats.pages_written, files_written=stats.written,
                        files_unchanged=stats.unchanged, files_removed=stats.removed,
-                       problems=list(data.problems) + not_copied,
+                       problems=list(data.problems) + not_copied + written.problems,
                        seconds=time.perf_counter() - started, index_path=config.out_dir / "index.html",
-                       redaction=redaction.message())
+                       redaction=redaction.message(), pages_rendered=stats.pages_rendered,
+                       units_kept=written.kept, units_made=written.made, cache=note)
+
+
+def site_units(data: PublishableData, config: BuildConfig, static_names: frozenset[str]) -> Iterator[PlannedUnit]:
+    """The home unit, one unit per experiment, one per run (reporter/site/incremental.py): the pages `gather`
+    plans, each with the digest of its inputs (reporter/site/inputs.py)."""
+    index = P.site_index(data)
+    runs = P.sorted_runs(data.runs.values())
+    contents = {run.run_id: inputs.run_content(run) for run in runs}
+    experiments = index.experiments
+    yield PlannedUnit(HOME_UNIT, inputs.home_unit_digest(experiments, runs, contents, data.problems),
+                      lambda: plan_home(data, config, static_names, index))
+    for experiment_id in sorted(experiments):
+        members = index.runs_by_experiment.get(experiment_id, [])
+        digest = inputs.experiment_unit_digest(experiments[experiment_id], members, contents)
+        yield PlannedUnit(f"experiment:{experiment_id}", digest,
+                          functools.partial(plan_experiment, data, experiment_id, config, static_names, index))
+    for run in runs:
+        children = [child for child in index.children.get(run.run_id, []) if child.run_id != run.run_id]
+        digest = inputs.run_unit_digest(run, contents[run.run_id], data, experiments, children)
+        yield PlannedUnit(f"run:{run.run_id}", digest,
+                          functools.partial(plan_run, data, run.run_id, config, static_names, index))
+
+
+def static_plan(static: dict[str, Path]) -> SitePlan:
+    """The site's own CSS and JS, and the Vega bundle."""
+    plan = SitePlan()
+    for name, source in static.items():
+        plan.copies[f"static/{name}"] = source
+    plan.files[f"static/{VEGA_BUNDLE}"] = vega_bundle()
+    plan.files[f"static/{TEMPLATES_SCRIPT}"] = templates_js()  # what every run page's charts share
+    return plan
 
 
 def gather(data: PublishableData, config: BuildConfig) -> SitePlan:
@@ -131,11 +192,7 @@ def gather(data: PublishableData, config: BuildConfig) -> SitePlan:
     require_publishable(data)
     static = static_sources()
     static_names = frozenset(static)
-    plan = SitePlan()
-    for name, source in static.items():
-        plan.copies[f"static/{name}"] = source
-    plan.files[f"static/{VEGA_BUNDLE}"] = vega_bundle()
-    plan.files[f"static/{TEMPLATES_SCRIPT}"] = templates_js()  # what every run page's charts share
+    plan = static_plan(static)
     index = P.site_index(data)
     plan.add(plan_home(data, config, static_names, index))
     for experiment_id in sorted(index.experiments):

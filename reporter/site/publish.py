@@ -15,6 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from reporter.site.cache import forget_cache
+
 
 class PublishError(Exception):
     """Why publishing cannot go on, in one line for the user."""
@@ -47,6 +49,7 @@ def publish(build_site, repo: Path, remote: str = "origin", branch: str = "gh-pa
     with tempfile.TemporaryDirectory(prefix="flowsheet-publish-") as folder:
         site = Path(folder) / "site"
         build_site(site)
+        forget_cache(site)  # the build cache describes this build folder, not a published site
         text = message or (f"Publish runs with flowsheet from {head}" if head else "Publish runs with flowsheet")
         with _working_directory(Path(top)):  # ghp-import runs git in the current directory
             try:

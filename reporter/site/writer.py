@@ -25,7 +25,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -46,6 +46,8 @@ class WriteStats:
     unchanged: int = 0
     removed: int = 0
     pages_written: int = 0
+    pages_rendered: int = 0  # pages handed to write(), changed or not
+    kept: int = 0  # files a build cache vouched for, not made again (see keep)
 
 
 @dataclass
@@ -57,6 +59,9 @@ class SiteWriter:
     _previous: set[str] = field(default_factory=set)
     _root: Path | None = None  # out_dir with links resolved, set by open()
     _checked: set[Path] = field(default_factory=set)  # folders made or found real during this build
+    journal: list[str] = field(default_factory=list)  # every path written or copied, in order (a unit's files)
+    # called once, before the first file of the site is written, replaced or removed (the build cache goes)
+    before_change: Callable[[], None] | None = None
 
     def open(self) -> None:
         """Check that OUT_DIR is ours (or empty, or forced) and read what the last build wrote."""
@@ -84,15 +89,21 @@ class SiteWriter:
         target = self._target(relpath)
         self._make_folders(target)
         self._done.add(relpath)
+        self.journal.append(relpath)
+        if page:
+            self.stats.pages_rendered += 1
         if isinstance(content, (str, bytes)):
             data = content.encode("utf-8") if isinstance(content, str) else content
             if _same_bytes(target, data):
                 self.stats.unchanged += 1
                 return False
+            self.changing()
             _replace(target, lambda tmp: Path(tmp).write_bytes(data))
-        elif not _stream_into_place(target, content):
-            self.stats.unchanged += 1
-            return False
+        else:
+            self.changing()  # a stream is compared while written: the site may change
+            if not _stream_into_place(target, content):
+                self.stats.unchanged += 1
+                return False
         self.stats.written += 1
         if page:
             self.stats.pages_written += 1
@@ -103,6 +114,7 @@ class SiteWriter:
         target = self._target(relpath)
         self._make_folders(target)
         self._done.add(relpath)
+        self.journal.append(relpath)
         src = source.stat()
         try:
             dst = os.lstat(target)  # a link there is not our copy, whatever it points to
@@ -115,9 +127,58 @@ class SiteWriter:
             shutil.copyfile(source, tmp)
             os.utime(tmp, ns=(src.st_atime_ns, src.st_mtime_ns))  # the next build's "unchanged" test
 
+        self.changing()
         _replace(target, fill)
         self.stats.written += 1
         return True
+
+    def keep(self, files: list[tuple[str, int, int]] | tuple[tuple[str, int, int], ...]) -> bool:
+        """Count files the last build wrote as written by this one, without making them again: only when
+        each is listed in the last manifest and is still a regular file (in real folders) of that size and
+        modification time. False (and nothing counted) otherwise: the caller makes them again."""
+        for relpath, size, mtime_ns in files:
+            if relpath not in self._previous or self._removable(relpath) is None:
+                return False
+            try:
+                info = os.lstat(self._target(relpath))
+            except OSError:
+                return False
+            if info.st_size != size or info.st_mtime_ns != mtime_ns:
+                return False
+        self._done.update(relpath for relpath, _, _ in files)
+        self.stats.unchanged += len(files)
+        self.stats.kept += len(files)
+        return True
+
+    def file_state(self, relpath: str) -> tuple[str, int, int] | None:
+        """(path, size, modification time) of a file of the site, as `keep` checks them; None when absent."""
+        try:
+            info = os.lstat(self._target(relpath))
+        except OSError:
+            return None
+        return (relpath, info.st_size, info.st_mtime_ns)
+
+    def changing(self) -> None:
+        """Call `before_change` once, before the site's first change."""
+        if self.before_change is not None:
+            before, self.before_change = self.before_change, None
+            before()
+
+    def for_worker(self) -> SiteWriter:
+        """A writer for another process writing part of this site (reporter/site/parallel.py): the same
+        folder, already checked by open(); its own stats and journal, handed back with `adopt`."""
+        return SiteWriter(self.out_dir, self.force, _root=self.root)
+
+    def adopt(self, relpaths: list[str], stats: WriteStats) -> None:
+        """Count files a worker's writer wrote as written by this one (for the manifest and cleanup)."""
+        self._done.update(relpaths)
+        for name in ("written", "unchanged", "pages_written", "pages_rendered"):
+            setattr(self.stats, name, getattr(self.stats, name) + getattr(stats, name))
+
+    @property
+    def previous(self) -> set[str]:
+        """The files the last build's manifest lists."""
+        return self._previous
 
     def close(self, prune: bool = True) -> None:
         """Remove files the last build wrote and this one did not, then record this build's files.
@@ -130,6 +191,7 @@ class SiteWriter:
         for relpath in sorted(self._previous - self._done, reverse=True):
             target = self._removable(relpath)
             if target is not None:
+                self.changing()
                 _unlink_quietly(target)
                 self.stats.removed += 1
                 _prune_empty_parents(target.parent, self.root)
@@ -138,6 +200,7 @@ class SiteWriter:
         data = (json.dumps(manifest, indent=1) + "\n").encode("ascii")  # escaped: one path a line, whatever it holds
         marker = self.root / MARKER
         if not _same_bytes(marker, data):
+            self.changing()
             _replace(marker, lambda tmp: Path(tmp).write_bytes(data))
 
     @property

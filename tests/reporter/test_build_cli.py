@@ -26,6 +26,17 @@ def test_build_prints_a_summary_with_the_index_path(tmp_path):
     assert "2 experiment(s), 5 run(s); 9 page(s) written" in result.output
     assert f"Open {(tmp_path / 'site' / 'index.html').as_uri()}" in result.output
     assert "<title>My &lt;lab&gt;</title>" in (tmp_path / "site/index.html").read_text()
+    assert "Build cache: full build (no build cache)" in result.output
+
+
+def test_a_second_build_says_what_it_kept(tmp_path):
+    logs = write_site_logs(tmp_path / "logs")
+    assert invoke(str(logs), "-o", str(tmp_path / "site"), "--jobs", "2").exit_code == 0
+    again = invoke(str(logs), "-o", str(tmp_path / "site"), "--jobs", "1")
+    assert again.exit_code == 0, again.output
+    assert "0 page(s) written" in again.output
+    assert "Build cache: incremental: 8 of 8 parts of the site unchanged, 0 made again" in again.output
+    assert invoke(str(logs), "-o", str(tmp_path / "other"), "--jobs", "0").exit_code == 2
 
 
 def test_quiet_prints_nothing(tmp_path):

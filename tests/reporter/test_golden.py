@@ -4,9 +4,10 @@ When a change to the pages is intended, regenerate the golden site and review it
 
     FLOWSHEET_REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/reporter/test_golden.py
 
-`static/` is left out (copies of reporter/static and of vl-convert's Vega bundle), and so is the marker
-(it lists static/ too); test_build.py covers both. The `.gz` downloads are compared by what they hold
-(`zcat` shows it): another zlib may pack the same text into other bytes.
+`static/` is left out (copies of reporter/static and of vl-convert's Vega bundle), and so are the marker
+(it lists static/ too) and the build cache (file times); test_build.py and test_build_cache.py cover them.
+The `.gz` downloads are compared by what they hold (`zcat` shows it): another zlib may pack the same text
+into other bytes.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from site_logs import write_site_logs
 
 from reporter.config import BuildConfig
 from reporter.site.build import build
+from reporter.site.cache import CACHE_NAME
 from reporter.site.writer import MARKER
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "site"
-SKIPPED = ("static/", MARKER)
+SKIPPED = ("static/", MARKER, CACHE_NAME)
 
 
 def site_files(folder: Path) -> dict[str, bytes]:

@@ -9,6 +9,7 @@ import logger
 
 from reporter.cli import main
 from reporter.commands.publish import run_publish
+from reporter.site.cache import CACHE_NAME
 from reporter.site.publish import pages_url
 from reporter.site.size import SizeLimits
 
@@ -47,6 +48,7 @@ def test_publish_pushes_the_site_to_gh_pages(project):
     assert "Published to origin/gh-pages" in result.output
     files = git(remote, "ls-tree", "-r", "--name-only", "gh-pages").splitlines()
     assert "index.html" in files and ".nojekyll" in files
+    assert CACHE_NAME not in files  # the build cache describes the build folder, not the published site
     assert any(f.startswith("runs/") and f.endswith("/index.html") for f in files)
     assert "published-run" in git(remote, "show", "gh-pages:index.html")
     assert git(remote, "log", "-1", "--format=%s", "gh-pages") == "first publish"
