@@ -53,6 +53,32 @@ class MetricHistory:
 
 
 @dataclass
+class SummaryHistory(MetricHistory):
+    """A history restored from `reporter build`'s cache instead of read from its log (logger/sources/known.py):
+    only the points a runs table or a run's summary shows (the first, the latest, the smallest and largest
+    finite values, in logged order), with `count`, the number of points logged, and `digest`, a digest of
+    the full columns. Code that needs every point calls `require_points` first."""
+
+    count: int = 0
+    digest: str = ""
+
+
+class PointsNotRead(Exception):
+    """Some runs hold `SummaryHistory`s where every point is needed: read their logs again."""
+
+    def __init__(self, run_ids: set[str]):
+        super().__init__(f"{len(run_ids)} run(s) restored from a summary need their points")
+        self.run_ids = run_ids
+
+
+def require_points(*runs: Run) -> None:
+    """Raise PointsNotRead for the runs given that hold summaries, not every point."""
+    short = {run.run_id for run in runs if any(isinstance(h, SummaryHistory) for h in run.metrics.values())}
+    if short:
+        raise PointsNotRead(short)
+
+
+@dataclass
 class Artifact:
     path: str  # relative to the run's artifacts folder, "/"-separated
     size: int

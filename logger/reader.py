@@ -45,6 +45,7 @@ import os
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .logtree import find_units
 from .model import LogData, Problem
@@ -74,7 +75,10 @@ def log_root(path: str | os.PathLike) -> Path:
 class LogReader:
     """Follows one log directory (or one log file); `refresh()` brings `data` up to date and says what changed."""
 
-    def __init__(self, log_dir: str | os.PathLike, running_window: float = 600.0):
+    def __init__(self, log_dir: str | os.PathLike, running_window: float = 600.0,
+                 known: dict[str, dict[str, Any]] | None = None):
+        """`known`: runs an earlier process exported (`export`), by source name: the sources start from
+        them and read only the files that changed since (logger/sources/known.py)."""
         path = Path(log_dir).expanduser().absolute()
         self.only = path if path.is_file() else None  # a file named alone: read it and nothing beside it
         self.root = path.parent if self.only else path
@@ -84,6 +88,7 @@ class LogReader:
         self._sources: dict[tuple[type[Source], Path | None], Source] = {}  # (kind, its unit when per_unit)
         self.units: dict[type[Source], list[Path]] = {}  # what each source claimed in the last walk
         self._refreshed = False
+        self._known = known or {}
 
     def refresh(self, now: float | None = None) -> Changes:
         """Read what changed since the last call. `now` (seconds since the epoch) decides RUNNING vs UNFINISHED."""
@@ -95,7 +100,7 @@ class LogReader:
         # A source that reads one store per unit (`Source.per_unit`) gets an instance for each.
         wanted = {(kind, unit if kind.per_unit else None): [unit] if kind.per_unit else units
                   for kind, units in self.units.items() for unit in units}
-        self._sources = {key: self._sources.get(key) or key[0](self.root, self.running_window) for key in wanted}
+        self._sources = {key: self._sources.get(key) or self._new_source(key[0]) for key in wanted}
         changes = Changes(everything=not self._refreshed)
         parts = []
         for key, source in self._sources.items():
@@ -108,6 +113,23 @@ class LogReader:
             changes.runs |= part.runs
         self._refreshed = True
         return _settle(changes, old, self.data)
+
+    def _new_source(self, kind: type[Source]) -> Source:
+        source = kind(self.root, self.running_window)
+        known = self._known.get(kind.name)
+        if known and not kind.per_unit:
+            source.adopt(known)
+        return source
+
+    def export(self) -> dict[str, dict[str, Any]]:
+        """What the sources know of their runs, by source name, for `known` in a later process."""
+        exported = {source.name: source.export() for source in self._sources.values() if not source.per_unit}
+        return {name: entries for name, entries in exported.items() if entries}
+
+    def forget(self, run_ids: set[str]) -> None:
+        """Read these runs from their logs at the next refresh (they were known as summaries only)."""
+        for source in self._sources.values():
+            source.forget(run_ids)
 
     def runs_by_source(self) -> dict[str, int]:
         """How many runs each format brought, by its label (the terminal's "read" line)."""

@@ -43,6 +43,7 @@ import pkgutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..logtree import Claim, Listing
 from ..model import LogData, Problem, Run
@@ -93,6 +94,17 @@ class Source:
         The removed runs and experiments and the new problems are worked out by the reader: a source
         may leave those fields empty."""
         raise NotImplementedError
+
+    # Runs known from an earlier process (logger/sources/known.py); a source that cannot use them has none.
+    def adopt(self, known: dict[str, Any]) -> None:
+        """Start from these exported runs (rel path -> entry) instead of reading their unchanged files."""
+
+    def export(self) -> dict[str, Any]:
+        """This source's runs as entries `adopt` takes in another process."""
+        return {}
+
+    def forget(self, run_ids: set[str]) -> None:
+        """Read these runs from their logs at the next refresh, not from adopted entries."""
 
 
 _registry: list[type[Source]] = []

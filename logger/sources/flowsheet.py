@@ -15,110 +15,18 @@ from typing import Any
 
 from ..format import ARTIFACTS_DIR, EXPERIMENT_FILE, LOG_SUFFIX, NOTES_FILE, RUN_FILE
 from ..model import Artifact, Experiment, LogData, Problem, Run
-from ..parsing import ExperimentParser, Parser
-from ..parsing_plain import PlainParser, is_plain_record, lenient_loads, plain_experiment_id, plain_run_id
+from ..parsing_plain import plain_experiment_id
 from ..safepath import RefusedPath, file_kind, open_inside, resolve_inside
-from ..segment_merge import Folding, merge_experiment, parser_for
+from ..segment_merge import Folding, merge_experiment
 from ..segments import is_experiment_segment, is_segment
 from . import Changes, Claim, Listing, Source, register
+from .known import KnownParser, export_run, file_state, restore_run
+from .tracked import TrackedFile
 
-CHUNK = 1 << 20
-TAIL = 64  # bytes before the offset remembered to notice a file rewritten in place
 PLAIN_EXPERIMENT = "plain"
 
 
-# ---------------------------------------------------------------- files: offsets, chunks, rewrites
-
-
-class _TrackedFile:
-    """One file being followed: where the last complete line ended, and the parser of its lines."""
-
-    def __init__(self, path: Path, rel: str, role: str, log_dir: Path):
-        self.path = path
-        self.log_dir = log_dir
-        self.rel = rel
-        self.role = role  # "run", "segment", "experiment" or "jsonl" (plain if its first line says so)
-        # a SegmentParser (a RunParser), ExperimentParser or PlainParser: which one follows from the role
-        self.parser: Any = None
-        self.identity: tuple[int, int] | None = None
-        self.offset = 0
-        self.tail = b""
-        self.seen_size = -1
-        self.mtime_ns = 0
-        self.plain = False  # for "jsonl": decided plain
-        self.error: Problem | None = None  # the file could not be read at all
-
-    def _new_parser(self, first_line: bytes | None) -> Parser | None:
-        if self.role in ("run", "segment"):
-            return parser_for(self.rel, self.path.parent)
-        if self.role == "experiment":
-            return ExperimentParser(self.rel, self.path.parent)
-        try:
-            record = lenient_loads(first_line) if first_line is not None else None
-        except ValueError:
-            record = None
-        self.plain = is_plain_record(record)
-        return PlainParser(self.rel, self.path, plain_run_id(self.rel)) if self.plain else None
-
-    def update(self, root_real: str) -> bool:
-        """Read what was appended since last time (or all of it again). True when anything changed.
-
-        `root_real`: the log directory resolved once for the whole pass, not once per file."""
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            return False  # gone: the tree scan drops it
-        if (info.st_size == self.seen_size and info.st_mtime_ns == self.mtime_ns
-                and (info.st_dev, info.st_ino) == self.identity):
-            return False
-        try:
-            with open_inside(self.path, self.log_dir, root_real) as file:
-                return self._read(file)
-        except OSError as error:
-            problem = Problem(self.rel, None, f"cannot read: {error.strerror or error}")
-            changed = problem != self.error
-            self.error = problem
-            return changed
-
-    def _read(self, file) -> bool:
-        info = os.fstat(file.fileno())
-        whole = ((info.st_dev, info.st_ino) != self.identity or info.st_size < self.offset
-                 or (self.role != "jsonl" or self.plain) and self.parser is None)
-        if not whole and self.tail:
-            file.seek(self.offset - len(self.tail))
-            whole = file.read(len(self.tail)) != self.tail  # rewritten in place
-        if whole:
-            self.offset, self.tail, self.plain = 0, b"", False
-            self.parser = self._new_parser(None) if self.role != "jsonl" else None
-            file.seek(0)
-        self.identity = (info.st_dev, info.st_ino)
-        self.mtime_ns = info.st_mtime_ns
-        self.error = None
-        start_offset = self.offset
-        pending: list[bytes] = []  # the start of a line not finished yet, maybe over several chunks
-        decided = self.parser is not None or (self.role == "jsonl" and self.offset > 0)
-        while True:
-            chunk = file.read(CHUNK)
-            if not chunk:
-                break
-            end = chunk.rfind(b"\n")
-            if end < 0:
-                pending.append(chunk)
-                continue
-            if pending:
-                end += sum(map(len, pending))
-                chunk = b"".join(pending) + chunk
-            lines = chunk[:end].split(b"\n")
-            pending = [chunk[end + 1:]]
-            if not decided:
-                decided = True  # a plain log is told by its first non-blank line
-                self.parser = self._new_parser(next((line for line in lines if line.strip()), None))
-            if self.parser is not None:
-                self.parser.feed(lines)
-            self.offset += end + 1
-            self.tail = (self.tail + chunk[max(0, end + 1 - TAIL): end + 1])[-TAIL:]
-        self.seen_size = self.offset + sum(map(len, pending))
-        return whole or self.offset != start_offset
+# ---------------------------------------------------------------- artifacts
 
 
 def _list_artifacts(folder: Path, log_dir: Path, rel_folder: str) -> tuple[list[Artifact], list[Problem]]:
@@ -204,25 +112,61 @@ class FlowsheetSource(Source):
 
     def __init__(self, root: Path, running_window: float):
         super().__init__(root, running_window)
-        self._files: dict[str, _TrackedFile] = {}
+        self._files: dict[str, TrackedFile] = {}
         self._notes: dict[str, tuple[int, int, str | None]] = {}  # experiment folder -> (mtime, size, text)
         self._artifacts: dict[str, list[Artifact]] = {}  # what the last refresh saw, to tell changes
         self._statuses: dict[str, str] = {}
         self._folding = Folding()  # run folders with segment files: their files read as one run
         self._skipped: list[Problem] = []  # segments that are links or special files, found by the last refresh
 
+    def adopt(self, known: dict[str, Any]) -> None:
+        # An entry only stands for a file this source's walk finds (refresh drops the others) and names its folder.
+        for rel, entry in known.items():
+            state = file_state(entry)
+            if state is None or rel.rpartition("/")[2] != RUN_FILE or rel in self._files:
+                continue
+            parser = restore_run(entry, str((self.root / rel).parent))
+            if parser is None:
+                continue
+            tracked = TrackedFile(self.root / rel, rel, "run", self.root)
+            tracked.seen_size = tracked.offset = state[0]
+            tracked.mtime_ns, tracked.identity = state[1], (state[2], state[3])
+            tracked.parser = parser
+            self._files[rel] = tracked
+
+    def export(self) -> dict[str, Any]:
+        segmented = {rel.rpartition("/")[0] for rel, tracked in self._files.items() if tracked.role == "segment"}
+        known = {}
+        for rel, tracked in self._files.items():
+            if (tracked.role != "run" or tracked.error is not None or tracked.parser is None
+                    or tracked.identity is None or rel.rpartition("/")[0] in segmented
+                    or tracked.offset != tracked.seen_size):  # a last line still being written
+                continue
+            entry = export_run(tracked.parser, (tracked.offset, tracked.mtime_ns, *tracked.identity))
+            if entry is not None:
+                known[rel] = entry
+        return known
+
+    def forget(self, run_ids: set[str]) -> None:
+        for rel, tracked in list(self._files.items()):
+            if isinstance(tracked.parser, KnownParser) and tracked.parser.run.run_id in run_ids:
+                del self._files[rel]
+
     def refresh(self, now: float, units: list[Path]) -> Changes:
         self._skipped = []
         found, notes, run_folders = self._sort_units(units)
-        for rel in list(self._files):
-            if rel not in found:
+        # a run folder that has segment files now is read and merged from its files (logger/segment_merge.py)
+        segmented = {rel.rpartition("/")[0] for rel, role in found.items() if role == "segment"}
+        for rel, member in list(self._files.items()):
+            known = isinstance(member.parser, KnownParser)
+            if rel not in found or known and (found[rel] != "run" or rel.rpartition("/")[0] in segmented):
                 del self._files[rel]
         changed_files = set()
         root_real = os.path.realpath(self.root)
         for rel, role in found.items():
             tracked = self._files.get(rel)
             if tracked is None:
-                tracked = self._files[rel] = _TrackedFile(self.root / rel, rel, role, self.root)
+                tracked = self._files[rel] = TrackedFile(self.root / rel, rel, role, self.root)
             if tracked.update(root_real):
                 changed_files.add(rel)
         return self._assemble(now, changed_files, notes, run_folders)
@@ -264,7 +208,7 @@ class FlowsheetSource(Source):
             return rel.rpartition("/")[0]
 
         # Experiment folders: those with an experiment.jsonl, and those holding runs.
-        exp_files: dict[str, list[_TrackedFile]] = {}  # experiment.jsonl, and pieces uploaded from it
+        exp_files: dict[str, list[TrackedFile]] = {}  # experiment.jsonl, and pieces uploaded from it
         for rel, member in sorted(self._files.items()):
             if member.role == "experiment":
                 exp_files.setdefault(parent_of(rel), []).append(member)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from logger.model import Run
+from logger.model import Run, require_points
 
 from reporter.charts.common import (  # the runs-table helpers are imported from here by the pages too
     CHART_HEIGHT,
@@ -60,6 +60,7 @@ def overlay_spec(runs: list[Run], frame: pd.DataFrame, key: str, *, note: str = 
     `frame` is the runs table of `runs` (row `i` is `runs[i]`); the names come from it. With `ranked_by`
     (a metric), `runs` are the best runs by it and the subtitle counts the lines actually drawn.
     """
+    require_points(*runs)  # runs known from the build cache hold a summary of each metric, not every point
     rows, without = [], 0
     for index, run in enumerate(runs):
         history = run.metrics.get(key)

@@ -55,17 +55,19 @@ def build_site(config: BuildConfig, limits: SizeLimits = GITHUB_PAGES, jobs: int
 
     from logger.sources import count_by_source
 
-    from reporter.site.build import BuildError, build, read_data, shown_problems
+    from reporter.site.build import BuildError, build, shown_problems
+    from reporter.site.reading import start_reading
     from reporter.site.writer import SiteError
 
     quiet = config.quiet
     try:
-        data = read_data(config.log_dir)
+        reading = start_reading(config)  # runs the last build knew, unchanged since, are not read again
+        data = reading.data
         if config.strict and not quiet:  # the build is about to fail on them: show them all first
             warn(shown_problems(data.problems, config), "error")
         progress = progress_bar() if not quiet and sys.stderr.isatty() else None
         try:
-            result = build(config, data=data, progress=progress, jobs=jobs)
+            result = build(config, progress=progress, jobs=jobs, reading=reading)
         finally:
             if progress:
                 click.echo("", err=True)

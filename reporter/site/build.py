@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from logger.model import LogData, Problem
+from logger.model import LogData, Problem, require_points
 from logger.safepath import open_regular
 
 from reporter.assets import STATIC_DIR
@@ -25,6 +25,7 @@ from reporter.site import pages as P
 from reporter.site.artifacts import ArtifactView, Blob, artifact_views, site_name_for_artifact
 from reporter.site.downloads import METRICS_DOWNLOAD, RUNS_DOWNLOAD, gzipped_csv
 from reporter.site.incremental import HOME_UNIT, PlannedUnit, write_units
+from reporter.site.reading import Reading, start_reading
 from reporter.site.render import make_environment, render_page
 from reporter.site.writer import SiteWriter
 
@@ -110,9 +111,11 @@ def require_publishable(data: LogData) -> None:
 
 
 def build(config: BuildConfig, data: LogData | None = None, progress: Progress | None = None,
-          jobs: int | None = None) -> BuildResult:
-    """Build the whole site into config.out_dir; `data` skips reading (tests, serve). `jobs`: processes
-    making run pages (None: one per core when there are many pages; 1: all in this process).
+          jobs: int | None = None, reading: Reading | None = None) -> BuildResult:
+    """Build the whole site into config.out_dir. `data` skips reading (tests, serve); `reading` is the
+    logs as `start_reading(config)` read them (runs the last build knew and whose files did not change
+    are not read again: reporter/site/reading.py); with neither, the build reads them so. `jobs`:
+    processes making run pages (None: one per core when there are many pages; 1: all in this process).
 
     Units of the site whose inputs are the same as at the last build are kept as they are (the build
     cache, reporter/site/cache.py); `BuildResult.cache` says what the cache did."""
@@ -120,17 +123,20 @@ def build(config: BuildConfig, data: LogData | None = None, progress: Progress |
     from reporter.site.inputs import global_fingerprint
 
     started = time.perf_counter()
-    if data is None:
-        data = read_data(config.log_dir)
-    data, redaction = publishable(data, config)
+    if data is None and reading is None:
+        reading = start_reading(config)
+    raw = reading.data if data is None and reading is not None else data
+    assert raw is not None
+    data, redaction = publishable(raw, config)
     if config.strict and data.problems:
         raise BuildError(f"{len(data.problems)} problem(s) in the logs and --strict is on; first: {data.problems[0]}")
     writer = SiteWriter(config.out_dir, force=config.force)
     writer.open()
-    static = static_sources()
-    fingerprint = global_fingerprint(config, static)
+    static = reading.static if reading is not None else static_sources()
+    fingerprint = reading.fingerprint if reading is not None else global_fingerprint(config, static)
     try:
-        previous: C.BuildCache | None = C.load_cache(writer.root, fingerprint, writer.previous)
+        previous: C.BuildCache | None = C.load_cache(writer.root, fingerprint, writer.previous,
+                                                     reading.document if reading is not None else None)
         note = "incremental"
     except C.CacheRefused as refused:
         previous, note = None, f"full build ({refused})"
@@ -140,9 +146,14 @@ def build(config: BuildConfig, data: LogData | None = None, progress: Progress |
     not_copied = write_plan(static_plan(static), writer, env)
     units = site_units(data, config, frozenset(static))
     total = 1 + len(P.all_experiments(data)) + len(data.runs)
+    published = data
+    fetch = None if reading is None else functools.partial(
+        reading.fetch_points, published=published, publish=lambda fresh: publishable(fresh, config)[0])
     written = write_units(units, previous, fingerprint, writer,
-                          lambda plan, w: write_plan(plan, w, env), progress, total, jobs)
+                          lambda plan, w: write_plan(plan, w, env), progress, total, jobs, fetch)
     writer.close()
+    if reading is not None:
+        written.cache.known = reading.reader.export()
     C.save_cache(writer.root, written.cache)
     stats = writer.stats
     if previous is not None:
@@ -174,7 +185,7 @@ def site_units(data: PublishableData, config: BuildConfig, static_names: frozens
         children = [child for child in index.children.get(run.run_id, []) if child.run_id != run.run_id]
         digest = inputs.run_unit_digest(run, contents[run.run_id], data, experiments, children)
         yield PlannedUnit(f"run:{run.run_id}", digest,
-                          functools.partial(plan_run, data, run.run_id, config, static_names, index))
+                          functools.partial(plan_run, data, run.run_id, config, static_names, index), (run.run_id,))
 
 
 def static_plan(static: dict[str, Path]) -> SitePlan:
@@ -248,6 +259,7 @@ def plan_run(data: PublishableData, run_id: str, config: BuildConfig, static_nam
     """
     require_publishable(data)
     run = data.runs[run_id]
+    require_points(run)  # a run known from the build cache is read whole before its page is made
     artifacts = artifact_views(run, config.max_artifact_bytes, config.log_root) if run.artifacts else []
     folder = P.run_dir(run_id)
     # Without its downloads (serve's light rebuilds) the page names no zoom chunks either: the chunks on disk

@@ -22,11 +22,12 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 CACHE_NAME = ".flowsheet-build-cache.json"
-CACHE_FORMAT, CACHE_VERSION = "flowsheet-build-cache", 1
+CACHE_FORMAT, CACHE_VERSION = "flowsheet-build-cache", 2
 MAX_CACHE_BYTES = 1 << 30  # a cache bigger than this is not ours (100,000 runs take some 40 MB)
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
@@ -45,22 +46,42 @@ class Unit:
 class BuildCache:
     fingerprint: str
     units: dict[str, Unit] = field(default_factory=dict)
+    # what the reader knew of each run file, by source (LogReader.export): the next build's reader starts
+    # from it and reads only the files that changed (logger/sources/known.py checks each entry)
+    known: dict[str, Any] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         units = {name: {"digest": unit.digest, "files": [list(entry) for entry in unit.files],
                         "problems": [list(problem) for problem in unit.problems]}
                  for name, unit in sorted(self.units.items())}
         return orjson.dumps({"format": CACHE_FORMAT, "version": CACHE_VERSION,
-                             "fingerprint": self.fingerprint, "units": units})
+                             "fingerprint": self.fingerprint, "units": units, "known": self.known})
 
 
 class CacheRefused(Exception):
     """Why a cache file is not used; one line for the build's summary."""
 
 
-def load_cache(root: Path, fingerprint: str, manifest: set[str]) -> BuildCache:
-    """The cache in the site folder `root`, checked against this build's `fingerprint` and the files the
-    site's manifest lists; raises CacheRefused (with the reason) when there is none or it cannot be trusted."""
+def load_cache(root: Path, fingerprint: str, manifest: set[str], document: object = None) -> BuildCache:
+    """The cache in the site folder `root` (or its `document`, already read), checked against this build's
+    `fingerprint` and the files the site's manifest lists; raises CacheRefused (with the reason) when there
+    is none or it cannot be trusted."""
+    return parse_cache(read_document(root) if document is None else document, fingerprint, manifest)
+
+
+def known_runs(document: object, fingerprint: str) -> dict[str, Any]:
+    """The runs the reader knew at the last build, when the cache is of this flowsheet and these options."""
+    if (not isinstance(document, dict) or document.get("format") != CACHE_FORMAT
+            or document.get("version") != CACHE_VERSION or document.get("fingerprint") != fingerprint):
+        return {}
+    known = document.get("known")
+    if not isinstance(known, dict):
+        return {}
+    return {name: entries for name, entries in known.items() if isinstance(name, str) and isinstance(entries, dict)}
+
+
+def read_document(root: Path) -> object:
+    """The cache file's JSON, unchecked; raises CacheRefused when there is none or it cannot be read."""
     path = root / CACHE_NAME
     try:
         info = os.lstat(path)
@@ -75,7 +96,7 @@ def load_cache(root: Path, fingerprint: str, manifest: set[str]) -> BuildCache:
             document = orjson.loads(file.read(MAX_CACHE_BYTES + 1))
     except (OSError, ValueError) as error:
         raise CacheRefused(f"build cache unreadable: {error}") from None
-    return parse_cache(document, fingerprint, manifest)
+    return document
 
 
 def parse_cache(document: object, fingerprint: str, manifest: set[str]) -> BuildCache:

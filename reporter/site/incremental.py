@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from logger.model import Problem
+from logger.model import PointsNotRead, Problem
 
 from reporter.site.cache import BuildCache, Unit
 from reporter.site.parallel import UnitResult, run_in_pool, workers_for
@@ -29,6 +29,7 @@ class PlannedUnit:
     name: str
     digest: str
     plan: Callable[[], object]  # -> SitePlan (typed loosely: reporter.site.build imports this module)
+    runs: tuple[str, ...] = ()  # runs whose every point the unit needs (a run page's run)
 
 
 @dataclass
@@ -41,10 +42,15 @@ class UnitsWritten:
 
 def write_units(units: Iterator[PlannedUnit], previous: BuildCache | None, fingerprint: str, writer: SiteWriter,
                 write_plan: Callable[..., list[Problem]], progress: Callable[[int, int], None] | None = None,
-                total: int = 0, jobs: int | None = None) -> UnitsWritten:
+                total: int = 0, jobs: int | None = None,
+                fetch_points: Callable[[set[str]], None] | None = None) -> UnitsWritten:
     """Keep each unit the cache vouches for (same digest, files untouched since), plan and write the others
     (run units in a process pool when there are many: reporter/site/parallel.py); returns the new cache
-    (every unit with the files it has now) and the problems of every unit, in unit order."""
+    (every unit with the files it has now) and the problems of every unit, in unit order.
+
+    Runs known from the last build's cache hold summaries, not every point (logger/sources/known.py):
+    `fetch_points(run_ids)` reads such runs whole. It is called once for the runs of the run units to make,
+    and again whenever planning a home or experiment unit finds it needs a run's points (PointsNotRead)."""
     made: dict[str, Unit] = {}
     kept: dict[str, Unit] = {}
     order: list[str] = []
@@ -60,10 +66,23 @@ def write_units(units: Iterator[PlannedUnit], previous: BuildCache | None, finge
     digests = {unit.name: unit.digest for unit in aggregates + runs}
     done = len(kept)
 
+    if fetch_points is not None:
+        needed = {run_id for unit in runs for run_id in unit.runs}
+        if needed:
+            fetch_points(needed)
+
     def make(unit: PlannedUnit, into: SiteWriter) -> UnitResult:
         start = len(into.journal)
-        problems = write_plan(unit.plan(), into)
-        files = [state for path in into.journal[start:] if (state := into.file_state(path)) is not None]
+        while True:
+            try:
+                problems = write_plan(unit.plan(), into)
+                break
+            except PointsNotRead as need:  # the unit is planned and written again once they are read
+                if fetch_points is None:
+                    raise
+                fetch_points(need.run_ids)
+        written = dict.fromkeys(into.journal[start:])  # once each, though a retry wrote some twice
+        files = [state for path in written if (state := into.file_state(path)) is not None]
         return unit.name, files, [(p.file, p.line, p.reason) for p in problems]
 
     def record(result: UnitResult) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from logger.model import Experiment, LogData, Problem, Run
+from logger.sources.known import columns_digest
 
 from reporter.config import BuildConfig
 
@@ -124,10 +125,7 @@ def run_content(run: Run) -> str:
     digest.update(repr(fields).encode("utf-8", "surrogateescape"))
     for key, history in run.metrics.items():
         digest.update(repr(key).encode("utf-8", "surrogateescape"))
-        for column in (history.steps, history.values, history.timestamps):
-            raw = column.tobytes()
-            digest.update(f"{column.typecode}{len(raw)}:".encode())
-            digest.update(raw)
+        digest.update(columns_digest(history).encode())  # a run known from the cache has its points' digest
     root = run.artifacts_dir
     for artifact in run.artifacts:
         # a file of its own, or the log file holding its bytes (an image in a TensorBoard event file)

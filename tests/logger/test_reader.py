@@ -404,7 +404,7 @@ def test_unreadable_file_is_a_problem_not_an_error(tmp_path):
 
 
 def test_large_file_is_read_in_chunks(tmp_path, monkeypatch):
-    import logger.sources.flowsheet as reader_module
+    import logger.sources.tracked as reader_module
 
     monkeypatch.setattr(reader_module, "CHUNK", 100)  # lines straddle chunk boundaries
     exp = write_experiment(tmp_path, "e")

@@ -14,6 +14,7 @@ from logger.mirror import mirror_home, refused, sync
 from logger.reader import read_logs
 
 from reporter.commands.build import run_build
+from reporter.site.cache import CACHE_NAME
 
 
 def _upload(local: Path, bucket: str, prefix: str = "runs") -> None:
@@ -23,7 +24,9 @@ def _upload(local: Path, bucket: str, prefix: str = "runs") -> None:
 
 
 def _site_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The site's files; not the build cache, which names the log folder it was built from."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != CACHE_NAME}
 
 
 def _line(record: dict) -> bytes:
