@@ -22,6 +22,10 @@ what it reads (logger/logtree.py), refreshes those that claimed something, and m
 an id two sources hold is kept by the first (in `Source.order`) and the other is reported. Experiments
 two sources found in the same folder are one experiment.
 
+A reader may start from runs an earlier process knew (`LogReader(known=...)`, what `export()` gave;
+`reporter build` keeps them in its cache): their unchanged files are not read, and their metrics are
+summaries (`SummaryHistory`) until `forget()` has them read (logger/sources/known.py).
+
 The log path may also be one file (an `mlflow.db`, an event file): the reader then reads that file alone,
 and the folder holding it is the boundary nothing is read outside of.
 

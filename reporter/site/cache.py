@@ -5,7 +5,8 @@ experiment (its page, table data and CSV) and one per run (its page, metrics CSV
 Each unit has a digest of everything its files are made from (reporter/site/inputs.py). The cache lies
 in OUT_DIR as CACHE_NAME (a hidden name: the writer's cleanup never touches it, `reporter publish`
 leaves it out) and records, per unit, that digest and the files the unit wrote; plus `fingerprint`, a
-digest of everything global (flowsheet's code, templates, static files, build options).
+digest of everything global (flowsheet's code, templates, static files, build options); plus `known`,
+what the reader knew of each run file (logger/sources/known.py), from which the next build's reader starts.
 
 It is JSON (nothing read back can run code) with a format tag and version, and it is checked field by
 field: anything off, a unit naming a file the site's manifest does not list, or another fingerprint,
