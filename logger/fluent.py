@@ -215,6 +215,16 @@ def _find_run_folder(run_id: str, log_dir: Path | None = None) -> Path:
         folder = experiment / run_id
         if is_run_folder(folder):
             return folder
+    from .storage import fetch_run, is_staged
+
+    if is_staged(log_dir):  # logs on object storage: the run may have been started on another machine
+        try:
+            fetched = fetch_run(log_dir, run_id)
+        except Exception as error:  # any storage client's error: the run cannot be found, say why
+            raise ResourceDoesNotExist(f"no run with id {run_id!r} in {log_dir} (this machine's staging folder), "
+                                       f"and the object storage could not be read: {error}") from None
+        if fetched is not None:
+            return fetched
     raise ResourceDoesNotExist(f"no run with id {run_id!r} in {log_dir}")
 
 

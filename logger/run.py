@@ -385,15 +385,6 @@ def _join(folder: str, name: str) -> str:
 
 
 def _replay(folder: Path) -> dict:
-    """What a resumed run needs from its files (run.jsonl and every segment, merged): identity, params and
-    tags, read by the reader's own parser (logger/parsing.py), so that resuming sees exactly the run the
-    reader shows; bad lines are skipped."""
-    from .segment_merge import read_run_folder  # the reader's machinery: paid only on resume
+    from .segment_merge import replay_state  # the reader's machinery: paid only on resume
 
-    parser = read_run_folder(folder)
-    if parser is None:
-        raise FileNotFoundError(f"no run file in {folder}")
-    run = parser.run
-    return {"run_id": run.run_id, "experiment_id": parser.start_experiment_id, "name": run.name,
-            "parent_run_id": run.parent_run_id, "start_time": run.start_time,
-            "params": dict(run.params), "tags": dict(run.tags), "deleted": run.deleted}
+    return replay_state(folder)

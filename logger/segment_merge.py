@@ -77,20 +77,39 @@ def parser_for(rel: str, folder: Path) -> SegmentParser:
     return SegmentParser(rel, folder, segment=name != RUN_FILE)
 
 
-def read_run_folder(folder: Path):
-    """Every file of the run in `folder`, parsed and merged as the reader does: what resuming replays.
-    Returns the merged parser (its `run`, `start_experiment_id`, `end_status`), or None for no file."""
+def read_run_folder(folder: Path, *copies: Path):
+    """Every file of the run in `folder` (and in `copies`, other folders holding files of the same run),
+    parsed and merged as the reader does: what resuming replays. Returns the merged parser (its `run`,
+    `start_experiment_id`, `end_status`), or None for no file."""
     parsers = []
-    for name in run_file_names(folder):
-        try:
-            with open(folder / name, "rb") as file:
-                data = file.read()
-        except OSError:
-            continue
-        parsers.append(parse_file(parser_for(name, folder), data))
+    for place in (folder, *copies):
+        for name in run_file_names(place):
+            try:
+                with open(place / name, "rb") as file:
+                    data = file.read()
+            except OSError:
+                continue
+            parsers.append(parse_file(parser_for(name, folder), data))
     if not parsers:
         return None
     return parsers[0] if len(parsers) == 1 and not parsers[0].segment else merge(folder, parsers)
+
+
+def replay_state(folder: Path) -> dict:
+    """What a resumed run needs from its files (run.jsonl and every segment, merged; on object storage also
+    the pieces other machines uploaded, fetched by logger/storage.py): identity, params and tags, read by the
+    reader's own parser (logger/parsing.py), so that resuming sees exactly the run the reader shows; bad
+    lines are skipped."""
+    from .storage import run_copy
+
+    copy = run_copy(folder)
+    parser = read_run_folder(folder, *([copy] if copy is not None else []))
+    if parser is None:
+        raise FileNotFoundError(f"no run file in {folder}")
+    run = parser.run
+    return {"run_id": run.run_id, "experiment_id": parser.start_experiment_id, "name": run.name,
+            "parent_run_id": run.parent_run_id, "start_time": run.start_time,
+            "params": dict(run.params), "tags": dict(run.tags), "deleted": run.deleted}
 
 
 def merge_experiment(folder: Path, parsers: list) -> Experiment:

@@ -266,6 +266,59 @@ def _after_fork_in_child() -> None:
         uploader._fresh_locks()
 
 
+def _copies_home(staging: Path) -> Path:
+    """Where runs' pieces fetched to resume them lie: beside the staging folders, never inside one (what lies
+    in a staging folder is uploaded)."""
+    return staging.parent.parent / "resumed" / staging.name
+
+
+def run_copy(folder: Path) -> Path | None:
+    """The local copy `fetch_run` made of the pieces of the run whose staging folder is `folder`, or None."""
+    for staging in list(_uploaders):
+        if folder.is_relative_to(staging):
+            copy = _copies_home(staging) / folder.relative_to(staging)
+            return copy if copy.is_dir() else None
+    return None
+
+
+def fetch_run(staging: Path, run_id: str) -> Path | None:
+    """Resuming run `run_id` on a machine whose staging folder does not have it (a job resumed on another
+    node): copy the run's log pieces from the storage (every writer's) next to the staging folder, where
+    resuming reads them (`run_copy`) and nothing uploads them again, and make the run's folder in the
+    staging folder for this process's own segment. Returns that folder, or None when the storage has no
+    such run. Raises OSError (or the storage client's error) when the storage cannot be read."""
+    from .mirror import refused
+    from .segments import is_run_file
+
+    uploader = _uploaders.get(staging)
+    if uploader is None:
+        return None
+    fs = uploader._filesystem()
+    fs.invalidate_cache()  # other machines wrote since this process last listed
+    root = uploader._root
+    for experiment in sorted(fs.ls(root, detail=False) if root else fs.ls("", detail=False)):
+        name = experiment.rstrip("/").rpartition("/")[2]
+        try:
+            listed = fs.ls(f"{experiment.rstrip('/')}/{run_id}", detail=True)
+        except FileNotFoundError:
+            continue
+        pieces = [entry["name"] for entry in listed if entry.get("type") == "file"
+                  and is_run_file(entry["name"].rpartition("/")[2])]
+        if not pieces or refused(name) is not None:
+            continue
+        copy = _copies_home(staging) / name / run_id
+        if copy.is_dir():
+            for old in copy.iterdir():
+                old.unlink()
+        copy.mkdir(parents=True, exist_ok=True)
+        for key in pieces:
+            (copy / key.rpartition("/")[2]).write_bytes(fs.cat_file(key))
+        folder = staging / name / run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return None
+
+
 def is_staged(folder: Path) -> bool:
     """Whether `folder` lies in a staging folder: its runs are written as segments, whatever the mode."""
     return bool(_uploaders) and any(folder.is_relative_to(staging) for staging in list(_uploaders))

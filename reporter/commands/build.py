@@ -55,13 +55,13 @@ def build_site(config: BuildConfig, limits: SizeLimits = GITHUB_PAGES, jobs: int
 
     from logger.sources import count_by_source
 
-    from reporter.site.build import BuildError, build, shown_problems
+    from reporter.site.build import BuildError, build, shown_problems, static_sources
     from reporter.site.reading import start_reading
     from reporter.site.writer import SiteError
 
     quiet = config.quiet
     try:
-        reading = start_reading(config)  # runs the last build knew, unchanged since, are not read again
+        reading = start_reading(config, static_sources())  # unchanged runs the last build knew are not read
         data = reading.data
         if config.strict and not quiet:  # the build is about to fail on them: show them all first
             warn(shown_problems(data.problems, config), "error")

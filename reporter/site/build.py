@@ -113,7 +113,7 @@ def require_publishable(data: LogData) -> None:
 def build(config: BuildConfig, data: LogData | None = None, progress: Progress | None = None,
           jobs: int | None = None, reading: Reading | None = None) -> BuildResult:
     """Build the whole site into config.out_dir. `data` skips reading (tests, serve); `reading` is the
-    logs as `start_reading(config)` read them (runs the last build knew and whose files did not change
+    logs as `start_reading(config, static)` read them (runs the last build knew and whose files did not change
     are not read again: reporter/site/reading.py); with neither, the build reads them so. `jobs`:
     processes making run pages (None: one per core when there are many pages; 1: all in this process).
 
@@ -124,7 +124,7 @@ def build(config: BuildConfig, data: LogData | None = None, progress: Progress |
 
     started = time.perf_counter()
     if data is None and reading is None:
-        reading = start_reading(config)
+        reading = start_reading(config, static_sources())
     raw = reading.data if data is None and reading is not None else data
     assert raw is not None
     data, redaction = publishable(raw, config)

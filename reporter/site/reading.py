@@ -52,15 +52,14 @@ class Reading:
             run.metrics = full.metrics
 
 
-def start_reading(config: BuildConfig) -> Reading:
+def start_reading(config: BuildConfig, static: dict[str, Path]) -> Reading:
     """Read config.log_dir, starting from the runs the cache in config.out_dir knows (when it is one of
-    this flowsheet, templates and options: the fingerprint)."""
+    this flowsheet, templates, `static` files (reporter.site.build.static_sources) and options: the
+    fingerprint)."""
     from logger.reader import LogReader
 
-    from reporter.site.build import static_sources
     from reporter.site.inputs import global_fingerprint
 
-    static = static_sources()
     fingerprint = global_fingerprint(config, static)
     try:
         document = C.read_document(config.out_dir) if config.out_dir.is_dir() else None
