@@ -178,8 +178,9 @@ class FlowsheetSource(Source):
         found: dict[str, str] = {}
         notes: dict[str, str] = {}
         run_folders: set[str] = set()
+        prefix = len(str(self.root).rstrip(os.sep)) + 1  # units lie under the root: cut, not relative_to (slow)
         for path in units:
-            rel = path.relative_to(self.root).as_posix()
+            rel = str(path)[prefix:].replace(os.sep, "/")
             folder, _, name = rel.rpartition("/")
             if name == NOTES_FILE:
                 notes[folder] = rel  # whatever it is: reading it checks and reports
