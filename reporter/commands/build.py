@@ -56,7 +56,7 @@ def build_site(config: BuildConfig, limits: SizeLimits = GITHUB_PAGES, jobs: int
     from logger.sources import count_by_source
 
     from reporter.site.build import BuildError, build, shown_problems, static_sources
-    from reporter.site.reading import start_reading
+    from reporter.site.reading import start_reading, summarised
     from reporter.site.writer import SiteError
 
     quiet = config.quiet
@@ -83,7 +83,9 @@ def build_site(config: BuildConfig, limits: SizeLimits = GITHUB_PAGES, jobs: int
     if result.redaction and not quiet:
         click.echo(f"warning: {result.redaction}", err=True)
     if not quiet:
-        click.echo(read_summary(count_by_source(data.runs.values())))
+        unread = sum(1 for run in data.runs.values() if summarised(run))
+        kept = f" ({unread} unchanged since the last build, not read again)" if unread else ""
+        click.echo(read_summary(count_by_source(data.runs.values())) + kept)
         click.echo(f"{result.experiments} experiment(s), {result.runs} run(s); {result.pages_written} page(s) written, "
                    f"{result.files_unchanged} file(s) unchanged, {result.files_removed} removed; "
                    f"{len(result.problems)} problem(s); {result.seconds:.1f} s")

@@ -47,7 +47,7 @@ class Reading:
         masked = publish(fresh).runs
         for run_id in run_ids:
             run, full = published.runs.get(run_id), masked.get(run_id)
-            if run is None or full is None or _summarised(full):
+            if run is None or full is None or summarised(full):
                 raise BuildError(f"run {run_id} changed while the site was being built; build again")
             run.metrics = full.metrics
 
@@ -70,5 +70,6 @@ def start_reading(config: BuildConfig, static: dict[str, Path]) -> Reading:
     return Reading(reader, fingerprint, static, document)
 
 
-def _summarised(run) -> bool:
+def summarised(run) -> bool:
+    """Whether `run` holds summaries of its metrics (known from the cache, its file not read)."""
     return any(isinstance(history, SummaryHistory) for history in run.metrics.values())
