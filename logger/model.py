@@ -52,6 +52,13 @@ class MetricHistory:
         return self.values[self.latest_index()] if len(self) else None
 
 
+class SummaryColumn(array):
+    """The steps of a SummaryHistory, which keeps some points only: a type of its own, so that code drawing or
+    listing every point of a series (reporter/charts/downsample.py clean_series) can tell and ask for them."""
+
+    run_id = ""
+
+
 @dataclass
 class SummaryHistory(MetricHistory):
     """A history restored from `reporter build`'s cache instead of read from its log (logger/sources/known.py):

@@ -19,7 +19,7 @@ from array import array
 from typing import Any
 
 from ..events import decode_number, encode_non_finite
-from ..model import DatasetInput, MetricHistory, Problem, Run, SummaryHistory
+from ..model import DatasetInput, MetricHistory, Problem, Run, SummaryColumn, SummaryHistory
 
 # What the entry keeps of a Run's fields: not the ones the reader sets at every refresh (status, experiment,
 # the artifacts listed afresh), nor those holding dataclasses (the lists: artifacts, and inputs, kept apart).
@@ -118,7 +118,9 @@ def restore_run(entry: Any, path_of: str) -> KnownParser | None:
             if not (isinstance(key, str) and len(steps) == len(values) == len(times) <= 4
                     and isinstance(column["count"], int) and isinstance(column["digest"], str)):
                 return None
-            run.metrics[key] = SummaryHistory(key, array("q", steps), array("d", map(decode_number, values)),
+            kept_steps = SummaryColumn("q", steps)
+            kept_steps.run_id = run.run_id  # for PointsNotRead, when something draws this series
+            run.metrics[key] = SummaryHistory(key, kept_steps, array("d", map(decode_number, values)),
                                               array("q", times), count=column["count"], digest=column["digest"])
         problems = [Problem(str(file), line if isinstance(line, int) else None, str(reason))
                     for file, line, reason in entry["problems"]]

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from logger.model import PointsNotRead, SummaryColumn
+
 MAX_POINTS = 1000
 
 
@@ -39,7 +41,12 @@ class Series:
 
 
 def clean_series(steps, values, timestamps) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Finite points sorted by (step, timestamp, logging order), and how many non-finite points were dropped."""
+    """Finite points sorted by (step, timestamp, logging order), and how many non-finite points were dropped.
+
+    Every series drawn or listed comes through here: the summary of a run the build did not read (the build
+    cache's, logger/sources/known.py) is refused, and the build reads that run whole."""
+    if isinstance(steps, SummaryColumn):
+        raise PointsNotRead({steps.run_id})
     s = np.asarray(steps, dtype=np.int64)
     v = np.asarray(values, dtype=np.float64)
     t = np.asarray(timestamps, dtype=np.int64)
