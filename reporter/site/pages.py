@@ -61,6 +61,13 @@ class SiteIndex:
     experiments: dict[str, Experiment]
     runs_by_experiment: dict[str, list[Run]]  # newest first
     children: dict[str, list[Run]]  # newest first
+    # each run's runs-table row, made when a table first needs it: the home page, its experiment's page and
+    # both CSVs share it (`table_rows`), rather than making it again from the run for each
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def table_rows(self, runs: Iterable[Run]) -> list[dict[str, Any]]:
+        """The runs' `tables.table_rows`, each made once per index."""
+        return tables.table_rows(runs, run_href, self.experiments, self.rows)
 
 
 def site_index(data: LogData) -> SiteIndex:
@@ -125,7 +132,7 @@ def home_page(data: LogData, config: BuildConfig, static_files: frozenset[str] =
     recent = [_run_link(run, experiments) for run in sorted_runs(data.runs.values())[:RECENT_RUNS]]
     context = base_context(config, "", "home", static_files)
     if table is None:
-        table = tables.table_rows(sorted_runs(data.runs.values()), run_href, experiments)
+        table = index.table_rows(sorted_runs(data.runs.values()))
     context.update(title=config.title, experiments=listed, recent_runs=recent, run_count=len(data.runs),
                    problems=[str(p) for p in data.problems], data_script="runs-data.js", table_id="all-runs",
                    csv_href=RUNS_DOWNLOAD, first=tables.first_page(table))
@@ -139,7 +146,7 @@ def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
     index = index or site_index(data)
     runs = index.runs_by_experiment.get(experiment.experiment_id, [])
     if rows is None:
-        rows = tables.table_rows(runs, run_href, index.experiments)
+        rows = index.table_rows(runs)
     context = base_context(config, "../../", "experiment", static_files)
     tags = by_key((k, param_text(v)) for k, v in experiment.tags.items() if k != NOTE_TAG)
     context.update(title=experiment.name, experiment=experiment, tags=tags, run_count=len(runs),

@@ -1,0 +1,72 @@
+"""Each run's runs-table row is made once per build and shared by the home page, its experiment's page,
+their data shards and both runs.csv.gz: what every table shows of a run is the same row."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections import Counter
+
+import pytest
+
+from logger.values import format_number
+from tests.site_logs import write_site_logs
+
+from reporter.config import BuildConfig
+from reporter.site import tables
+from reporter.site.build import build
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Run ids in the order `run_row` was asked for a table row of them."""
+    asked: list[str] = []
+    original = tables.run_row
+
+    def counting(run, published=False):
+        asked.append(run.run_id)
+        return original(run, published=published)
+
+    monkeypatch.setattr(tables, "run_row", counting)
+    return asked
+
+
+def test_a_build_makes_each_runs_table_row_once(tmp_path, counted):
+    logs = write_site_logs(tmp_path / "logs")
+    result = build(BuildConfig.from_options(logs, tmp_path / "site", environ={}), jobs=1)
+    made = Counter(counted)
+    assert len(made) == result.runs == 5
+    assert set(made.values()) == {1}  # not once for the home page, again for its experiment and each CSV
+
+
+def shown_rows(script: str) -> list[dict]:
+    """The rows a runs-data.js file gives the table (this site is small: one file, no shards)."""
+    text = script.removeprefix("window.FLOWSHEET_RUNS = ").removesuffix(";\n")
+    data = json.loads(text)
+    assert not data["shards"]
+    return data["rows"]
+
+
+@pytest.mark.parametrize("folder", ["", "experiments/houses-3b4a0f52/"])
+def test_the_csv_says_what_the_table_shows(tmp_path, folder):
+    logs = write_site_logs(tmp_path / "logs")
+    site = tmp_path / "site"
+    build(BuildConfig.from_options(logs, site, environ={}), jobs=1)
+    table = {row["attributes"]["run_id"]: row for row in shown_rows((site / folder / "runs-data.js").read_text())}
+    listed = list(csv.DictReader(io.StringIO(gzip.decompress((site / folder / "runs.csv.gz").read_bytes()).decode())))
+    assert [row["run_id"] for row in listed] == sorted(table, key=lambda i: -table[i]["attributes"]["start_time"])
+    for line in listed:
+        row = table[line["run_id"]]
+        assert line["name"] == row["attributes"]["run_name"] and line["status"] == row["attributes"]["status"]
+        assert line["source"] == row["view"]["source"] and line["user"] == (row["attributes"]["user"] or "")
+        assert ("experiment" in line) == (folder == "")  # the all-runs CSV names each run's experiment
+        if folder == "":
+            assert line["experiment"] == row["view"]["experiment"]
+        for column, cell in line.items():
+            part, _, key = column.partition(".")
+            if part in ("params", "metrics", "tags"):
+                value = row[part].get(key)
+                shown = "" if value is None else value if isinstance(value, str) else format_number(value)
+                assert cell == ("'" + shown if shown.startswith("=") else shown), column  # no formula
