@@ -230,7 +230,7 @@ def plan_experiment(data: PublishableData, experiment_id: str, config: BuildConf
     experiments = index.experiments
     folder = P.experiment_dir(experiment_id)
     runs = index.runs_by_experiment.get(experiment_id, [])
-    rows = index.table_rows(runs)  # the home page's rows of these runs, when planned first
+    rows = index.table_rows(runs, keep=False)  # the home page's rows of these runs, when it was planned first
     plan = SitePlan(pages=[P.experiment_page(data, experiments[experiment_id], config, static_names, index, rows)])
     plan.files[f"{folder}/{RUNS_DOWNLOAD}"] = functools.partial(gzipped_csv, tables.runs_csv_chunks, rows)
     urls = {eid: P.experiment_href(eid) for eid in experiments}

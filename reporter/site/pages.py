@@ -65,9 +65,14 @@ class SiteIndex:
     # both CSVs share it (`table_rows`), rather than making it again from the run for each
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def table_rows(self, runs: Iterable[Run]) -> list[dict[str, Any]]:
-        """The runs' `tables.table_rows`, each made once per index."""
-        return tables.table_rows(runs, run_href, self.experiments, self.rows)
+    def table_rows(self, runs: list[Run], keep: bool = True) -> list[dict[str, Any]]:
+        """The runs' `tables.table_rows`, each made once per index. keep=False: no later table needs these
+        rows (a run's experiment page is planned after the home page), so the index lets them go."""
+        rows = tables.table_rows(runs, run_href, self.experiments, self.rows)
+        if not keep:
+            for run in runs:
+                self.rows.pop(run.run_id, None)
+        return rows
 
 
 def site_index(data: LogData) -> SiteIndex:

@@ -15,8 +15,9 @@ from logger.values import format_number
 from tests.site_logs import write_site_logs
 
 from reporter.config import BuildConfig
+from reporter.site import pages as P
 from reporter.site import tables
-from reporter.site.build import build
+from reporter.site.build import build, plan_experiment, plan_home, publishable, read_data
 
 
 @pytest.fixture
@@ -70,3 +71,19 @@ def test_the_csv_says_what_the_table_shows(tmp_path, folder):
                 value = row[part].get(key)
                 shown = "" if value is None else value if isinstance(value, str) else format_number(value)
                 assert cell == ("'" + shown if shown.startswith("=") else shown), column  # no formula
+
+
+def test_the_index_keeps_a_row_only_until_its_experiment_page_has_it(tmp_path, counted):
+    """The home page's rows wait in the build's index for the experiment pages, which take them: once every
+    page is planned none is held (100,000 rows would stay in memory through every run page)."""
+    config = BuildConfig.from_options(write_site_logs(tmp_path / "logs"), tmp_path / "site", environ={})
+    data, _ = publishable(read_data(config.log_dir), config)
+    index = P.site_index(data)
+    plan_home(data, config, frozenset(), index)
+    home = dict(index.rows)
+    assert sorted(home) == sorted(data.runs)
+    for experiment_id in sorted(index.runs_by_experiment):
+        plan_experiment(data, experiment_id, config, frozenset(), index)
+        assert not any(run.run_id in index.rows for run in index.runs_by_experiment[experiment_id])
+    assert index.rows == {}
+    assert sorted(counted) == sorted(data.runs)  # the experiment pages made none again
