@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -92,10 +93,14 @@ def runs_data_files(rows: list[dict[str, Any]], experiment_urls: dict[str, str],
     rank = {id(row): place for place, row in enumerate(by_default)}
     # and how many runs the tree shows under it: its toggle is drawn before their shards are loaded
     kids = Counter(row["attributes"]["parent_run_id"] for row in ordered[tops:])
-    texts = [_json(_shipped(row, rank[id(row)], kids[row["attributes"]["run_id"]])) for row in ordered]
-    shards = _cut(texts[:first_rows], first_rows, shard_bytes) + _cut(texts[first_rows:], shard_rows, shard_bytes)
+    texts = (_json(_shipped(row, rank[id(row)], kids[row["attributes"]["run_id"]])) for row in ordered)
+    # each shard's file is made as soon as its rows are cut: every row's text is never held at once (and again
+    # in the files), which for 100,000 runs is ~100 MB
+    shards = itertools.chain(_cut(itertools.islice(texts, first_rows), first_rows, shard_bytes),
+                             _cut(texts, shard_rows, shard_bytes))
+    first_shard = next(shards, [])
     files, listed = {}, []
-    for number, part in enumerate(shards[1:], start=1):
+    for number, part in enumerate(shards, start=1):
         body = "[" + ",".join(part) + "]"
         version = hashlib.sha256(body.encode()).hexdigest()[:12]
         name = f"{RUNS_DATA.removesuffix('.js')}-{number}.js"
@@ -105,7 +110,7 @@ def runs_data_files(rows: list[dict[str, Any]], experiment_urls: dict[str, str],
     index = {"better": better, "columns": columns, "experiments": experiment_urls, "several": several,
              "shards": listed, "total": len(rows), "tops": tops}
     head = _json(index)
-    first = head[:-1] + ',"rows":[' + ",".join(shards[0] if shards else []) + "]}"
+    first = head[:-1] + ',"rows":[' + ",".join(first_shard) + "]}"
     files[RUNS_DATA] = "window.FLOWSHEET_RUNS = " + first + ";\n"
     return files
 
@@ -125,18 +130,19 @@ def _shipped(row: dict[str, Any], rank: int, children: int) -> dict[str, Any]:
     return {**row, "view": view}
 
 
-def _cut(texts: list[str], most_rows: int, most_bytes: int | None) -> list[list[str]]:
-    """Consecutive runs of the rows' JSON texts: at most `most_rows` each, and no more than `most_bytes`
-    of text unless one row alone is larger."""
-    shards: list[list[str]] = []
+def _cut(texts: Iterable[str], most_rows: int, most_bytes: int | None) -> Iterator[list[str]]:
+    """Consecutive runs of the rows' JSON texts, each given as soon as it is complete: at most `most_rows`
+    each, and no more than `most_bytes` of text unless one row alone is larger."""
+    shard: list[str] = []
     size = 0
     for text in texts:
-        if not shards or len(shards[-1]) >= most_rows or (most_bytes is not None and size + len(text) > most_bytes):
-            shards.append([])
-            size = 0
-        shards[-1].append(text)
+        if shard and (len(shard) >= most_rows or (most_bytes is not None and size + len(text) > most_bytes)):
+            yield shard
+            shard, size = [], 0
+        shard.append(text)
         size += len(text) + 1
-    return shards
+    if shard:
+        yield shard
 
 
 def _json(value: Any) -> str:
