@@ -27,7 +27,7 @@ from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
 from reporter.site import tables
 from reporter.site.artifacts import LIST_HEAD, RASTER_TYPES, ArtifactView, artifact_tree
-from reporter.site.downloads import METRICS_DOWNLOAD, RUNS_DOWNLOAD
+from reporter.site.downloads import METRICS_DOWNLOAD, RUNS_DOWNLOAD, gzipped
 from reporter.site.image_names import series_images
 from reporter.site.text import duration_ms, format_time, param_text, source_text
 from reporter.site.urls import experiment_dir, experiment_href, run_dir, run_href, site_id
@@ -64,6 +64,7 @@ class SiteIndex:
     # each run's runs-table row, made when a table first needs it: the home page, its experiment's page and
     # both CSVs share it (`table_rows`), rather than making it again from the run for each
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    downloads: dict[tuple[str, ...], bytes] = field(default_factory=dict)  # `runs_download(share=True)`'s
 
     def table_rows(self, runs: list[Run], keep: bool = True) -> list[dict[str, Any]]:
         """The runs' `tables.table_rows`, each made once per index. keep=False: no later table needs these
@@ -73,6 +74,25 @@ class SiteIndex:
             for run in runs:
                 self.rows.pop(run.run_id, None)
         return rows
+
+    def runs_download(self, rows: list[dict[str, Any]], share: bool = False) -> Callable[[], Iterator[bytes]]:
+        """What runs.csv.gz of these rows holds, made when written. share=True (the home page's): its bytes
+        wait in the index for a table of the same runs (a site of one experiment), which takes them rather
+        than making the same CSV again."""
+        key = tuple(row["attributes"]["run_id"] for row in rows)  # one row per run id in a build
+
+        def make() -> Iterator[bytes]:
+            made = self.downloads.pop(key, None)
+            if made is not None:
+                yield made
+                return
+            pieces = []
+            for piece in gzipped(tables.runs_csv_chunks(rows)):
+                pieces += [piece] if share else []
+                yield piece
+            if share:
+                self.downloads[key] = b"".join(pieces)
+        return make
 
 
 def site_index(data: LogData) -> SiteIndex:

@@ -14,6 +14,7 @@ import pytest
 from logger.values import format_number
 from tests.site_logs import write_site_logs
 
+from benchmarks.bench_site import write_runs
 from reporter.config import BuildConfig
 from reporter.site import pages as P
 from reporter.site import tables
@@ -87,3 +88,19 @@ def test_the_index_keeps_a_row_only_until_its_experiment_page_has_it(tmp_path, c
         assert not any(run.run_id in index.rows for run in index.runs_by_experiment[experiment_id])
     assert index.rows == {}
     assert sorted(counted) == sorted(data.runs)  # the experiment pages made none again
+
+
+def test_a_site_of_one_experiment_makes_its_runs_csv_once(tmp_path, monkeypatch):
+    made = []
+    original = tables.runs_csv_chunks
+    monkeypatch.setattr(tables, "runs_csv_chunks", lambda rows: made.append(len(rows)) or original(rows))
+    logs = tmp_path / "logs"
+    write_runs(logs, "sweep", 30, 2, 2, 3)
+    build(BuildConfig.from_options(logs, tmp_path / "site", environ={}), jobs=1)
+    assert made == [30]  # the home page's; the experiment's page has the same table
+    home, own = (tmp_path / "site/runs.csv.gz").read_bytes(), (tmp_path / "site/experiments/sweep/runs.csv.gz").read_bytes()
+    assert home == own
+    assert gzip.decompress(own).decode().count("\n") == 31
+    made.clear()
+    build(BuildConfig.from_options(write_site_logs(tmp_path / "two"), tmp_path / "site2", environ={}), jobs=1)
+    assert sorted(made) == [1, 4, 5]  # two experiments: each table has its own
