@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import csv
 import gzip
+import html
 import io
 import json
+import re
 from collections import Counter
+from urllib.parse import unquote
 
 import pytest
+from click.testing import CliRunner
 
 from logger.values import format_number
 from tests.site_logs import write_site_logs
 
 from benchmarks.bench_site import write_runs
+from reporter.cli import main
 from reporter.config import BuildConfig
 from reporter.site import pages as P
 from reporter.site import tables
@@ -104,3 +109,14 @@ def test_a_site_of_one_experiment_makes_its_runs_csv_once(tmp_path, monkeypatch)
     made.clear()
     build(BuildConfig.from_options(write_site_logs(tmp_path / "two"), tmp_path / "site2", environ={}), jobs=1)
     assert sorted(made) == [1, 4, 5]  # two experiments: each table has its own
+
+
+def test_the_exports_csv_names_each_runs_experiment_like_the_sites(tmp_path):
+    """The export's CSV is made from its table rows too: its experiment column has names (it had ids)."""
+    logs = write_site_logs(tmp_path / "logs")
+    result = CliRunner().invoke(main, ["export", str(logs), "-o", str(tmp_path / "report.html"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    [link] = set(re.findall(r'href="data:text/csv;charset=utf-8,([^"]*)"', (tmp_path / "report.html").read_text()))
+    listed = list(csv.DictReader(io.StringIO(unquote(html.unescape(link)))))
+    assert {line["run_id"] for line in listed} == set(read_data(logs).runs)
+    assert sorted({line["experiment"] for line in listed}) == ["houses", "mnist"]  # ids: HOUSES, MNIST
