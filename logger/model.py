@@ -41,9 +41,16 @@ class MetricHistory:
         seen, best = self._latest
         if seen > len(steps) or seen == 0:
             seen, best = 1, 0
-        for i in range(seen, len(steps)):
-            if (steps[i], stamps[i]) >= (steps[best], stamps[best]):
-                best = i
+        new = steps[seen:]
+        top = max(new) if len(new) else None
+        if top is None or top < steps[best]:
+            pass  # nothing new, or nothing new at a step as great as the latest's
+        elif top > steps[best] and new[-1] == top and new.count(top) == 1:
+            best = len(steps) - 1  # the usual history: its greatest step logged last, once (found in C, no loop)
+        else:
+            for i in range(seen, len(steps)):
+                if (steps[i], stamps[i]) >= (steps[best], stamps[best]):
+                    best = i
         self._latest = (len(steps), best)
         return best
 

@@ -27,9 +27,9 @@ def with_group_curves(sections: list[ChartSection], runs: list[Run]) -> list[Cha
 
 
 def add_group_curves(spec: dict, runs: list[Run], key: str) -> dict:
-    """`spec` (an overlay of `key`) with datasets `members` ([run id]) and `history` ([{i, s, v}], `i` indexing
-    `members`), named in usermeta.fs.history; usermeta.fs.history_left_out counts the runs past GROUP_RUNS."""
-    members: list[str] = []
+    """`spec` (an overlay of `key`) with dataset `history`, one item per run: {"id", "s": [steps], "v": [values]}
+    (columns, not a row per point: the curves are most of the page), named in usermeta.fs.history;
+    usermeta.fs.history_left_out counts the runs past GROUP_RUNS."""
     history: list[dict] = []
     with_key = [run for run in runs if run.metrics.get(key)]
     for run in with_key[:GROUP_RUNS]:
@@ -37,10 +37,8 @@ def add_group_curves(spec: dict, runs: list[Run], key: str) -> dict:
         series = downsample(metric.steps, metric.values, metric.timestamps, GROUP_POINTS)
         if not len(series):
             continue
-        index = len(members)
-        members.append(run.run_id)
-        history += [{"i": index, "s": int(s), "v": round_sig(float(v))} for s, v in zip(series.steps, series.values)]
-    spec["datasets"]["members"] = members
+        history.append({"id": run.run_id, "s": [int(s) for s in series.steps],
+                        "v": [round_sig(float(v)) for v in series.values]})
     spec["datasets"]["history"] = history
     spec["usermeta"]["fs"].update(history="history", history_left_out=max(0, len(with_key) - GROUP_RUNS))
     return spec

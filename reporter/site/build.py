@@ -220,12 +220,12 @@ def plan_home(data: PublishableData, config: BuildConfig, static_names: frozense
     index = index or P.site_index(data)
     experiments = index.experiments
     runs = P.sorted_runs(data.runs.values())
-    rows = tables.table_rows(runs, P.run_href, experiments)
+    rows = index.table_rows(runs)
     chart_sections = compare_data.compare_chart_sections(runs, experiments, index.runs_by_experiment)
     plan = SitePlan(pages=[P.home_page(data, config, static_names, index, rows),
                            P.compare_page(data, config, static_names, chart_sections)])
     plan.files.update(tables.runs_data_files(rows, {eid: P.experiment_href(eid) for eid in experiments}))
-    plan.files[RUNS_DOWNLOAD] = functools.partial(gzipped_csv, tables.runs_csv_chunks, runs, experiments)
+    plan.files[RUNS_DOWNLOAD] = index.runs_download(rows, share=len(index.runs_by_experiment) == 1)
     summaries = [compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
         run, P.run_dir(run.run_id), config.max_artifact_bytes, config.log_root)) for run in runs]
     plan.files["compare-data.js"] = compare_data.compare_data_js(compare_data.compare_payload(runs, summaries),
@@ -241,9 +241,9 @@ def plan_experiment(data: PublishableData, experiment_id: str, config: BuildConf
     experiments = index.experiments
     folder = P.experiment_dir(experiment_id)
     runs = index.runs_by_experiment.get(experiment_id, [])
-    rows = tables.table_rows(runs, P.run_href, experiments)
+    rows = index.table_rows(runs, keep=False)  # the home page's rows of these runs, when it was planned first
     plan = SitePlan(pages=[P.experiment_page(data, experiments[experiment_id], config, static_names, index, rows)])
-    plan.files[f"{folder}/{RUNS_DOWNLOAD}"] = functools.partial(gzipped_csv, tables.runs_csv_chunks, runs)
+    plan.files[f"{folder}/{RUNS_DOWNLOAD}"] = index.runs_download(rows)  # the home page's, for one experiment
     urls = {eid: P.experiment_href(eid) for eid in experiments}
     plan.files.update({f"{folder}/{name}": text for name, text in tables.runs_data_files(rows, urls).items()})
     return plan

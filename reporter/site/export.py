@@ -116,8 +116,9 @@ def render_export(data: PublishableData, config: BuildConfig, max_image_bytes: f
     chart_sections = compare_data.compare_chart_sections(runs, experiments, index.runs_by_experiment)
     summaries = [compare_data.run_summary(run, experiments, _run_href, images.get(run.run_id, {})) for run in runs]
     experiment_hrefs = {eid: "#" + experiment_anchor(eid) for eid in experiments}
+    rows = tables.table_rows(runs, _run_href, experiments)
     data_scripts = [
-        tables.runs_data_js(tables.table_rows(runs, _run_href, experiments), experiment_hrefs),
+        tables.runs_data_js(rows, experiment_hrefs),
         compare_data.compare_data_js(compare_data.compare_payload(runs, summaries), chart_sections),
         # An attachment has no ?runs= in its address until "Compare selected" adds one: compare them all.
         "window.FLOWSHEET_COMPARE_SELECTION = new URLSearchParams(location.search).get('runs') || "
@@ -126,7 +127,7 @@ def render_export(data: PublishableData, config: BuildConfig, max_image_bytes: f
     context = P.base_context(config, "", "export", frozenset(static))
     context.update(
         title=title, run_count=len(runs), table_id="runs", compare_charts=chart_sections,
-        csv_href="data:text/csv;charset=utf-8," + quote(tables.runs_csv(runs)),
+        csv_href="data:text/csv;charset=utf-8," + quote(tables.runs_csv(rows)),
         experiments=[_experiment_part(data, experiments[eid], config, index) for eid in sorted(
             index.runs_by_experiment, key=lambda eid: (experiments[eid].name.lower(), eid))],
         runs=[_run_part(data, run, config, index) for run in runs],

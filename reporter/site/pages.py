@@ -27,7 +27,7 @@ from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
 from reporter.site import tables
 from reporter.site.artifacts import LIST_HEAD, RASTER_TYPES, ArtifactView, artifact_tree
-from reporter.site.downloads import METRICS_DOWNLOAD, RUNS_DOWNLOAD
+from reporter.site.downloads import METRICS_DOWNLOAD, RUNS_DOWNLOAD, gzipped
 from reporter.site.image_names import series_images
 from reporter.site.text import duration_ms, format_time, param_text, source_text
 from reporter.site.urls import experiment_dir, experiment_href, run_dir, run_href, site_id
@@ -61,6 +61,38 @@ class SiteIndex:
     experiments: dict[str, Experiment]
     runs_by_experiment: dict[str, list[Run]]  # newest first
     children: dict[str, list[Run]]  # newest first
+    # each run's runs-table row, made when a table first needs it: the home page, its experiment's page and
+    # both CSVs share it (`table_rows`), rather than making it again from the run for each
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    downloads: dict[tuple[str, ...], bytes] = field(default_factory=dict)  # `runs_download(share=True)`'s
+
+    def table_rows(self, runs: list[Run], keep: bool = True) -> list[dict[str, Any]]:
+        """The runs' `tables.table_rows`, each made once per index. keep=False: no later table needs these
+        rows (a run's experiment page is planned after the home page), so the index lets them go."""
+        rows = tables.table_rows(runs, run_href, self.experiments, self.rows)
+        if not keep:
+            for run in runs:
+                self.rows.pop(run.run_id, None)
+        return rows
+
+    def runs_download(self, rows: list[dict[str, Any]], share: bool = False) -> Callable[[], Iterator[bytes]]:
+        """What runs.csv.gz of these rows holds, made when written. share=True (the home page's): its bytes
+        wait in the index for a table of the same runs (a site of one experiment), which takes them rather
+        than making the same CSV again."""
+        key = tuple(row["attributes"]["run_id"] for row in rows)  # one row per run id in a build
+
+        def make() -> Iterator[bytes]:
+            made = self.downloads.pop(key, None)
+            if made is not None:
+                yield made
+                return
+            pieces = []
+            for piece in gzipped(tables.runs_csv_chunks(rows)):
+                pieces += [piece] if share else []
+                yield piece
+            if share:
+                self.downloads[key] = b"".join(pieces)
+        return make
 
 
 def site_index(data: LogData) -> SiteIndex:
@@ -125,7 +157,7 @@ def home_page(data: LogData, config: BuildConfig, static_files: frozenset[str] =
     recent = [_run_link(run, experiments) for run in sorted_runs(data.runs.values())[:RECENT_RUNS]]
     context = base_context(config, "", "home", static_files)
     if table is None:
-        table = tables.table_rows(sorted_runs(data.runs.values()), run_href, experiments)
+        table = index.table_rows(sorted_runs(data.runs.values()))
     context.update(title=config.title, experiments=listed, recent_runs=recent, run_count=len(data.runs),
                    problems=[str(p) for p in data.problems], data_script="runs-data.js", table_id="all-runs",
                    csv_href=RUNS_DOWNLOAD, first=tables.first_page(table))
@@ -139,7 +171,7 @@ def experiment_page(data: LogData, experiment: Experiment, config: BuildConfig,
     index = index or site_index(data)
     runs = index.runs_by_experiment.get(experiment.experiment_id, [])
     if rows is None:
-        rows = tables.table_rows(runs, run_href, index.experiments)
+        rows = index.table_rows(runs)
     context = base_context(config, "../../", "experiment", static_files)
     tags = by_key((k, param_text(v)) for k, v in experiment.tags.items() if k != NOTE_TAG)
     context.update(title=experiment.name, experiment=experiment, tags=tags, run_count=len(runs),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -35,23 +36,36 @@ SHARD_ROWS = 1000
 SHARD_BYTES = 500_000
 
 
-def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment]) -> list[dict[str, Any]]:
+def table_rows(runs: Iterable[Run], run_href, experiments: dict[str, Experiment],
+               made: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Rows for the browser table: search_runs' row (`run_row`, less the local artifact folder) plus a
     `view` part with display-only fields. Non-finite metrics go as the strings "NaN", "Infinity" and
-    "-Infinity" (JSON has no NaN; filter.js revives them)."""
+    "-Infinity" (JSON has no NaN; filter.js revives them).
+
+    `made`: the rows made so far by run id, filled in here (a build's `SiteIndex.rows`): each run's row is
+    made once however many tables, shards and CSVs show it. Rows are shared, so nothing may change one."""
     rows = []
     for run in runs:
-        row = run_row(run, published=True)
-        row["metrics"] = {key: encode_non_finite(value) for key, value in row["metrics"].items()}
-        experiment = experiments.get(run.experiment_id)
-        row["view"] = {
-            "url": run_href(run.run_id),
-            "duration": duration_ms(run),
-            "source": source_text(run),
-            "experiment": experiment.name if experiment else run.experiment_id,
-        }
+        row = made.get(run.run_id) if made is not None else None
+        if row is None:
+            row = _table_row(run, run_href, experiments)
+            if made is not None:
+                made[run.run_id] = row
         rows.append(row)
     return rows
+
+
+def _table_row(run: Run, run_href, experiments: dict[str, Experiment]) -> dict[str, Any]:
+    row = run_row(run, published=True)
+    row["metrics"] = {key: encode_non_finite(value) for key, value in row["metrics"].items()}
+    experiment = experiments.get(run.experiment_id)
+    row["view"] = {
+        "url": run_href(run.run_id),
+        "duration": duration_ms(run),
+        "source": source_text(run),
+        "experiment": experiment.name if experiment else run.experiment_id,
+    }
+    return row
 
 
 def runs_data_js(rows: list[dict[str, Any]], experiment_urls: dict[str, str]) -> str:
@@ -79,20 +93,24 @@ def runs_data_files(rows: list[dict[str, Any]], experiment_urls: dict[str, str],
     rank = {id(row): place for place, row in enumerate(by_default)}
     # and how many runs the tree shows under it: its toggle is drawn before their shards are loaded
     kids = Counter(row["attributes"]["parent_run_id"] for row in ordered[tops:])
-    texts = [_json(_shipped(row, rank[id(row)], kids[row["attributes"]["run_id"]])) for row in ordered]
-    shards = _cut(texts[:first_rows], first_rows, shard_bytes) + _cut(texts[first_rows:], shard_rows, shard_bytes)
+    texts = (_json(_shipped(row, rank[id(row)], kids[row["attributes"]["run_id"]])) for row in ordered)
+    # each shard's file is made as soon as its rows are cut: every row's text is never held at once (and again
+    # in the files), which for 100,000 runs is ~100 MB
+    shards = itertools.chain(_cut(itertools.islice(texts, first_rows), first_rows, shard_bytes),
+                             _cut(texts, shard_rows, shard_bytes))
+    first_shard = next(shards, [])
     files, listed = {}, []
-    for number, part in enumerate(shards[1:], start=1):
+    for number, part in enumerate(shards, start=1):
         body = "[" + ",".join(part) + "]"
         version = hashlib.sha256(body.encode()).hexdigest()[:12]
         name = f"{RUNS_DATA.removesuffix('.js')}-{number}.js"
         files[name] = f"window.FLOWSHEET_RUNS_SHARD({number},{_json(version)},{body});\n"
         listed.append({"src": name, "rows": len(part), "v": version})
-    several = len({row["attributes"]["experiment_id"] for row in rows}) > 1  # an Experiment column
+    several = _several_experiments(rows)  # an Experiment column
     index = {"better": better, "columns": columns, "experiments": experiment_urls, "several": several,
              "shards": listed, "total": len(rows), "tops": tops}
     head = _json(index)
-    first = head[:-1] + ',"rows":[' + ",".join(shards[0] if shards else []) + "]}"
+    first = head[:-1] + ',"rows":[' + ",".join(first_shard) + "]}"
     files[RUNS_DATA] = "window.FLOWSHEET_RUNS = " + first + ";\n"
     return files
 
@@ -112,18 +130,19 @@ def _shipped(row: dict[str, Any], rank: int, children: int) -> dict[str, Any]:
     return {**row, "view": view}
 
 
-def _cut(texts: list[str], most_rows: int, most_bytes: int | None) -> list[list[str]]:
-    """Consecutive runs of the rows' JSON texts: at most `most_rows` each, and no more than `most_bytes`
-    of text unless one row alone is larger."""
-    shards: list[list[str]] = []
+def _cut(texts: Iterable[str], most_rows: int, most_bytes: int | None) -> Iterator[list[str]]:
+    """Consecutive runs of the rows' JSON texts, each given as soon as it is complete: at most `most_rows`
+    each, and no more than `most_bytes` of text unless one row alone is larger."""
+    shard: list[str] = []
     size = 0
     for text in texts:
-        if not shards or len(shards[-1]) >= most_rows or (most_bytes is not None and size + len(text) > most_bytes):
-            shards.append([])
-            size = 0
-        shards[-1].append(text)
+        if shard and (len(shard) >= most_rows or (most_bytes is not None and size + len(text) > most_bytes)):
+            yield shard
+            shard, size = [], 0
+        shard.append(text)
         size += len(text) + 1
-    return shards
+    if shard:
+        yield shard
 
 
 def _json(value: Any) -> str:
@@ -155,7 +174,7 @@ def first_page(rows: list[dict[str, Any]], root: str = "") -> dict[str, Any]:
     newest first (search_runs' default order), the first PAGE_SIZE of them. `rows` are `table_rows`."""
     keys = table_columns(rows)
     tops, _ = _tree_parts(rows)
-    several = len({row["attributes"]["experiment_id"] for row in rows}) > 1
+    several = _several_experiments(rows)
     columns = [("name", "Name", False), ("status", "Status", False), ("start", "Start (UTC)", False),
                ("duration", "Duration", True), ("user", "User", False), ("source", "Source", False)]
     columns += [("experiment", "Experiment", False)] if several else []
@@ -167,6 +186,11 @@ def first_page(rows: list[dict[str, Any]], root: str = "") -> dict[str, Any]:
             "rows": [{"id": row["attributes"]["run_id"], "cells": [_cell(row, cid, root) for cid, _, _ in columns]}
                      for row in shown],
             "total": len(rows), "top_level": len(tops), "shown": len(shown)}
+
+
+def _several_experiments(rows: list[dict[str, Any]]) -> bool:
+    """Whether the rows are runs of more than one experiment (the table and the CSV name each run's)."""
+    return len({row["attributes"]["experiment_id"] for row in rows}) > 1
 
 
 def _tree_parts(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -198,23 +222,21 @@ def _cell(row: dict[str, Any], column: str, root: str) -> dict[str, Any]:
     else:
         part, _, key = column.partition(".")
         value = row[part].get(key)
-        text = format_value(float(value) if part == "metrics" and isinstance(value, str) else value)
+        text = format_value(_metric(value) if part == "metrics" else value)
     return {"column": column, "text": text, "href": href}
 
 
-def runs_csv(runs: list[Run], experiments: dict[str, Experiment] | None = None) -> str:
+def runs_csv(rows: list[dict[str, Any]]) -> str:
     """A runs table as one CSV text (the export inlines it); the site's download streams `runs_csv_chunks`."""
-    return "".join(runs_csv_chunks(runs, experiments))
+    return "".join(runs_csv_chunks(rows))
 
 
-def runs_csv_chunks(runs: list[Run], experiments: dict[str, Experiment] | None = None,
-                    rows_per_chunk: int = CSV_CHUNK_ROWS) -> Iterator[str]:
-    """A runs table as CSV, safe to open in a spreadsheet: the rows of the runs table. Runs of several
-    experiments (the site's all-runs table) get an `experiment` column, named from `experiments`.
-    Made a chunk of rows at a time, so that 100,000 runs never sit in memory as one text."""
-    rows = [run_row(run, published=True) for run in runs]
+def runs_csv_chunks(rows: list[dict[str, Any]], rows_per_chunk: int = CSV_CHUNK_ROWS) -> Iterator[str]:
+    """A runs table as CSV, safe to open in a spreadsheet: the rows of the runs table (`table_rows`, in
+    their order). Runs of several experiments (the site's all-runs table) get an `experiment` column, by
+    name. Made a chunk of rows at a time, so that 100,000 runs never sit in memory as one text."""
     columns = table_columns(rows)
-    several = len({run.experiment_id for run in runs}) > 1
+    several = _several_experiments(rows)
     header = ["run_id", "name", *(["experiment"] if several else []), "status", "start_time", "end_time",
               "duration_s", "user", "source", "parent_run_id"]
     header += [f"params.{k}" for k in columns["params"]] + [f"metrics.{k}" for k in columns["metrics"]]
@@ -222,19 +244,25 @@ def runs_csv_chunks(runs: list[Run], experiments: dict[str, Experiment] | None =
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([csv_cell(h) for h in header])
-    for count, (run, row) in enumerate(zip(runs, rows), start=1):
-        duration = duration_ms(run)
-        attributes = row["attributes"]
-        experiment = (experiments or {}).get(run.experiment_id)
-        named = [experiment.name if experiment else run.experiment_id] if several else []
-        cells: list[Any] = [run.run_id, run.name, *named, run.status, format_time(run.start_time),
-                            format_time(run.end_time), "" if duration is None else duration / 1000,
-                            attributes["user"], source_text(run), run.parent_run_id]
-        cells += [row[part].get(key) for part in ("params", "metrics", "tags") for key in columns[part]]
+    for count, row in enumerate(rows, start=1):
+        attributes, view = row["attributes"], row["view"]
+        duration = view["duration"]
+        cells: list[Any] = [attributes["run_id"], attributes["run_name"], *([view["experiment"]] if several else []),
+                            attributes["status"], format_time(attributes["start_time"]),
+                            format_time(attributes["end_time"]), "" if duration is None else duration / 1000,
+                            attributes["user"], view["source"], attributes["parent_run_id"]]
+        cells += [row["params"].get(key) for key in columns["params"]]
+        cells += [_metric(row["metrics"].get(key)) for key in columns["metrics"]]
+        cells += [row["tags"].get(key) for key in columns["tags"]]
         writer.writerow([csv_cell(c) for c in cells])
         if count % rows_per_chunk == 0:
             yield _take(out)
     yield _take(out)
+
+
+def _metric(value: float | str | None) -> float | None:
+    """A table row's metric as a number again: the rows carry NaN and the infinities as their names."""
+    return float(value) if isinstance(value, str) else value
 
 
 def metrics_csv_chunks(run: Run, rows_per_chunk: int = CSV_CHUNK_ROWS) -> Iterator[str]:

@@ -337,15 +337,16 @@
 
   /* An overlay spec with every run's curve (usermeta.fs.history) as the groups' mean lines and bands. */
   function curveSpec(spec, current) {
-    var m = spec.usermeta.fs, members = spec.datasets.members || [], points = spec.datasets[m.history] || [];
+    var m = spec.usermeta.fs, curves = spec.datasets[m.history] || [];  // [{id, s: [steps], v: [values]}]
     var cells = new Map();  // group label -> step -> values
-    points.forEach(function (p) {
-      var id = members[p.i];
-      if (!own.call(current.of, id)) return;
-      var label = current.of[id], steps = cells.get(label);
+    curves.forEach(function (curve) {
+      if (!own.call(current.of, curve.id)) return;
+      var label = current.of[curve.id], steps = cells.get(label);
       if (!steps) cells.set(label, steps = new Map());
-      if (!steps.has(p.s)) steps.set(p.s, []);
-      steps.get(p.s).push(p.v);
+      curve.s.forEach(function (s, k) {
+        if (!steps.has(s)) steps.set(s, []);
+        steps.get(s).push(curve.v[k]);
+      });
     });
     var minmax = current.band === "minmax", rows = [];
     current.order.forEach(function (label) {

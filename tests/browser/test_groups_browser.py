@@ -197,3 +197,21 @@ def test_the_grouped_table_exports_as_markdown_and_latex_with_the_best_in_bold(p
     assert latex.count("\\textbf{") == 2
     assert page.get_attribute("[data-role=group-export] a", "download") == "runs-grouped.tex"
     assert page.errors == []
+
+
+def test_grouped_curves_are_the_mean_and_std_of_each_groups_runs_at_every_step(page, site):
+    open_page(page, site, "#group=params.lr")
+    page.wait_for_selector("tr.group-row")
+    spec_id = page.get_attribute('.fs-chart[data-title="val_loss"]', "data-spec-id")
+    rows = page.evaluate("""id => FlowsheetGroups.curveSpec(JSON.parse(document.getElementById(id).textContent),
+                                                            FlowsheetGroups.current).data.values""", spec_id)
+    drawn = {(row["g"], row["s"]): row for row in rows}
+    assert len(drawn) == len(rows) == len(LRS) * len(STEPS)
+    for lr in LRS:
+        for step in STEPS:
+            mean, std = mean_std([loss_at(lr, seed, step) for seed in SEEDS])
+            row = drawn[(f"lr={lr}", step)]
+            assert row["n"] == len(SEEDS)
+            assert row["mean"] == pytest.approx(mean, rel=1e-12)
+            assert (row["lo"], row["hi"]) == pytest.approx((mean - std, mean + std), rel=1e-9)
+    assert page.errors == []
