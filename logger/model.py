@@ -61,9 +61,10 @@ class MetricHistory:
 
 class SummaryColumn(array):
     """The steps of a SummaryHistory, which keeps some points only: a type of its own, so that code drawing or
-    listing every point of a series (reporter/charts/downsample.py clean_series) can tell and ask for them."""
+    listing every point of a series (reporter/charts/downsample.py clean_series) can tell and ask for them.
+    `path` is the run's (Run.path: unlike its id, never masked on the way to a page)."""
 
-    run_id = ""
+    path = ""
 
 
 @dataclass
@@ -78,16 +79,17 @@ class SummaryHistory(MetricHistory):
 
 
 class PointsNotRead(Exception):
-    """Some runs hold `SummaryHistory`s where every point is needed: read their logs again."""
+    """Some runs hold `SummaryHistory`s where every point is needed: read their logs again. `paths` are the
+    runs' `Run.path`s."""
 
-    def __init__(self, run_ids: set[str]):
-        super().__init__(f"{len(run_ids)} run(s) restored from a summary need their points")
-        self.run_ids = run_ids
+    def __init__(self, paths: set[str]):
+        super().__init__(f"{len(paths)} run(s) restored from a summary need their points")
+        self.paths = paths
 
 
 def require_points(*runs: Run) -> None:
     """Raise PointsNotRead for the runs given that hold summaries, not every point."""
-    short = {run.run_id for run in runs if any(isinstance(h, SummaryHistory) for h in run.metrics.values())}
+    short = {run.path for run in runs if any(isinstance(h, SummaryHistory) for h in run.metrics.values())}
     if short:
         raise PointsNotRead(short)
 

@@ -130,10 +130,10 @@ class LogReader:
         exported = {source.name: source.export() for source in self._sources.values() if not source.per_unit}
         return {name: entries for name, entries in exported.items() if entries}
 
-    def forget(self, run_ids: set[str]) -> None:
-        """Read these runs from their logs at the next refresh (they were known as summaries only)."""
+    def forget(self, paths: set[str]) -> None:
+        """Read the runs of these `Run.path`s from their logs at the next refresh (known as summaries only)."""
         for source in self._sources.values():
-            source.forget(run_ids)
+            source.forget(paths)
 
     def runs_by_source(self) -> dict[str, int]:
         """How many runs each format brought, by its label (the terminal's "read" line)."""

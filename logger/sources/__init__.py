@@ -103,8 +103,8 @@ class Source:
         """This source's runs as entries `adopt` takes in another process."""
         return {}
 
-    def forget(self, run_ids: set[str]) -> None:
-        """Read these runs from their logs at the next refresh, not from adopted entries."""
+    def forget(self, paths: set[str]) -> None:
+        """Read the runs of these `Run.path`s from their logs at the next refresh, not from adopted entries."""
 
 
 _registry: list[type[Source]] = []

@@ -147,9 +147,9 @@ class FlowsheetSource(Source):
                 known[rel] = entry
         return known
 
-    def forget(self, run_ids: set[str]) -> None:
+    def forget(self, paths: set[str]) -> None:
         for rel, tracked in list(self._files.items()):
-            if isinstance(tracked.parser, KnownParser) and tracked.parser.run.run_id in run_ids:
+            if isinstance(tracked.parser, KnownParser) and tracked.parser.run.path in paths:
                 del self._files[rel]
 
     def refresh(self, now: float, units: list[Path]) -> Changes:

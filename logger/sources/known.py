@@ -6,8 +6,9 @@ as a `SummaryHistory` (the points a runs table or summary needs, the count, a di
 The next build's reader starts from these (`KnownParser` stands in for the file's parser): a file whose
 size, time and identity are unchanged is not read at all, and one that changed is read again whole.
 
-The entries are JSON that anyone able to write the site folder could edit, like the site itself; they are
-checked field by field, and an entry that does not check out is dropped (its file is read), never trusted.
+The entries are JSON that anyone able to write the site folder could edit, like the site itself; each is
+checked field by field (names and types, as the reader makes them), and one that does not check out is
+dropped (its file is read). A value edited within its type is taken, as an edited page would be.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from array import array
 from typing import Any
 
 from ..events import decode_number, encode_non_finite
-from ..model import DatasetInput, MetricHistory, Problem, Run, SummaryColumn, SummaryHistory
+from ..model import RUN_STATUSES, DatasetInput, MetricHistory, Problem, Run, SummaryColumn, SummaryHistory
 
 # What the entry keeps of a Run's fields: not the ones the reader sets at every refresh (status, experiment,
 # the artifacts listed afresh), nor those holding dataclasses (the lists: artifacts, and inputs, kept apart).
@@ -108,29 +109,54 @@ def restore_run(entry: Any, path_of: str) -> KnownParser | None:
     (the run's folder)."""
     try:
         fields = entry["fields"]
-        if (set(fields) != set(_FIELDS) or fields["path"] != path_of or not isinstance(fields["run_id"], str)
-                or not all(isinstance(fields[name], dict) for name in ("params", "tags", "system"))):
+        if set(fields) != set(_FIELDS) or fields["path"] != path_of or not _typed(fields):
             return None
         run = Run(**fields, experiment_id="", status="UNFINISHED")
         run.inputs = [DatasetInput(**{name: item[name] for name in _INPUT_FIELDS}) for item in entry["inputs"]]
+        if not all(all(_text_or_none(getattr(item, name)) for name in _INPUT_FIELDS if name != "tags")
+                   and _scalars(item.tags) for item in run.inputs):
+            return None
         for key, column in entry["metrics"].items():
             steps, values, times = column["steps"], column["values"], column["times"]
             if not (isinstance(key, str) and len(steps) == len(values) == len(times) <= 4
                     and isinstance(column["count"], int) and isinstance(column["digest"], str)):
                 return None
             kept_steps = SummaryColumn("q", steps)
-            kept_steps.run_id = run.run_id  # for PointsNotRead, when something draws this series
+            kept_steps.path = run.path  # for PointsNotRead, when something draws this series
             run.metrics[key] = SummaryHistory(key, kept_steps, array("d", map(decode_number, values)),
                                               array("q", times), count=column["count"], digest=column["digest"])
         problems = [Problem(str(file), line if isinstance(line, int) else None, str(reason))
                     for file, line, reason in entry["problems"]]
         end_status, start_experiment_id = entry["end_status"], entry["start_experiment_id"]
-        if not all(value is None or isinstance(value, str) for value in (end_status, start_experiment_id)):
+        if end_status not in (None, *RUN_STATUSES) or not _text_or_none(start_experiment_id):
             return None
         return KnownParser(run, end_status, start_experiment_id, problems,
                            {name: value for name, value in entry.items() if name != "file"})
     except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
         return None
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _scalars(values: Any) -> bool:
+    return isinstance(values, dict) and all(isinstance(key, str) and isinstance(value, _SCALARS)
+                                            for key, value in values.items())
+
+
+def _typed(fields: dict[str, Any]) -> bool:
+    """Whether each field has a type the reader gives it: an edited entry cannot hand a page a list for a
+    param or text for a time (what it may still change, like the site itself, is a value)."""
+    times = (fields["start_time"], fields["end_time"], fields["last_time"])
+    return (isinstance(fields["run_id"], str) and isinstance(fields["name"], str)
+            and isinstance(fields["source"], str) and isinstance(fields["deleted"], bool)
+            and all(time is None or type(time) is int for time in times)
+            and _text_or_none(fields["parent_run_id"]) and _text_or_none(fields["description"])
+            and _scalars(fields["params"]) and _scalars(fields["tags"]) and isinstance(fields["system"], dict))
 
 
 def file_state(entry: Any) -> tuple[int, int, int, int] | None:

@@ -46,7 +46,7 @@ def clean_series(steps, values, timestamps) -> tuple[np.ndarray, np.ndarray, np.
     Every series drawn or listed comes through here: the summary of a run the build did not read (the build
     cache's, logger/sources/known.py) is refused, and the build reads that run whole."""
     if isinstance(steps, SummaryColumn):
-        raise PointsNotRead({steps.run_id})
+        raise PointsNotRead({steps.path})
     s = np.asarray(steps, dtype=np.int64)
     v = np.asarray(values, dtype=np.float64)
     t = np.asarray(timestamps, dtype=np.int64)

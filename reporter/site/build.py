@@ -25,7 +25,7 @@ from reporter.site import pages as P
 from reporter.site.artifacts import ArtifactView, Blob, artifact_views, site_name_for_artifact
 from reporter.site.downloads import METRICS_DOWNLOAD, RUNS_DOWNLOAD, gzipped_csv
 from reporter.site.incremental import HOME_UNIT, PlannedUnit, write_units
-from reporter.site.reading import Reading, start_reading
+from reporter.site.reading import Reading, save_known, start_reading
 from reporter.site.render import make_environment, render_page
 from reporter.site.writer import SiteWriter
 
@@ -152,9 +152,9 @@ def build(config: BuildConfig, data: LogData | None = None, progress: Progress |
     written = write_units(units, previous, fingerprint, writer,
                           lambda plan, w: write_plan(plan, w, env), progress, total, jobs, fetch)
     writer.close()
-    if reading is not None:
-        written.cache.known = reading.reader.export()
     C.save_cache(writer.root, written.cache)
+    if reading is not None:
+        save_known(config.out_dir, fingerprint, reading.reader.export())
     stats = writer.stats
     if previous is not None:
         note += f": {written.kept} of {total} parts of the site unchanged, {written.made} made again"
@@ -178,14 +178,14 @@ def site_units(data: PublishableData, config: BuildConfig, static_names: frozens
                       lambda: plan_home(data, config, static_names, index))
     for experiment_id in sorted(experiments):
         members = index.runs_by_experiment.get(experiment_id, [])
-        digest = inputs.experiment_unit_digest(experiments[experiment_id], members, contents)
+        digest = inputs.experiment_unit_digest(experiments[experiment_id], members, contents, sorted(experiments))
         yield PlannedUnit(f"experiment:{experiment_id}", digest,
                           functools.partial(plan_experiment, data, experiment_id, config, static_names, index))
     for run in runs:
         children = [child for child in index.children.get(run.run_id, []) if child.run_id != run.run_id]
         digest = inputs.run_unit_digest(run, contents[run.run_id], data, experiments, children)
         yield PlannedUnit(f"run:{run.run_id}", digest,
-                          functools.partial(plan_run, data, run.run_id, config, static_names, index), (run.run_id,))
+                          functools.partial(plan_run, data, run.run_id, config, static_names, index), (run.path,))
 
 
 def static_plan(static: dict[str, Path]) -> SitePlan:

@@ -5,8 +5,8 @@ experiment (its page, table data and CSV) and one per run (its page, metrics CSV
 Each unit has a digest of everything its files are made from (reporter/site/inputs.py). The cache lies
 in OUT_DIR as CACHE_NAME (a hidden name: the writer's cleanup never touches it, `reporter publish`
 leaves it out) and records, per unit, that digest and the files the unit wrote; plus `fingerprint`, a
-digest of everything global (flowsheet's code, templates, static files, build options); plus `known`,
-what the reader knew of each run file (logger/sources/known.py), from which the next build's reader starts.
+digest of everything global (flowsheet's code, templates, static files, build options). (What the reader
+knew of each run file is kept apart, outside the site folder: reporter/site/reading.py.)
 
 It is JSON (nothing read back can run code) with a format tag and version, and it is checked field by
 field: anything off, a unit naming a file the site's manifest does not list, or another fingerprint,
@@ -23,7 +23,6 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -47,16 +46,13 @@ class Unit:
 class BuildCache:
     fingerprint: str
     units: dict[str, Unit] = field(default_factory=dict)
-    # what the reader knew of each run file, by source (LogReader.export): the next build's reader starts
-    # from it and reads only the files that changed (logger/sources/known.py checks each entry)
-    known: dict[str, Any] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         units = {name: {"digest": unit.digest, "files": [list(entry) for entry in unit.files],
                         "problems": [list(problem) for problem in unit.problems]}
                  for name, unit in sorted(self.units.items())}
         return orjson.dumps({"format": CACHE_FORMAT, "version": CACHE_VERSION,
-                             "fingerprint": self.fingerprint, "units": units, "known": self.known})
+                             "fingerprint": self.fingerprint, "units": units})
 
 
 class CacheRefused(Exception):
@@ -68,17 +64,6 @@ def load_cache(root: Path, fingerprint: str, manifest: set[str], document: objec
     `fingerprint` and the files the site's manifest lists; raises CacheRefused (with the reason) when there
     is none or it cannot be trusted."""
     return parse_cache(read_document(root) if document is None else document, fingerprint, manifest)
-
-
-def known_runs(document: object, fingerprint: str) -> dict[str, Any]:
-    """The runs the reader knew at the last build, when the cache is of this flowsheet and these options."""
-    if (not isinstance(document, dict) or document.get("format") != CACHE_FORMAT
-            or document.get("version") != CACHE_VERSION or document.get("fingerprint") != fingerprint):
-        return {}
-    known = document.get("known")
-    if not isinstance(known, dict):
-        return {}
-    return {name: entries for name, entries in known.items() if isinstance(name, str) and isinstance(entries, dict)}
 
 
 def read_document(root: Path) -> object:

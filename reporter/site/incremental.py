@@ -29,7 +29,7 @@ class PlannedUnit:
     name: str
     digest: str
     plan: Callable[[], object]  # -> SitePlan (typed loosely: reporter.site.build imports this module)
-    runs: tuple[str, ...] = ()  # runs whose every point the unit needs (a run page's run)
+    runs: tuple[str, ...] = ()  # the paths (Run.path) of runs whose every point the unit needs (a run page's)
 
 
 @dataclass
@@ -49,8 +49,9 @@ def write_units(units: Iterator[PlannedUnit], previous: BuildCache | None, finge
     (every unit with the files it has now) and the problems of every unit, in unit order.
 
     Runs known from the last build's cache hold summaries, not every point (logger/sources/known.py):
-    `fetch_points(run_ids)` reads such runs whole. It is called once for the runs of the run units to make,
-    and again whenever planning a home or experiment unit finds it needs a run's points (PointsNotRead)."""
+    `fetch_points(paths)` reads such runs whole (by `Run.path`; it leaves runs that have every point). It is
+    called once for the runs of the run units to make, and again whenever planning a home or experiment unit
+    finds it needs a run's points (PointsNotRead)."""
     made: dict[str, Unit] = {}
     kept: dict[str, Unit] = {}
     order: list[str] = []
@@ -67,7 +68,7 @@ def write_units(units: Iterator[PlannedUnit], previous: BuildCache | None, finge
     done = len(kept)
 
     if fetch_points is not None:
-        needed = {run_id for unit in runs for run_id in unit.runs}
+        needed = {path for unit in runs for path in unit.runs}
         if needed:
             fetch_points(needed)
 
@@ -80,7 +81,7 @@ def write_units(units: Iterator[PlannedUnit], previous: BuildCache | None, finge
             except PointsNotRead as need:  # the unit is planned and written again once they are read
                 if fetch_points is None:
                     raise
-                fetch_points(need.run_ids)
+                fetch_points(need.paths)
         written = dict.fromkeys(into.journal[start:])  # once each, though a retry wrote some twice
         files = [state for path in written if (state := into.file_state(path)) is not None]
         return unit.name, files, [(p.file, p.line, p.reason) for p in problems]

@@ -155,8 +155,10 @@ def run_unit_digest(run: Run, content: str, data: LogData, experiments: dict[str
                   [link_facts(child, experiments) for child in children]).hexdigest()
 
 
-def experiment_unit_digest(experiment: Experiment, runs: list[Run], contents: dict[str, str]) -> str:
-    return Digest("experiment", experiment, [contents[run.run_id] for run in runs]).hexdigest()
+def experiment_unit_digest(experiment: Experiment, runs: list[Run], contents: dict[str, str],
+                           experiment_ids: list[str]) -> str:
+    """`experiment_ids`: every experiment of the site, which its runs-data.js links to by id."""
+    return Digest("experiment", experiment, [contents[run.run_id] for run in runs], experiment_ids).hexdigest()
 
 
 def home_unit_digest(experiments: dict[str, Experiment], runs: list[Run], contents: dict[str, str],

@@ -116,7 +116,7 @@ def test_a_known_run_without_end_follows_the_clock(logs):
 def test_forget_reads_a_known_run_whole_at_the_next_refresh(logs):
     reader = LogReader(logs, known=exported(logs))
     reader.refresh(NOW)
-    reader.forget({A})
+    reader.forget({reader.data.runs[A].path})
     reader.refresh(NOW)
     assert list(reader.data.runs[A].metrics["loss"].steps) == [0, 1, 2, 3]
     assert isinstance(reader.data.runs[B].metrics["loss"], SummaryHistory)
