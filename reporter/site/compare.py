@@ -31,6 +31,7 @@ from logger.search import run_row, system_tags
 from reporter.charts.common import COMMON_PRIMARY, PRIMARY_METRIC_TAG, lower_is_better, runs_frame
 from reporter.charts.downsample import downsample, round_sig
 from reporter.charts.experiment import bars_spec, overlay_spec, parallel_spec, scatter_spec
+from reporter.charts.levels import int_column
 from reporter.site.artifacts import image_views
 from reporter.site.image_names import image_pattern, series_images
 from reporter.site.text import duration_ms, format_duration, format_time, source_text
@@ -72,7 +73,8 @@ def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable
                         min(finite) if finite else None, max(finite) if finite else None]
         if len(history) > 1:  # a metric logged once per run is a bar, not a curve
             series = downsample(history.steps, history.values, history.timestamps, CURVE_POINTS)
-            curves[key] = [[int(s) for s in series.steps], [round_sig(float(v)) for v in series.values]]
+            # steps as the run page writes them ({first, step} when evenly spaced), values as they are
+            curves[key] = [int_column(series.steps), [round_sig(float(v)) for v in series.values]]
     plain, series_of = series_images(images)
     patterns = {path: pattern for path in plain if (pattern := image_pattern(path, run.run_id)) != path}
     summary: dict[str, Any] = {

@@ -85,7 +85,12 @@
       var curve = get(r.curves, key);
       if (!curve) return;
       drawn += 1;
-      for (var j = 0; j < curve[0].length; j++) points.push({i: i, s: curve[0][j], v: curve[1][j]});
+      var steps = curve[0], values = curve[1], step = 0;
+      for (var j = 0; j < values.length; j++) {
+        // steps as reporter/charts/levels.py int_column writes them: {first, step}, or differences
+        step = Array.isArray(steps) ? step + steps[j] : steps.first + j * steps.step;
+        points.push({i: i, s: step, v: values[j]});
+      }
     });
     var spec = fromTemplate(templates, "overlay", {kind: "overlay", runs: drawn, data: "points"});
     spec.title = titled(key);

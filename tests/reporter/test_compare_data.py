@@ -49,7 +49,8 @@ def test_each_run_has_a_script_with_its_summary_and_curves_of_a_fixed_size(tmp_p
     assert run_id == data["id"] == scripts[0].parent.name and data["experiment"] == "sweep"
     assert sorted(data["curves"]) == [f"metric_{m}" for m in range(5)]
     steps, values = data["curves"]["metric_0"]
-    assert len(steps) == len(values) == compare_data.CURVE_POINTS  # 500 points downsampled
+    assert len(values) == compare_data.CURVE_POINTS  # 500 points downsampled, each at its bucket's last step
+    assert steps == {"first": 4, "step": 5}
     assert data["better"]["metric_0"] == "max" and data["params"]["param_3"] == "3.0"
     assert data["url"] == f"runs/{run_id}/index.html"
 
