@@ -39,7 +39,7 @@ from reporter.site.urls import run_dir, site_id
 
 SHARED_SCRIPT = "compare-data.js"  # the site-wide part; reporter serve reloads any "*-data.js" script it changed
 RUN_SCRIPT = "compare-data.js"  # in each run's folder
-CURVE_POINTS = 100  # per run and metric: the same whatever the number of runs of the site
+CURVE_POINTS = 50  # per run and metric, whatever the number of runs of the site (the run page has the detail)
 # Charts of the compare page: runs with 100,000 metric keys must not make 100,000 charts (the compare table
 # still lists every metric).
 MAX_CURVE_CHARTS, MAX_BAR_CHARTS = 40, 24
