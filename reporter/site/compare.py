@@ -16,11 +16,11 @@ So the home unit reads of each run only its id and its experiment; the run unit 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -29,7 +29,7 @@ from logger.model import Experiment, Run
 from logger.search import run_row, system_tags
 
 from reporter.charts.common import COMMON_PRIMARY, PRIMARY_METRIC_TAG, lower_is_better, runs_frame
-from reporter.charts.downsample import downsample, round_sig
+from reporter.charts.downsample import downsample
 from reporter.charts.experiment import bars_spec, overlay_spec, parallel_spec, scatter_spec
 from reporter.charts.levels import int_column
 from reporter.site.artifacts import image_views
@@ -68,13 +68,14 @@ def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable
     for key, history in run.metrics.items():
         if not len(history):
             continue
-        finite = [v for v in history.values if math.isfinite(v)]
+        values = np.asarray(history.values, dtype=np.float64)
+        finite = values[np.isfinite(values)]
         metrics[key] = [_number(history.values[history.latest_index()]),
-                        min(finite) if finite else None, max(finite) if finite else None]
+                        float(finite.min()) if len(finite) else None, float(finite.max()) if len(finite) else None]
         if len(history) > 1:  # a metric logged once per run is a bar, not a curve
             series = downsample(history.steps, history.values, history.timestamps, CURVE_POINTS)
             # steps as the run page writes them ({first, step} when evenly spaced), values as they are
-            curves[key] = [int_column(series.steps), [round_sig(float(v)) for v in series.values]]
+            curves[key] = [int_column(series.steps), _rounded(series.values)]
     plain, series_of = series_images(images)
     patterns = {path: pattern for path in plain if (pattern := image_pattern(path, run.run_id)) != path}
     summary: dict[str, Any] = {
@@ -96,6 +97,11 @@ def run_summary(run: Run, experiments: dict[str, Experiment], run_href: Callable
     if series_of:
         summary["series"] = {key: [[step, href] for step, href in steps] for key, steps in series_of.items()}
     return summary
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    """`round_sig` of each value (finite ones only), in one formatting call: 2,000 runs make 500,000 of them."""
+    return list(map(float, ((" %.7g" * len(values)) % tuple(values.tolist())).split()))
 
 
 def better(keys: Iterable[str]) -> dict[str, str]:
