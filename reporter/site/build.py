@@ -215,21 +215,19 @@ def gather(data: PublishableData, config: BuildConfig) -> SitePlan:
 
 def plan_home(data: PublishableData, config: BuildConfig, static_names: frozenset[str],
               index: P.SiteIndex | None = None) -> SitePlan:
-    """The home page, the compare page and the all-runs data they share (and CSV), plus the compare page's data."""
+    """The home page, the compare page and the all-runs data they share (and CSV), plus the compare page's index."""
     require_publishable(data)
     index = index or P.site_index(data)
     experiments = index.experiments
     runs = P.sorted_runs(data.runs.values())
     rows = index.table_rows(runs)
-    chart_sections = compare_data.compare_chart_sections(runs, experiments, index.runs_by_experiment)
     plan = SitePlan(pages=[P.home_page(data, config, static_names, index, rows),
-                           P.compare_page(data, config, static_names, chart_sections)])
+                           P.compare_page(data, config, static_names)])
     plan.files.update(tables.runs_data_files(rows, {eid: P.experiment_href(eid) for eid in experiments}))
     plan.files[RUNS_DOWNLOAD] = index.runs_download(rows, share=len(index.runs_by_experiment) == 1)
-    summaries = [compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
-        run, P.run_dir(run.run_id), config.max_artifact_bytes, config.log_root)) for run in runs]
-    plan.files["compare-data.js"] = compare_data.compare_data_js(compare_data.compare_payload(runs, summaries),
-                                                                 chart_sections)
+    # the compare page's shared part: which runs exist, not their data (each run unit writes its own)
+    plan.files[compare_data.SHARED_SCRIPT] = compare_data.compare_data_js(
+        compare_data.compare_index((run.run_id for run in runs), experiments))
     return plan
 
 
@@ -251,7 +249,8 @@ def plan_experiment(data: PublishableData, experiment_id: str, config: BuildConf
 
 def plan_run(data: PublishableData, run_id: str, config: BuildConfig, static_names: frozenset[str],
              index: P.SiteIndex | None = None, downloads: bool = True) -> SitePlan:
-    """One run's page, its metric history download (metrics.csv.gz) and its artifacts (those under the size limit).
+    """One run's page, its metric history download (metrics.csv.gz), its artifacts (those under the size limit)
+    and its part of the compare page's data (compare-data.js).
 
     downloads=False leaves out the download, whose cost follows the whole history (serve puts it off);
     config.history_downloads=False leaves it, and the zoom levels of long series, out of the site (the page then
@@ -273,6 +272,11 @@ def plan_run(data: PublishableData, run_id: str, config: BuildConfig, static_nam
         chunks = chunk_files(charted, run_origin(charted))
         plan.files.update({f"{folder}/{path}": make for path, make in chunks.items()})
     plan.copies.update(_artifact_copies(folder, artifacts))
+    # what the compare page shows of this run, loaded only when the run is selected there
+    experiments = index.experiments if index else data.experiments  # a run's missing experiment: named by its id
+    summary = compare_data.run_summary(run, experiments, P.run_href, compare_data.site_images(
+        run, folder, config.max_artifact_bytes, config.log_root))
+    plan.files[compare_data.run_script_path(run_id)] = compare_data.run_script(summary)
     return plan
 
 

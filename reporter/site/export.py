@@ -44,10 +44,11 @@ from reporter.site.urls import site_id
 DEFAULT_MAX_IMAGE_MB = 5.0
 TEMPLATE = "export.html"
 STYLESHEET = "site.css"
-# In the order the site's pages load them: filter.js before its users, compare.js prunes the compare
-# charts before charts.js draws them.
+# In the order the site's pages load them: filter.js before its users, compare_charts.js before compare.js,
+# which uses it.
 _SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
-SCRIPTS = ("filter.js", "shards.js", "groups.js", "table_draw.js", "table.js", "compare.js", VEGA_BUNDLE, "charts.js")
+SCRIPTS = ("filter.js", "shards.js", "groups.js", "table_draw.js", "table.js", "compare_charts.js", "compare.js",
+           VEGA_BUNDLE, "charts.js")
 
 
 class ExportError(Exception):
@@ -113,20 +114,22 @@ def render_export(data: PublishableData, config: BuildConfig, max_image_bytes: f
     runs = P.sorted_runs(data.runs.values())
     static = static_sources()
     images, left_out = _inlined_images(runs, config, max_image_bytes)
-    chart_sections = compare_data.compare_chart_sections(runs, experiments, index.runs_by_experiment)
-    summaries = [compare_data.run_summary(run, experiments, _run_href, images.get(run.run_id, {})) for run in runs]
+    summaries = {run.run_id: compare_data.run_summary(run, experiments, _run_href, images.get(run.run_id, {}))
+                 for run in runs}
     experiment_hrefs = {eid: "#" + experiment_anchor(eid) for eid in experiments}
     rows = tables.table_rows(runs, _run_href, experiments)
     data_scripts = [
         tables.runs_data_js(rows, experiment_hrefs),
-        compare_data.compare_data_js(compare_data.compare_payload(runs, summaries), chart_sections),
+        compare_data.compare_data_js(compare_data.compare_index(summaries, experiments)),
+        # every run's compare data is in the file already: the compare view loads no script
+        "window.FLOWSHEET_COMPARE_RUNS = " + compare_data.script_json(summaries) + ";\n",
         # An attachment has no ?runs= in its address until "Compare selected" adds one: compare them all.
         "window.FLOWSHEET_COMPARE_SELECTION = new URLSearchParams(location.search).get('runs') || "
         + _js_string(",".join(run.run_id for run in runs)) + ";\n",
     ]
     context = P.base_context(config, "", "export", frozenset(static))
     context.update(
-        title=title, run_count=len(runs), table_id="runs", compare_charts=chart_sections,
+        title=title, run_count=len(runs), table_id="runs",
         csv_href="data:text/csv;charset=utf-8," + quote(tables.runs_csv(rows)),
         experiments=[_experiment_part(data, experiments[eid], config, index) for eid in sorted(
             index.runs_by_experiment, key=lambda eid: (experiments[eid].name.lower(), eid))],

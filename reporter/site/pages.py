@@ -229,13 +229,11 @@ def image_series(artifacts: list[ArtifactView]) -> list[tuple[str, list[tuple[in
     return sorted(series_images(copied)[1].items())
 
 
-def compare_page(data: LogData, config: BuildConfig, static_files: frozenset[str] = frozenset(),
-                 chart_sections: list[ChartSection] | None = None) -> Page:
-    """The compare page: its table and images are drawn by compare.js from `compare-data.js`, which also
-    holds the specs of `chart_sections` (the page only places their containers)."""
+def compare_page(data: LogData, config: BuildConfig, static_files: frozenset[str] = frozenset()) -> Page:
+    """The compare page: compare.js loads the selected runs' data (each run's compare-data.js, found through the
+    site's `compare-data.js`), draws their table and images, and compare_charts.js their charts."""
     context = base_context(config, "", "compare", static_files)
-    context.update(title="Compare runs", data_script="runs-data.js", compare_script="compare-data.js",
-                   charts=list(chart_sections or []))
+    context.update(title="Compare runs", data_script="runs-data.js", compare_script="compare-data.js")
     return Page("compare.html", ("compare.html",), context)
 
 

@@ -2,7 +2,7 @@
  *
  * Needs vega-bundle.js (the global vegaEmbed) loaded first. Finds every <div class="fs-chart" data-spec-id="ID">,
  * reads its Vega-Lite spec from <script type="application/json" id="ID"> (or from window.FLOWSHEET_SPECS[ID],
- * for pages that load specs from a separate <script src> file), and embeds it with the svg renderer and no
+ * for specs made in the page: the compare page's compare_charts.js), and embeds it with the svg renderer and no
  * action links. The spec's usermeta.fs says what else to do:
  *   kind "metric"  run page chart: x axis mode, smoothing (debiased EMA) and log y from the page controls;
  *   selection "url"  compare chart: the param `selected_runs` is set from the page URL (?runs=id1,id2).

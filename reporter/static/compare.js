@@ -1,17 +1,24 @@
 /* flowsheet compare page: the runs named in ?runs=id1,id2 side by side.
  *
- * Reads window.FLOWSHEET_COMPARE (compare-data.js, loaded with <script src>: never fetched, so the page works
- * from file:// and under any URL prefix): per run its facts, params, tags, latest/min/max of each metric and
- * its image artifacts. Draws the side-by-side table ("show differences only" on by default; cells that differ
- * from the first run highlighted; ★ on the best value of each metric row, metric cells coloured from worst to
- * best; a row's header orders the run columns by it), the images with the same name pattern (or, chosen, the
- * same path) in one row, each log_image(key=, step=) series in a row with a step slider, and keeps only the compare charts that concern the selection (charts.js, loaded after this
- * script, draws them filtered on the same ?runs=).
+ * window.FLOWSHEET_COMPARE (the site's compare-data.js) says where each run's own data is; only the selected
+ * runs' scripts (runs/<folder>/compare-data.js) are loaded, each with <script src> (never fetched, so the page
+ * works from file:// and under any URL prefix), and each calls window.FLOWSHEET_COMPARE_RUN(id, data) with the
+ * run's facts, params, tags, latest/min/max of each metric, its curves and its image artifacts (an exported
+ * report has them all in window.FLOWSHEET_COMPARE_RUNS already). Once they are in, draws the side-by-side table
+ * ("show differences only" on by default; cells that differ from the first run highlighted; ★ on the best
+ * value of each metric row, metric cells coloured from worst to best; a row's header orders the run columns by
+ * it), the images with the same name pattern (or, chosen, the same path) in one row, each log_image(key=, step=)
+ * series in a row with a step slider, and has compare_charts.js make the charts of the selection (charts.js
+ * draws them). An id the site does not have, or whose script fails to load, is named as such in the list.
  * Every value from the logs reaches the page through textContent or an attribute, never as HTML. */
 (function () {
   "use strict";
   var MAX_IMAGE_ROWS = 100;
-  var data = null;  // window.FLOWSHEET_COMPARE, read again by refresh()
+  var data = null;  // window.FLOWSHEET_COMPARE (the site's index), read again by refresh()
+  var loaded = Object.assign({}, window.FLOWSHEET_COMPARE_RUNS || {});  // run id -> its data
+  var failed = {};  // run id -> why its data is not here
+  var requested = {};  // run id -> its script was inserted
+  var known = null, knownFor = null;  // the index's ids as a look-up, made once per index
   var own = Object.prototype.hasOwnProperty;
   var counts = {diffs: 0, total: 0};
   var sortState = {field: null, descending: false};  // the row that orders the run columns
@@ -149,7 +156,7 @@
     textGroup("Parameters", "params");
     var metricRows = [];
     keysOf(runs, "metrics").forEach(function (k) {
-      var direction = get(data.better, k) || "max";
+      var direction = runs.map(function (r) { return get(r.better, k); }).filter(Boolean)[0] || "max";
       var how = direction === "min" ? "lower is better" : "higher is better";
       // a metric every selected run logged once (latest = min = max) needs one row, not three
       var single = runs.every(function (r) {
@@ -362,60 +369,75 @@
     if (left) box.appendChild(el("p", "note", left + " more image rows not shown"));
   }
 
-  /* Keep the charts that show a selected run (an overlay or bars: a selected run logged its metric; a per-experiment
-   * chart: a selected run is in its experiment). charts.js, which runs after this script, draws what is left. */
-  function prepareCharts(runs) {
-    var section = document.getElementById("charts");
-    if (!section) return;
-    var specs = window.FLOWSHEET_SPECS || {};
-    var chosen = {};
-    runs.forEach(function (r) { chosen[r.id] = true; });
-    document.querySelectorAll("#charts .fs-chart").forEach(function (chart) {
-      var keep;
-      var kind = chart.getAttribute("data-kind");
-      if (kind === "overlay" || kind === "bars") {
-        var key = chart.getAttribute("data-title");
-        keep = runs.some(function (r) { return get(r.metrics, key) !== null; });
-      } else {
-        var spec = get(specs, chart.getAttribute("data-spec-id"));
-        var members = (spec && spec.datasets && spec.datasets.runs) || [];
-        keep = members.some(function (row) { return own.call(chosen, row.id); });
-      }
-      if (!keep) chart.remove();
-    });
-    document.querySelectorAll("#charts .chart-section").forEach(function (part) {
-      if (!part.querySelector(".fs-chart")) part.remove();
-    });
-    section.hidden = false;
+  /* Where the data of run `id` is (relative to the site's root, where the compare page is), or null. */
+  function scriptOf(id) {
+    if (knownFor !== data) {
+      knownFor = data;
+      known = {};
+      (data.runs || []).forEach(function (plain) { known[plain] = plain; });
+    }
+    var folder = get(data.moved, id) || get(known, id);
+    return folder === null ? null : "runs/" + folder + "/" + (data.script || "compare-data.js");
   }
+
+  /* The run's script, once; it stays in the page (`reporter serve` loads a changed one again). */
+  function request(id, path) {
+    requested[id] = true;
+    var script = el("script");
+    script.src = path;
+    script.setAttribute("data-run", id);
+    script.onload = function () {
+      if (!own.call(loaded, id)) failed[id] = "its data script did not hand over its data";
+      render();
+    };
+    script.onerror = function () {
+      failed[id] = "its data could not be loaded from " + path;
+      render();
+    };
+    document.head.appendChild(script);
+  }
+
+  window.FLOWSHEET_COMPARE_RUN = function (id, runData) { loaded[id] = runData; };
 
   /* Draws everything from window.FLOWSHEET_COMPARE; again after `reporter serve` loaded it anew (refresh). */
   function render() {
-    data = window.FLOWSHEET_COMPARE || {runs: {}, better: {}};
+    data = window.FLOWSHEET_COMPARE || {runs: [], moved: {}};
     var ids = selectedIds();
     var list = document.getElementById("compare-runs"), status = document.getElementById("compare-status");
-    var runs = [];
+    var runs = [], waiting = 0;
     list.textContent = "";
     ids.forEach(function (id) {
-      var li = el("li"), r = get(data.runs, id);
+      var li = el("li"), r = get(loaded, id), path = r || own.call(failed, id) ? null : scriptOf(id);
       if (r) {
         var a = el("a", null, r.name);
         a.href = r.url;
         li.appendChild(a);
         li.appendChild(document.createTextNode(" · " + (r.info[0] ? r.info[0][1] : "") + " · " + (r.info[1] ? r.info[1][1] : "")));
         runs.push(r);
-      } else {
+      } else if (own.call(failed, id)) {
+        li.textContent = id + " (" + failed[id] + ")";
+        li.className = "missing";
+      } else if (path === null) {
         li.textContent = id + " (not in this site)";
         li.className = "missing";
+      } else {
+        li.textContent = id + " (loading…)";
+        li.className = "loading";
+        waiting += 1;
+        if (!own.call(requested, id)) request(id, path);
       }
       list.appendChild(li);
     });
     if (!ids.length) return;
+    if (waiting) {
+      status.textContent = "Loading the data of " + waiting + " run" + (waiting === 1 ? "" : "s") + "…";
+      return;
+    }
     status.textContent = "Comparing " + runs.length + " run" + (runs.length === 1 ? "" : "s") + ".";
     if (!runs.length) return;
     buildTable(runs);
     buildImages(runs);
-    prepareCharts(runs);
+    if (window.FlowsheetCompareCharts) window.FlowsheetCompareCharts.show(runs, data);
   }
 
   var toggle = document.getElementById("compare-diff-only");
@@ -423,5 +445,5 @@
   var match = document.getElementById("compare-image-match");
   if (match) match.addEventListener("change", function () { buildImages(shownRuns); });
   render();
-  window.FlowsheetCompare = {refresh: render};
+  window.FlowsheetCompare = {refresh: render, loaded: loaded};
 })();

@@ -16,13 +16,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from selection_specs import selection_specs
 
 from logger.model import MetricHistory, Run
 
 from reporter.charts.common import chart_script_tag
 from reporter.charts.experiment import experiment_sections
 from reporter.charts.run import run_chart_sections
-from reporter.site.compare import compare_chart_sections
 
 pytestmark = pytest.mark.browser
 
@@ -197,7 +197,7 @@ def test_dark_mode_labels_titles_and_whiskers_stand_out_from_the_background(open
 def test_compare_draws_a_bar_per_selected_run_for_a_metric_logged_once(open_charts):
     runs = [make_run(i, {"seed": i}, {"loss": curve(i), **({"f1": [0.5 + i / 20]} if i != 3 else {})})
             for i in range(5)]
-    specs = flat(compare_chart_sections(runs, {}, {"exp": runs}))
+    specs = selection_specs(runs)
     chosen = [runs[0].run_id, runs[2].run_id, runs[3].run_id, runs[4].run_id]  # run 3 has no f1
     page = open_charts(specs, query="?runs=" + ",".join(chosen))
     assert count(page, "fs-cmp-bars-0", "g.mark-rect.role-mark path") == 3

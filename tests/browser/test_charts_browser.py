@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from selection_specs import selection_specs
 
 from logger.model import MetricHistory, Run
 
 from reporter.charts.common import chart_script_tag
 from reporter.charts.experiment import experiment_sections
 from reporter.charts.run import run_chart_sections
-from reporter.site.compare import compare_chart_sections
 
 pytestmark = pytest.mark.browser
 
@@ -140,8 +140,9 @@ def flat(sections) -> dict[str, dict]:
 
 
 def compare_specs(runs: list[Run]) -> dict[str, dict]:
-    """The compare page's charts of `runs`, all of experiment "exp" (as compare.html gets them)."""
-    return flat(compare_chart_sections(runs, {}, {"exp": runs}))
+    """Compare charts of `runs`, all of experiment "exp", filtering on the URL's selection (as the compare page's
+    templates do; the page fills them with the selected runs only: test_compare_loading_browser.py)."""
+    return selection_specs(runs)
 
 
 def test_run_charts_draw_lines_and_band(harness):

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from site_logs import CNN, HOUSES, LASSO1, LASSO2, MNIST, RIDGE, write_site_logs
+from site_logs import CNN, HOUSES, LASSO1, LASSO2, RIDGE, write_site_logs
 
 from reporter.config import BuildConfig
 from reporter.site.build import build
@@ -52,8 +52,10 @@ def marks(page, spec_id: str, selector: str) -> int:
     return page.locator(f'[data-spec-id="{spec_id}"] {selector}').count()
 
 
-def chart_id(page, title: str) -> str:
-    return page.locator(f'.fs-chart[data-title="{title}"]').first.get_attribute("data-spec-id")
+def chart_id(page, title: str, section: str = "") -> str:
+    """The first chart titled `title` (in the chart section `section`, when given)."""
+    scope = f'.chart-section[data-section="{section}"] ' if section else ""
+    return page.locator(f'{scope}.fs-chart[data-title="{title}"]').first.get_attribute("data-spec-id")
 
 
 def test_run_page_charts_draw_lines_and_react_to_controls(site, open_page):
@@ -119,13 +121,14 @@ def test_compare_charts_draw_only_the_selected_runs(site, open_page):
     assert marks(page, rmse, "g.mark-line.role-mark path") == 1
     assert marks(page, loss, "g.mark-line.role-mark path") == 1
     # one parallel coordinates chart and one scatter per experiment of the selection (houses, mnist)
-    assert marks(page, f"fs-cmp-{HOUSES}-scatter", "g.mark-symbol.role-mark path") == 1
-    assert marks(page, f"fs-cmp-{MNIST}-scatter", "g.mark-symbol.role-mark path") == 1
+    assert page.locator("#charts .chart-section h3").all_inner_texts() == ["metrics", "houses", "mnist"]
+    assert marks(page, chart_id(page, "scatter", "houses"), "g.mark-symbol.role-mark path") == 1
+    assert marks(page, chart_id(page, "scatter", "mnist"), "g.mark-symbol.role-mark path") == 1
     both = open_page(site, f"compare.html?runs={LASSO1},{LASSO2}")
     assert both.locator('.fs-chart[data-title="loss"]').count() == 0  # no selected run logged it
-    assert both.locator(f'.fs-chart[data-spec-id^="fs-cmp-{MNIST}"]').count() == 0  # nor is one in mnist
+    assert both.locator('.chart-section[data-section="mnist"]').count() == 0  # nor is one in mnist
     assert marks(both, chart_id(both, "rmse"), "g.mark-line.role-mark path") == 2
-    assert marks(both, f"fs-cmp-{HOUSES}-parallel", "g.mark-line.role-mark path") == 2
+    assert marks(both, chart_id(both, "parallel coordinates", "houses"), "g.mark-line.role-mark path") == 2
 
 
 def test_compare_without_known_runs_says_so(site, open_page):

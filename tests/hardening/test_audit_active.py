@@ -166,9 +166,9 @@ def test_compare_page_and_export_carry_no_active_image(tmp_path):
     logs = write_logs(tmp_path / "logs", {"x.svg": SCRIPT_SVG, "plot.png": b"\x89PNG\r\n\x1a\n"})
     out = tmp_path / "site"
     build_site(logs, out)
-    text = (out / "compare-data.js").read_text(encoding="utf-8")
-    data = json.loads(re.search(r"window\.FLOWSHEET_COMPARE = (.*?);\n", text).group(1))
-    images = data["runs"][RUN]["images"]
+    text = (out / f"runs/{RUN}/compare-data.js").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'window\.FLOWSHEET_COMPARE_RUN\("[^"]*", (.*)\);\n', text).group(1))
+    images = data["images"]
     assert images == {"plot.png": f"runs/{RUN}/artifacts/plot.png"}
     config = BuildConfig.from_options(logs, tmp_path / "unused", environ={})
     exported = tmp_path / "report.html"

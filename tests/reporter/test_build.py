@@ -87,8 +87,9 @@ def test_pages_of_deleted_runs_are_removed_and_nothing_else(logs, tmp_path):
     (out / "runs" / "keep-me.txt").write_text("user file")
     shutil.rmtree(logs / "houses-3b4a0f52" / RIDGE)
     result = build(config(logs, out))
-    assert not (out / "runs" / RIDGE).exists()  # its page, metrics.csv, artifacts and folder are gone
-    assert result.files_removed == 3
+    # its page, metrics.csv, compare data, artifacts and folder are gone
+    assert not (out / "runs" / RIDGE).exists()
+    assert result.files_removed == 4
     assert (out / "runs" / "keep-me.txt").read_text() == "user file"
     assert RIDGE not in (out / "runs-data.js").read_text()
 

@@ -37,7 +37,7 @@ from reporter.charts.experiment import (
 from reporter.charts.run import metric_spec, run_chart_sections, series_rows
 from reporter.site import compare as compare_site
 from reporter.site import pages
-from reporter.site.compare import compare_chart_sections
+from reporter.site.compare import chart_templates
 
 T0 = 1_700_000_000_000
 SCHEMA = alt.vegalite.v5.schema.core.load_schema()
@@ -382,17 +382,6 @@ def test_experiment_page_builds_its_runs_table_once(monkeypatch):
     assert built == [12]
 
 
-def test_compare_page_builds_one_runs_table_for_the_site_and_one_per_experiment(monkeypatch):
-    built = counting_runs_frame(monkeypatch)
-    runs = make_runs()
-    for run in runs[8:]:
-        run.experiment_id = "f"
-    by_experiment = {"e": runs[:8], "f": runs[8:]}
-    sections = compare_chart_sections(runs, {}, by_experiment)
-    assert [s.name for s in sections] == ["metrics", "e", "f"]
-    assert sorted(built) == [4, 8, 12]
-
-
 def test_chart_functions_only_tests_used_are_gone():
     for name in ("compare_sections", "compare_specs", "experiment_specs"):
         assert not hasattr(experiment_charts, name), name
@@ -401,24 +390,20 @@ def test_chart_functions_only_tests_used_are_gone():
 
 # ---- compare page ------------------------------------------------------------------------------
 
-def test_compare_specs_filter_on_the_selected_runs_param():
-    runs = make_runs()
-    sections = compare_chart_sections(runs, {}, {"e": runs})
-    blocks = [b for s in sections for b in s.charts]
-    # f1, logged once per run, gets bars
-    assert [b.spec_id for b in blocks] == ["fs-cmp-overlay-0", "fs-cmp-bars-0", "fs-cmp-e-parallel", "fs-cmp-e-scatter"]
-    for block in blocks:
-        spec = block.spec
+def test_compare_templates_filter_on_the_selected_runs_param_and_hold_no_rows():
+    templates = chart_templates()
+    assert sorted(templates) == ["bars", "overlay", "parallel", "scatter"]
+    for name, spec in templates.items():
         assert_valid_vega_lite(spec)
-        assert spec["usermeta"]["fs"]["selection"] == "url"
+        assert spec["usermeta"]["fs"]["selection"] == "url", name
         assert "selected_runs" in param_names(spec)
         assert "indexof(selected_runs, datum.id) >= 0" in json.dumps(spec)
-        assert len(spec["datasets"]["runs"]) == 12  # every run is in the page; the URL picks
-    overlay = blocks[0].spec
-    assert {r["i"] for r in overlay["datasets"]["points"]} == set(range(12))
-    assert runs[0].run_id not in json.dumps(overlay["datasets"]["points"])  # ids only in the runs table
+        assert all(rows == [] for rows in spec["datasets"].values()), name  # the page brings the runs' rows
+    parallel = templates["parallel"]
+    # the layers compare_charts.js fills: axes, lines, numeric ticks, and the categories' ticks
+    assert [layer["data"]["name"] for layer in parallel["layer"]] == ["dims", "wide", "wide", "cats"]
 
 
 def test_no_metrics_no_charts():
     runs = [run_with(params={"a": "1"})]
-    assert experiment_sections(runs) == [] and compare_chart_sections(runs, {}, {"e": runs}) == []
+    assert experiment_sections(runs) == []

@@ -173,7 +173,8 @@ def test_no_log_value_becomes_markup(hostile_site):
                 continue
             src = script.get("src", "").removeprefix("../../")
             assert src in ("runs-data.js", "static/filter.js", "static/shards.js", "static/groups.js",
-                           "static/table_draw.js", "static/table.js", "static/compare.js", "compare-data.js",
+                           "static/table_draw.js", "static/table.js", "static/compare_charts.js", "static/compare.js",
+                           "compare-data.js",
                            "static/vega-bundle.js", "static/charts.js"), (page, script)
             assert not script.string
         for element in html.find_all(True):
@@ -187,8 +188,10 @@ def test_no_log_value_becomes_markup(hostile_site):
         assert "\x00" not in page.read_text()
     data = (hostile_site / "runs-data.js").read_text()
     assert "</script>" not in data and "<\\/script>" in data
-    compare = (hostile_site / "compare-data.js").read_text()
-    assert "<" not in compare and ">" not in compare and "\\u003cscript\\u003e" in compare
+    for compare in [hostile_site / "compare-data.js", *hostile_site.glob("runs/*/compare-data.js")]:
+        text = compare.read_text()
+        assert "<" not in text and ">" not in text, compare
+    assert any("\\u003cscript\\u003e" in p.read_text() for p in hostile_site.glob("runs/*/compare-data.js"))
 
 
 def test_hostile_artifact_names_stay_text(hostile_site):

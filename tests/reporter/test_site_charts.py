@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from site_logs import CNN, HOUSES, LASSO1, LASSO2, MNIST, RIDGE, SWEEP, write_site_logs
+from site_logs import CNN, HOUSES, LASSO1, LASSO2, RIDGE, SWEEP, write_site_logs
 
 from logger.model import Artifact, MetricHistory, Run
 
@@ -107,39 +107,43 @@ def test_experiment_page_has_overlays_and_run_charts(site):
     assert page.find(id="runs-heading").find_next(id="charts")  # the runs table first, the charts below it
 
 
-def test_compare_page_places_every_compare_chart_with_specs_in_the_data_file(site):
+def test_compare_page_loads_the_index_and_has_a_place_for_the_charts(site):
     page = soup(site / "compare.html")
+    assert page.select("#charts .fs-chart") == []  # compare_charts.js places the selected runs' charts
+    assert page.find(id="compare-chart-sections") is not None
+    assert page.find("script", type="application/json") is None
     data = load_js_globals(site / "compare-data.js")
-    ids = [c["data-spec-id"] for c in page.select("#charts .fs-chart")]
-    assert ids and sorted(ids) == sorted(data["FLOWSHEET_SPECS"])
-    assert page.find("script", type="application/json") is None  # specs live in compare-data.js only
-    overlays = {c["data-title"] for c in page.select('#charts .fs-chart[data-kind="overlay"]')}
-    assert overlays == {"rmse", "loss"}  # across the site; parallel coordinates and scatter per experiment:
-    assert [h.get_text() for h in page.select("#charts h3")] == ["metrics", "houses", "mnist"]
-    assert {f"fs-cmp-{HOUSES}-parallel", f"fs-cmp-{HOUSES}-scatter", f"fs-cmp-{MNIST}-scatter"} <= set(ids)
-    houses = data["FLOWSHEET_SPECS"][f"fs-cmp-{HOUSES}-parallel"]
-    assert {row["id"] for row in houses["datasets"]["runs"]} == {SWEEP, LASSO1, LASSO2, RIDGE}
-    for spec in data["FLOWSHEET_SPECS"].values():
-        assert spec["usermeta"]["fs"]["selection"] == "url"
+    assert sorted(data["FLOWSHEET_COMPARE_TEMPLATES"]) == ["bars", "overlay", "parallel", "scatter"]
     srcs = script_srcs(page)
-    assert srcs.index("compare-data.js") < srcs.index("static/compare.js") < srcs.index("static/charts.js")
+    assert (srcs.index("compare-data.js") < srcs.index("static/compare_charts.js") < srcs.index("static/compare.js")
+            < srcs.index("static/charts.js"))
     assert page.find("input", id="compare-diff-only").has_attr("checked")
 
 
-def test_compare_data_summarises_every_run(site):
-    data = load_js_globals(site / "compare-data.js")["FLOWSHEET_COMPARE"]
-    assert set(data["runs"]) == {SWEEP, LASSO1, LASSO2, RIDGE, CNN}
-    lasso = data["runs"][LASSO1]
+def run_data(site: Path, run_id: str) -> dict:
+    """What the run's compare script hands to the page."""
+    text = (site / compare_data.run_script_path(run_id)).read_text(encoding="utf-8")
+    return json.loads("[" + text.removeprefix("window.FLOWSHEET_COMPARE_RUN(").removesuffix(");\n") + "]")[1]
+
+
+def test_compare_data_indexes_every_run_and_each_run_summarises_itself(site):
+    index = load_js_globals(site / "compare-data.js")["FLOWSHEET_COMPARE"]
+    assert sorted(index["runs"]) == sorted([SWEEP, LASSO1, LASSO2, RIDGE, CNN]) and index["moved"] == {}
+    assert index["experiments"][HOUSES][0] == "houses"
+    lasso = run_data(site, LASSO1)
     assert lasso["name"] == "lasso-0.1" and lasso["url"] == f"runs/{LASSO1}/index.html"
+    assert lasso["experiment"] == HOUSES
     assert lasso["params"] == {"C": "0.1", "model": "lasso"}
     assert lasso["metrics"] == {"rmse": [0.41, 0.41, 0.9], "r2": [0.8, 0.8, 0.8]}
+    assert lasso["curves"]["rmse"][1][-1] == 0.41 and "r2" not in lasso["curves"]  # r2 was logged once
+    assert lasso["better"] == {"r2": "max", "rmse": "min"}
     assert lasso["tags"] == {"stage": "dev", "formula": "=1+2"}
     assert lasso["images"] == {"plots/curve.png": f"runs/{LASSO1}/artifacts/plots/curve.png"}
     assert (site / lasso["images"]["plots/curve.png"]).is_file()
-    assert data["runs"][RIDGE]["images"] == {}  # SVG is shown on the run page only (its copy is a download)
-    assert dict(data["runs"][RIDGE]["info"])["Status"] == "FAILED"
-    assert data["runs"][CNN]["metrics"]["loss"] == [1.1, 1.1, 2.3]  # NaN left out of min/max
-    assert data["better"] == {"loss": "min", "r2": "max", "rmse": "min"}
+    ridge = run_data(site, RIDGE)
+    assert ridge["images"] == {}  # SVG is shown on the run page only (its copy is a download)
+    assert dict(ridge["info"])["Status"] == "FAILED"
+    assert run_data(site, CNN)["metrics"]["loss"] == [1.1, 1.1, 2.3]  # NaN left out of min/max
 
 
 def test_non_finite_latest_values_travel_as_text(tmp_path):
@@ -150,8 +154,9 @@ def test_non_finite_latest_values_travel_as_text(tmp_path):
     run.metrics["loss"] = history
     summary = compare_data.run_summary(run, {}, run_href, {})
     assert summary["metrics"]["loss"] == ["NaN", 1.0, 1.0] and summary["name"] == "n" * 32
-    text = compare_data.compare_data_js(compare_data.compare_payload([run], [summary]), [])
-    assert "NaN" in text and json.loads(text.splitlines()[0].split(" = ", 1)[1].rstrip(";"))
+    assert summary["curves"]["loss"] == [[0], [1.0]]  # the curve leaves NaN out
+    text = compare_data.run_script(summary)
+    assert "NaN" in text and json.loads("[" + text.removeprefix("window.FLOWSHEET_COMPARE_RUN(").removesuffix(");\n") + "]")
 
 
 def test_images_too_large_or_missing_are_not_offered(tmp_path):
@@ -164,39 +169,3 @@ def test_images_too_large_or_missing_are_not_offered(tmp_path):
                          Artifact("notes.txt", 3)])
     images = compare_data.site_images(run, "runs/x", max_bytes=1000, log_dir=tmp_path)
     assert images == {"small.png": "runs/x/artifacts/small.png"}
-
-
-def test_compare_points_shrink_as_the_site_grows():
-    assert compare_data.compare_points(5) == 100
-    assert compare_data.compare_points(10_000) == 20
-    assert compare_data.compare_points(1_000, 5) == 40  # the budget covers every key
-    assert compare_data.compare_points(1_000_000) == 10
-
-
-def test_run_page_with_20_metrics_of_100k_points_stays_under_3_mb(tmp_path):
-    from array import array
-
-    import numpy as np
-
-    from logger.model import LogData
-
-    from reporter.site import pages as P
-    from reporter.site.render import make_environment, render_page
-
-    run = Run(run_id="b" * 32, experiment_id="e", name="big", path=str(tmp_path), start_time=0)
-    steps = np.arange(100_000, dtype=np.int64)
-    for k in range(20):
-        values = np.sin(steps / (500.0 + k)) + 0.001 * k
-        run.metrics[f"train/m{k}"] = MetricHistory(f"train/m{k}", array("q", steps.tobytes()),
-                                                   array("d", values.tobytes()), array("q", (steps * 40).tobytes()))
-    config = BuildConfig(log_dir=tmp_path, out_dir=tmp_path / "site")
-    page = P.run_page(LogData(runs={run.run_id: run}), run, [], config)
-    html = render_page(make_environment(), page.templates, page.context)
-    assert html.count('class="fs-chart"') == 20
-    assert len(html.encode()) < 3_000_000
-
-
-def test_false_positives_and_negatives_are_lower_is_better():
-    from reporter.charts.common import lower_is_better
-
-    assert lower_is_better("false_negatives") and lower_is_better("val/false_pos") and not lower_is_better("true_positives")
