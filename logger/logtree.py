@@ -16,27 +16,36 @@ MLflow's half-written files, `.trash/`, `.git/`).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Listing:
-    """One folder of the tree: its subfolders (links excluded) and its other entries (regular files among them)."""
+    """One folder of the tree: its subfolders (links excluded) and its other entries (regular files among them).
 
-    path: Path
+    `where` is the folder as a string; `path`, the same as a `Path`, is made only when a source asks (the
+    walk itself joins strings: making a Path for each of thousands of run folders was half a refresh)."""
+
+    where: str
     dirs: frozenset[str]
     files: frozenset[str]  # every entry that is not a folder: regular files, links, FIFOs...
     regular: frozenset[str]  # the regular files among `files` (a link is not one)
+
+    @cached_property
+    def path(self) -> Path:
+        return Path(self.where)
 
     def has_dir_file(self, folder: str, name: str) -> bool:
         """Whether `folder/name` is a regular file (one stat; only asked when the names already look right)."""
         if folder not in self.dirs:
             return False
         try:
-            return (self.path / folder / name).is_file() and not (self.path / folder / name).is_symlink()
+            return stat.S_ISREG(os.lstat(os.path.join(self.where, folder, name)).st_mode)
         except OSError:
             return False
 
@@ -48,10 +57,11 @@ class Claim:
     skip: frozenset[str] = field(default_factory=frozenset)  # subfolders not walked into
 
 
-def list_folder(path: Path, only: str | None = None) -> Listing | None:
+def list_folder(path: str | os.PathLike, only: str | None = None) -> Listing | None:
     """The listing of `path`, or None when it cannot be listed. `only`: keep that one entry alone."""
+    where = os.fspath(path)
     try:
-        with os.scandir(path) as entries:
+        with os.scandir(where) as entries:
             listed = list(entries)
     except OSError:
         return None
@@ -69,7 +79,7 @@ def list_folder(path: Path, only: str | None = None) -> Listing | None:
                 regular.add(name)
         except OSError:
             continue
-    return Listing(path, frozenset(dirs), frozenset(files), frozenset(regular))
+    return Listing(where, frozenset(dirs), frozenset(files), frozenset(regular))
 
 
 def find_units(root: Path, sources: Iterable[Any], only: Path | None = None) -> dict[Any, list[Path]]:
@@ -78,10 +88,11 @@ def find_units(root: Path, sources: Iterable[Any], only: Path | None = None) -> 
     `only`: a file directly under `root`; the walk then sees that file alone (`reporter build mlflow.db`)."""
     sources = list(sources)
     units: dict[Any, list[Path]] = {}
-    stack = [root]
+    only_name = only.name if only is not None else None
+    stack = [os.fspath(root)]
     while stack:
         folder = stack.pop()
-        listing = list_folder(folder, only.name if only is not None else None)
+        listing = list_folder(folder, only_name)
         if listing is None:
             continue
         skip: set[str] = set()
@@ -96,5 +107,5 @@ def find_units(root: Path, sources: Iterable[Any], only: Path | None = None) -> 
                 owned = True
                 break
         if not owned:
-            stack.extend(folder / name for name in sorted(listing.dirs - skip, reverse=True))
+            stack.extend(os.path.join(folder, name) for name in sorted(listing.dirs - skip, reverse=True))
     return units
