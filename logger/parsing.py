@@ -35,9 +35,8 @@ from .format import (
 )
 from .line_checks import Skip, check_key, check_value, explain, need, short, type_name
 from .model import Experiment, MetricHistory, Problem, Run
+from .parsing_groups import metric_columns, metrics_runs, parse_groups
 from .parsing_kinds import NO_TIME, RunEvents
-
-GROUP = 256
 
 _SPECIAL = NON_FINITE
 LOWEST, HIGHEST = -(1 << 63), (1 << 63) - 1  # steps and times are 64-bit integers
@@ -95,8 +94,11 @@ class RunParser(RunEvents, Parser):
         last = self.other_last  # latest time of a non-metric line; metrics' come from their arrays below
         # The hot path checks nothing itself: the arrays refuse a step or time that is not an integer
         # and a value that is not a number, and `_slow_line` sorts out what was refused.
-        for whole, parsed, batches in _parse_groups(lines):
-            for group, records, columns in _parts(whole, parsed) if batches else ((whole, parsed, None),):
+        for whole, parsed, kind in parse_groups(lines):
+            if kind == METRIC and self._add_metric_columns(parsed):
+                lineno += len(parsed)
+                continue
+            for group, records, columns in metrics_runs(whole, parsed) if kind == METRICS else ((whole, parsed, None),):
                 if columns is not None and self._add_columns(*columns):
                     lineno += len(records)
                     continue
@@ -179,20 +181,35 @@ class RunParser(RunEvents, Parser):
         return self._new_key(check_key(record))
 
     def _add_columns(self, keys: tuple, steps: list, times: list, rows: list) -> bool:
-        """A group of `metrics` lines with the same keys (see `_columns`), a whole column per key at once: the
-        arrays check every value as the line-by-line path does. False, with nothing kept, if any point is
-        not usable: the caller then reads the group line by line, to report it."""
+        """A group of `metrics` lines with the same keys (see `metrics_runs`), a whole column per key at once:
+        the arrays check every value as the line-by-line path does. False, with nothing kept, if any point
+        is not usable: the caller then reads the group line by line, to report it."""
+        def columns():
+            step_column, time_column = array("q", steps), array("q", times)  # 64-bit, or OverflowError
+            return [(key, step_column, time_column, list(column)) for key, column in zip(keys, zip(*rows))]
+        return self._add_all(keys, self._new_point_key, columns)
+
+    def _add_metric_columns(self, records: list) -> bool:
+        """A group of version 1 `metric` lines (see `metric_columns`), as `_add_columns` does."""
+        found = metric_columns(records)
+        if found is None:
+            return False
+        return self._add_all([key for key, *_ in found], lambda key: self._new_metric({KIND_FIELD: METRIC, "key": key}),
+                             lambda: [(key, array("q", steps), array("q", times), list(values))
+                                      for key, steps, times, values in found])
+
+    def _add_all(self, keys, new_key, columns) -> bool:
+        """Append (key, steps, times, values) columns all or nothing: undone, new keys too, if any fails."""
         metrics, made, sizes = self.run.metrics, [], []
         try:
             for key in keys:
                 if key not in metrics:
-                    self._new_point_key(key)
+                    new_key(key)
                     made.append(key)
                 sizes.append(len(metrics[key]))
-            step_column, time_column = array("q", steps), array("q", times)  # 64-bit, or OverflowError
-            for key, column in zip(keys, zip(*rows)):
+            for key, step_column, time_column, values in columns():
                 history = metrics[key]
-                history.values.fromlist(list(column))  # all or nothing: a value that is no number raises
+                history.values.fromlist(values)  # all or nothing: a value that is no number raises
                 history.steps.extend(step_column)  # array to array: a copy in C
                 history.timestamps.extend(time_column)
             return True
@@ -325,40 +342,6 @@ def _number(value) -> float:
     return float(value)
 
 
-def _parts(group: list[bytes], records: list):
-    """A group cut into (lines, records, columns) in order: each run of two or more `metrics` lines with
-    integer steps and times and the same keys in the same order (what log_metrics writes at every step)
-    with its points as columns (keys, steps, times, rows of values); the lines between runs with None."""
-    size, start, at = len(records), 0, 0
-    while at < size:
-        keys = _keys(records[at])
-        end = at + 1
-        if keys is not None:
-            while end < size and _keys(records[end]) == keys:
-                end += 1
-        if end - at < 2:
-            at = end
-            continue
-        if start < at:
-            yield group[start:at], records[start:at], None
-        run = records[at:end]
-        yield group[at:end], run, (keys, [r[STEP_FIELD] for r in run], [r["t"] for r in run],
-                                   [tuple(r[POINTS_FIELD].values()) for r in run])
-        start = at = end
-    if start < size:
-        yield group[start:], records[start:], None
-
-
-def _keys(record) -> tuple | None:
-    """The keys of a `metrics` line whose step, time and map have the right types, else None."""
-    if type(record) is not dict or record.get(KIND_FIELD) != METRICS:
-        return None
-    points = record.get(POINTS_FIELD)
-    if type(record.get("t")) is not int or type(record.get(STEP_FIELD)) is not int or type(points) is not dict:
-        return None
-    return tuple(points)
-
-
 def _bad_head(record: dict) -> str:
     """Why a `metrics` line's step, time or points are unusable (the whole line is skipped)."""
     try:
@@ -368,32 +351,3 @@ def _bad_head(record: dict) -> str:
     except Skip as reason:
         return str(reason)
     return "metrics: step or t out of range (64-bit integers)"
-
-
-_UNPARSED = object()  # stands for a line orjson refused; subscripting it fails into the slow path
-
-
-def _parse_groups(lines: list[bytes]):
-    """Yield (lines, parsed records, whether to look for runs of `metrics` lines) by groups: one
-    `orjson.loads` of a JSON array of 256 lines is cheaper than 256 calls. A group with a bad line (or
-    whose array does not have one item per line) is parsed line by line, bad lines giving `_UNPARSED`.
-    The third item asks the group's middle line, a constant cost: a group where it is no `metrics` line
-    is read line by line, which reads `metrics` lines too, only without the columns."""
-    loads = orjson.loads
-    for start in range(0, len(lines), GROUP):
-        group = lines[start:start + GROUP]
-        try:
-            records = loads(b"[" + b",".join(group) + b"]")
-            if len(records) == len(group):
-                middle = records[len(records) // 2] if records else None
-                yield group, records, type(middle) is dict and middle.get(KIND_FIELD) == METRICS
-                continue
-        except orjson.JSONDecodeError:
-            pass
-        records = []
-        for line in group:
-            try:
-                records.append(loads(line))
-            except orjson.JSONDecodeError:
-                records.append(_UNPARSED)
-        yield group, records, False
