@@ -35,7 +35,7 @@ from .format import (
 )
 from .line_checks import Skip, check_key, check_value, explain, need, short, type_name
 from .model import Experiment, MetricHistory, Problem, Run
-from .parsing_groups import metric_columns, metrics_runs, parse_groups
+from .parsing_groups import metrics_runs, parse_groups
 from .parsing_kinds import NO_TIME, RunEvents
 
 _SPECIAL = NON_FINITE
@@ -95,9 +95,6 @@ class RunParser(RunEvents, Parser):
         # The hot path checks nothing itself: the arrays refuse a step or time that is not an integer
         # and a value that is not a number, and `_slow_line` sorts out what was refused.
         for whole, parsed, kind in parse_groups(lines):
-            if kind == METRIC and self._add_metric_columns(parsed):
-                lineno += len(parsed)
-                continue
             for group, records, columns in metrics_runs(whole, parsed) if kind == METRICS else ((whole, parsed, None),):
                 if columns is not None and self._add_columns(*columns):
                     lineno += len(records)
@@ -184,32 +181,17 @@ class RunParser(RunEvents, Parser):
         """A group of `metrics` lines with the same keys (see `metrics_runs`), a whole column per key at once:
         the arrays check every value as the line-by-line path does. False, with nothing kept, if any point
         is not usable: the caller then reads the group line by line, to report it."""
-        def columns():
-            step_column, time_column = array("q", steps), array("q", times)  # 64-bit, or OverflowError
-            return [(key, step_column, time_column, list(column)) for key, column in zip(keys, zip(*rows))]
-        return self._add_all(keys, self._new_point_key, columns)
-
-    def _add_metric_columns(self, records: list) -> bool:
-        """A group of version 1 `metric` lines (see `metric_columns`), as `_add_columns` does."""
-        found = metric_columns(records)
-        if found is None:
-            return False
-        return self._add_all([key for key, *_ in found], lambda key: self._new_metric({KIND_FIELD: METRIC, "key": key}),
-                             lambda: [(key, array("q", steps), array("q", times), list(values))
-                                      for key, steps, times, values in found])
-
-    def _add_all(self, keys, new_key, columns) -> bool:
-        """Append (key, steps, times, values) columns all or nothing: undone, new keys too, if any fails."""
         metrics, made, sizes = self.run.metrics, [], []
         try:
             for key in keys:
                 if key not in metrics:
-                    new_key(key)
+                    self._new_point_key(key)
                     made.append(key)
                 sizes.append(len(metrics[key]))
-            for key, step_column, time_column, values in columns():
+            step_column, time_column = array("q", steps), array("q", times)  # 64-bit, or OverflowError
+            for key, column in zip(keys, zip(*rows)):
                 history = metrics[key]
-                history.values.fromlist(values)  # all or nothing: a value that is no number raises
+                history.values.fromlist(list(column))  # all or nothing: a value that is no number raises
                 history.steps.extend(step_column)  # array to array: a copy in C
                 history.timestamps.extend(time_column)
             return True

@@ -1,5 +1,5 @@
-"""Version 1 `metric` lines read a column per key at once (logger/parsing_groups.py) give exactly what reading
-them one by one gives: every point in line order, every bad line reported at its number, nothing twice."""
+"""Version 1 `metric` lines, however the reader groups them: every point in line order, every bad line
+reported at its number, nothing read twice."""
 
 from __future__ import annotations
 
