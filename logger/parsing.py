@@ -90,20 +90,23 @@ class RunParser(RunEvents, Parser):
         sizes = None if self.started else {key: len(history) for key, history in run.metrics.items()}
         get = self.appenders.get
         handlers = self.handlers
+        metric_kind = METRIC  # a local: read for every line
         lineno = self.lineno
         last = self.other_last  # latest time of a non-metric line; metrics' come from their arrays below
         # The hot path checks nothing itself: the arrays refuse a step or time that is not an integer
         # and a value that is not a number, and `_slow_line` sorts out what was refused.
         for whole, parsed, kind in parse_groups(lines):
+            if kind == METRIC and self._add_metric_lines(parsed):
+                lineno += len(parsed)
+                continue
             for group, records, columns in metrics_runs(whole, parsed) if kind == METRICS else ((whole, parsed, None),):
                 if columns is not None and self._add_columns(*columns):
                     lineno += len(records)
                     continue
                 base = lineno
-                for record in records:
-                    lineno += 1
+                for lineno, record in enumerate(records, base + 1):  # cheaper than counting in Python
                     try:
-                        if record["kind"] == METRIC:
+                        if record["kind"] == metric_kind:
                             add = get(record["key"])
                             if add is None:
                                 add = self._new_metric(record)
@@ -146,6 +149,7 @@ class RunParser(RunEvents, Parser):
                             self._slow_line(line, error)
                         except Exception as slow_error:
                             self.problem(lineno, explain(line, slow_error))
+                lineno = base + len(records)
         self.lineno = lineno
         self.other_last = last
         # The last event's time: the latest of the other lines and of each metric's last point, so it
@@ -202,6 +206,54 @@ class RunParser(RunEvents, Parser):
             for key in made:
                 del metrics[key], self.appenders[key]
             return False
+
+    def _add_metric_lines(self, records: list) -> bool:
+        """A group of version 1 `metric` lines and nothing else: the points go to lists first (a list's
+        append is a third of an array's, which converts), then to the arrays a column at a time, which
+        check each item as `append` does. False, with nothing kept, if any line is anything else or any
+        point is refused: the caller then reads the group line by line, to report it."""
+        metrics = self.run.metrics
+        lists: dict[str, tuple[list, list, list]] = {}
+        sizes: dict[str, int | None] = {}  # the keys this group touched: their length before it, None if new
+        adders: dict[str, tuple] = {}
+        get = adders.get
+        metric_kind = METRIC  # a local: read for every line
+        try:
+            for record in records:
+                if record["kind"] != metric_kind:
+                    return self._undo(sizes)
+                key = record["key"]
+                add = get(key)
+                if add is None:
+                    history = metrics.get(key)
+                    sizes[key] = None if history is None else len(history)
+                    if history is None:
+                        self._new_metric(record)  # checks the key (a Skip is undone below)
+                    steps, times, values = lists[key] = ([], [], [])
+                    add = adders[key] = (steps.append, times.append, values.append)
+                add_step, add_time, add_value = add
+                add_step(record["step"])
+                add_time(record["t"])
+                add_value(record["value"])
+            for key, (steps, times, values) in lists.items():
+                history = metrics[key]
+                history.steps.fromlist(steps)
+                history.timestamps.fromlist(times)
+                history.values.fromlist(values)
+            return True
+        except Exception:
+            return self._undo(sizes)
+
+    def _undo(self, sizes: dict[str, int | None]) -> bool:
+        """Put the metrics `_add_metric_lines` touched back as they were (False, for it to return)."""
+        for key, size in sizes.items():
+            if size is None:
+                self.run.metrics.pop(key, None)
+                self.appenders.pop(key, None)
+            else:
+                history = self.run.metrics[key]
+                del history.steps[size:], history.values[size:], history.timestamps[size:]
+        return False
 
     def _new_point_key(self, key: str) -> tuple:
         return self._new_key(check_key({KIND_FIELD: METRICS, "key": key}))

@@ -73,3 +73,14 @@ def test_a_bad_value_late_in_a_turn_leaves_the_earlier_keys_read_once():
     points = _points(parser)
     assert [len(points[key]) for key in ("k0", "k1", "k2")] == [200, 200, 199]
     assert points["k0"] == [(step, float(step), T0 + step) for step in range(0, 600, 3)]
+
+
+def test_a_key_first_seen_in_a_group_with_a_bad_line_is_read_once():
+    # Lines 1-256 (the start line among them) are one group; the next group opens with a new key "c".
+    lines = [_line("metric", step, "a", float(step)) for step in range(255)]
+    lines.append(_line("metric", 255, "c", 1.0))
+    lines += [_line("metric", step, "a", "x" if step == 300 else float(step)) for step in range(256, 600)]
+    parser = _read(lines)  # (parse_file's last group holds the empty piece after the last newline)
+    assert [problem.line for problem in parser.problems] == [300 + 2]
+    assert _points(parser)["c"] == [(255, 1.0, T0 + 255)]
+    assert len(_points(parser)["a"]) == 599 - 1
