@@ -90,18 +90,18 @@ def looks_like_store(listing) -> bool:
 
 def _is_store(folder: str | os.PathLike, subfolders: list[str] | None = None) -> bool:
     """`subfolders`: the folder's subfolders when already listed. Strings and os.path, not Path: a flowsheet
-    experiment folder of numbered runs is looked through on every refresh, a stat or two per run."""
+    experiment folder of numbered runs is looked through on every refresh, a stat per run."""
     folder = os.fspath(folder)
     if os.path.isfile(os.path.join(folder, META)):
         return False  # one experiment's folder (or a run's), not a whole store
     if os.path.isfile(os.path.join(folder, "0", META)):  # the Default experiment MLflow always creates
         return not _has_flowsheet_experiments(Path(folder))
-    found = False
-    for subfolder in subfolders if subfolders is not None else [entry.path for entry in _subfolders(Path(folder))]:
-        if os.path.exists(os.path.join(subfolder, EXPERIMENT_FILE)):
-            return False  # flowsheet's own format wins
-        found = found or os.path.isfile(os.path.join(subfolder, META))
-    return found
+    if subfolders is None:
+        subfolders = [entry.path for entry in _subfolders(Path(folder))]
+    # An experiment's meta.yaml somewhere, and no flowsheet experiment (whose format wins): looked for in
+    # that order, so that a folder of runs without any meta.yaml costs one stat a run.
+    return any(os.path.isfile(os.path.join(subfolder, META)) for subfolder in subfolders) and \
+        not any(os.path.exists(os.path.join(subfolder, EXPERIMENT_FILE)) for subfolder in subfolders)
 
 
 def _has_flowsheet_experiments(folder: Path) -> bool:
