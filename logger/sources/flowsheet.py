@@ -123,6 +123,7 @@ class FlowsheetSource(Source):
         self._folding = Folding()  # run folders with segment files: their files read as one run
         self._skipped: list[Problem] = []  # segments that are links or special files, found by the last refresh
         self._with_artifacts: set[str] = set()  # run folders (rel) where the last walk saw an artifacts/
+        self._artifacts_dirs: dict[str, str] = {}  # rel -> absolute path of the runs' artifacts/ seen so far
 
     def adopt(self, known: dict[str, Any]) -> None:
         # An entry only stands for a file this source's walk finds (refresh drops the others) and names its folder.
@@ -308,7 +309,7 @@ class FlowsheetSource(Source):
                     or self._artifacts.get(run.run_id) != artifacts):
                 changed_runs.add(run.run_id)
             run.artifacts = artifacts
-            run.artifacts_dir = str(self.root / rel_artifacts) if tracked.role == "run" else None
+            run.artifacts_dir = self._artifacts_dir(rel_artifacts) if tracked.role == "run" else None
             self._artifacts[run.run_id] = artifacts
             self._statuses[run.run_id] = run.status
             runs[run.run_id] = run
@@ -320,6 +321,13 @@ class FlowsheetSource(Source):
         problems.sort(key=lambda p: (p.file, -1 if p.line is None else p.line, p.reason))
         self.data = LogData(experiments=experiments, runs=runs, problems=problems)
         return Changes(experiments=changed_experiments, runs=changed_runs)  # the reader works out removals
+
+    def _artifacts_dir(self, rel: str) -> str:
+        """The absolute path of a run's artifacts/ folder, made once: a Path join per run was a tenth of a refresh."""
+        path = self._artifacts_dirs.get(rel)
+        if path is None:
+            path = self._artifacts_dirs[rel] = str(self.root / rel)
+        return path
 
     def _read_notes(self, folder: str, rel: str | None, experiment: Experiment, changed: set[str],
                     problems: list[Problem]) -> None:
