@@ -1,13 +1,16 @@
 """The refresh walk's shortcuts see every change: a run's artifacts/ that comes, grows deep down, goes or
-turns into a link out, and folders of numbered runs that are not an MLflow store."""
+turns into a link out; folders of numbered runs that are not an MLflow store; listings of the last walk
+reused only for folders that have not changed."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
-from logger.logtree import list_folder
+from logger import logtree
+from logger.logtree import Listings, list_folder
 from logger.model import Artifact
 from logger.reader import LogReader
 from logger.sources.mlruns import MlflowStoreSource
@@ -71,3 +74,44 @@ def test_a_folder_of_numbered_runs_is_not_taken_for_an_mlflow_store(tmp_path):
     reader = LogReader(tmp_path / "logs")
     reader.refresh()
     assert sorted(reader.data.runs) == [f"{number:032d}" for number in range(3)]
+
+
+def test_a_folder_changed_just_now_is_listed_again_and_a_settled_one_is_reused(tmp_path, monkeypatch):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    listings = Listings()
+    first = listings.list(str(folder))
+    listings.walked()
+    assert listings.list(str(folder)) is not first  # its mtime is recent: the same tick may hide a change
+    listings.walked()
+    later = time.time_ns() + 10 * Listings.SETTLED_NS
+    monkeypatch.setattr(logtree.time, "time_ns", lambda: later)
+    settled = listings.list(str(folder))
+    listings.walked()
+    assert listings.list(str(folder)) is settled
+    listings.walked()
+    time.sleep(0.05)  # past the file system's clock tick
+    (folder / "new.jsonl").write_text("{}\n")
+    assert listings.list(str(folder)).regular == {"new.jsonl"}
+
+
+def test_reused_listings_still_see_runs_and_links_come_and_go(tmp_path, monkeypatch):
+    # Every folder looks settled: only the folders' own stamps tell the reader to list them again.
+    later = time.time_ns() + 10 * Listings.SETTLED_NS
+    monkeypatch.setattr(logtree.time, "time_ns", lambda: later)
+    logs = tmp_path / "logs"
+    experiment = write_experiment(logs, "e")
+    run = write_run(experiment, A, [metric("loss", 1.0)])
+    reader = LogReader(logs)
+    reader.refresh()
+    time.sleep(0.05)
+    write_run(experiment, B, [metric("loss", 2.0)])
+    assert reader.refresh().runs == {B}
+    time.sleep(0.05)
+    write_artifact(run, "model.bin", b"123")
+    assert reader.refresh().runs == {A}
+    assert reader.data.runs[A].artifacts == [Artifact("model.bin", 3)]
+    time.sleep(0.05)
+    shutil.rmtree(experiment / B)
+    assert reader.refresh().removed_runs == {B}
+    assert not reader.refresh()
