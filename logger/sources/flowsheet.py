@@ -112,7 +112,7 @@ class FlowsheetSource(Source):
         if is_run and (ARTIFACTS_DIR in listing.dirs or ARTIFACTS_DIR in listing.files):
             names.append(ARTIFACTS_DIR)
         skip = frozenset({ARTIFACTS_DIR}) if is_run else frozenset()
-        return Claim([listing.path / name for name in names], skip=skip)
+        return Claim([Path(os.path.join(listing.where, name)) for name in names], skip=skip)  # one Path a unit
 
     def __init__(self, root: Path, running_window: float):
         super().__init__(root, running_window)
