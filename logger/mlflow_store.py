@@ -85,20 +85,23 @@ def looks_like_store(listing) -> bool:
     MLflow names experiment folders by number, so a folder with no numbered subfolder is not looked into."""
     if META in listing.files or not any(name.isdigit() for name in listing.dirs):
         return False
-    return _is_store(listing.path)
+    return _is_store(listing.where, [os.path.join(listing.where, name) for name in listing.dirs])
 
 
-def _is_store(folder: Path) -> bool:
-    if (folder / META).is_file():
+def _is_store(folder: str | os.PathLike, subfolders: list[str] | None = None) -> bool:
+    """`subfolders`: the folder's subfolders when already listed. Strings and os.path, not Path: a flowsheet
+    experiment folder of numbered runs is looked through on every refresh, a stat per run."""
+    folder = os.fspath(folder)
+    if os.path.isfile(os.path.join(folder, META)):
         return False  # one experiment's folder (or a run's), not a whole store
-    if (folder / "0" / META).is_file():  # the Default experiment MLflow always creates
-        return not _has_flowsheet_experiments(folder)
-    found = False
-    for entry in _subfolders(folder):
-        if (Path(entry.path) / EXPERIMENT_FILE).exists():
-            return False  # flowsheet's own format wins
-        found = found or (Path(entry.path) / META).is_file()
-    return found
+    if os.path.isfile(os.path.join(folder, "0", META)):  # the Default experiment MLflow always creates
+        return not _has_flowsheet_experiments(Path(folder))
+    if subfolders is None:
+        subfolders = [entry.path for entry in _subfolders(Path(folder))]
+    # An experiment's meta.yaml somewhere, and no flowsheet experiment (whose format wins): looked for in
+    # that order, so that a folder of runs without any meta.yaml costs one stat a run.
+    return any(os.path.isfile(os.path.join(subfolder, META)) for subfolder in subfolders) and \
+        not any(os.path.exists(os.path.join(subfolder, EXPERIMENT_FILE)) for subfolder in subfolders)
 
 
 def _has_flowsheet_experiments(folder: Path) -> bool:

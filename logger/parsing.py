@@ -35,9 +35,8 @@ from .format import (
 )
 from .line_checks import Skip, check_key, check_value, explain, need, short, type_name
 from .model import Experiment, MetricHistory, Problem, Run
+from .parsing_groups import metrics_runs, parse_groups
 from .parsing_kinds import NO_TIME, RunEvents
-
-GROUP = 256
 
 _SPECIAL = NON_FINITE
 LOWEST, HIGHEST = -(1 << 63), (1 << 63) - 1  # steps and times are 64-bit integers
@@ -91,20 +90,23 @@ class RunParser(RunEvents, Parser):
         sizes = None if self.started else {key: len(history) for key, history in run.metrics.items()}
         get = self.appenders.get
         handlers = self.handlers
+        metric_kind = METRIC  # a local: read for every line
         lineno = self.lineno
         last = self.other_last  # latest time of a non-metric line; metrics' come from their arrays below
         # The hot path checks nothing itself: the arrays refuse a step or time that is not an integer
         # and a value that is not a number, and `_slow_line` sorts out what was refused.
-        for whole, parsed, batches in _parse_groups(lines):
-            for group, records, columns in _parts(whole, parsed) if batches else ((whole, parsed, None),):
+        for whole, parsed, kind in parse_groups(lines):
+            if kind == METRIC and self._add_metric_lines(parsed):
+                lineno += len(parsed)
+                continue
+            for group, records, columns in metrics_runs(whole, parsed) if kind == METRICS else ((whole, parsed, None),):
                 if columns is not None and self._add_columns(*columns):
                     lineno += len(records)
                     continue
                 base = lineno
-                for record in records:
-                    lineno += 1
+                for lineno, record in enumerate(records, base + 1):  # cheaper than counting in Python
                     try:
-                        if record["kind"] == METRIC:
+                        if record["kind"] == metric_kind:
                             add = get(record["key"])
                             if add is None:
                                 add = self._new_metric(record)
@@ -147,6 +149,7 @@ class RunParser(RunEvents, Parser):
                             self._slow_line(line, error)
                         except Exception as slow_error:
                             self.problem(lineno, explain(line, slow_error))
+                lineno = base + len(records)
         self.lineno = lineno
         self.other_last = last
         # The last event's time: the latest of the other lines and of each metric's last point, so it
@@ -179,9 +182,9 @@ class RunParser(RunEvents, Parser):
         return self._new_key(check_key(record))
 
     def _add_columns(self, keys: tuple, steps: list, times: list, rows: list) -> bool:
-        """A group of `metrics` lines with the same keys (see `_columns`), a whole column per key at once: the
-        arrays check every value as the line-by-line path does. False, with nothing kept, if any point is
-        not usable: the caller then reads the group line by line, to report it."""
+        """A group of `metrics` lines with the same keys (see `metrics_runs`), a whole column per key at once:
+        the arrays check every value as the line-by-line path does. False, with nothing kept, if any point
+        is not usable: the caller then reads the group line by line, to report it."""
         metrics, made, sizes = self.run.metrics, [], []
         try:
             for key in keys:
@@ -203,6 +206,54 @@ class RunParser(RunEvents, Parser):
             for key in made:
                 del metrics[key], self.appenders[key]
             return False
+
+    def _add_metric_lines(self, records: list) -> bool:
+        """A group of version 1 `metric` lines and nothing else: the points go to lists first (a list's
+        append is a third of an array's, which converts), then to the arrays a column at a time, which
+        check each item as `append` does. False, with nothing kept, if any line is anything else or any
+        point is refused: the caller then reads the group line by line, to report it."""
+        metrics = self.run.metrics
+        lists: dict[str, tuple[list, list, list]] = {}
+        sizes: dict[str, int | None] = {}  # the keys this group touched: their length before it, None if new
+        adders: dict[str, tuple] = {}
+        get = adders.get
+        metric_kind = METRIC  # a local: read for every line
+        try:
+            for record in records:
+                if record["kind"] != metric_kind:
+                    return self._undo(sizes)
+                key = record["key"]
+                add = get(key)
+                if add is None:
+                    history = metrics.get(key)
+                    sizes[key] = None if history is None else len(history)
+                    if history is None:
+                        self._new_metric(record)  # checks the key (a Skip is undone below)
+                    steps, times, values = lists[key] = ([], [], [])
+                    add = adders[key] = (steps.append, times.append, values.append)
+                add_step, add_time, add_value = add
+                add_step(record["step"])
+                add_time(record["t"])
+                add_value(record["value"])
+            for key, (steps, times, values) in lists.items():
+                history = metrics[key]
+                history.steps.fromlist(steps)
+                history.timestamps.fromlist(times)
+                history.values.fromlist(values)
+            return True
+        except Exception:
+            return self._undo(sizes)
+
+    def _undo(self, sizes: dict[str, int | None]) -> bool:
+        """Put the metrics `_add_metric_lines` touched back as they were (False, for it to return)."""
+        for key, size in sizes.items():
+            if size is None:
+                self.run.metrics.pop(key, None)
+                self.appenders.pop(key, None)
+            else:
+                history = self.run.metrics[key]
+                del history.steps[size:], history.values[size:], history.timestamps[size:]
+        return False
 
     def _new_point_key(self, key: str) -> tuple:
         return self._new_key(check_key({KIND_FIELD: METRICS, "key": key}))
@@ -325,40 +376,6 @@ def _number(value) -> float:
     return float(value)
 
 
-def _parts(group: list[bytes], records: list):
-    """A group cut into (lines, records, columns) in order: each run of two or more `metrics` lines with
-    integer steps and times and the same keys in the same order (what log_metrics writes at every step)
-    with its points as columns (keys, steps, times, rows of values); the lines between runs with None."""
-    size, start, at = len(records), 0, 0
-    while at < size:
-        keys = _keys(records[at])
-        end = at + 1
-        if keys is not None:
-            while end < size and _keys(records[end]) == keys:
-                end += 1
-        if end - at < 2:
-            at = end
-            continue
-        if start < at:
-            yield group[start:at], records[start:at], None
-        run = records[at:end]
-        yield group[at:end], run, (keys, [r[STEP_FIELD] for r in run], [r["t"] for r in run],
-                                   [tuple(r[POINTS_FIELD].values()) for r in run])
-        start = at = end
-    if start < size:
-        yield group[start:], records[start:], None
-
-
-def _keys(record) -> tuple | None:
-    """The keys of a `metrics` line whose step, time and map have the right types, else None."""
-    if type(record) is not dict or record.get(KIND_FIELD) != METRICS:
-        return None
-    points = record.get(POINTS_FIELD)
-    if type(record.get("t")) is not int or type(record.get(STEP_FIELD)) is not int or type(points) is not dict:
-        return None
-    return tuple(points)
-
-
 def _bad_head(record: dict) -> str:
     """Why a `metrics` line's step, time or points are unusable (the whole line is skipped)."""
     try:
@@ -368,32 +385,3 @@ def _bad_head(record: dict) -> str:
     except Skip as reason:
         return str(reason)
     return "metrics: step or t out of range (64-bit integers)"
-
-
-_UNPARSED = object()  # stands for a line orjson refused; subscripting it fails into the slow path
-
-
-def _parse_groups(lines: list[bytes]):
-    """Yield (lines, parsed records, whether to look for runs of `metrics` lines) by groups: one
-    `orjson.loads` of a JSON array of 256 lines is cheaper than 256 calls. A group with a bad line (or
-    whose array does not have one item per line) is parsed line by line, bad lines giving `_UNPARSED`.
-    The third item asks the group's middle line, a constant cost: a group where it is no `metrics` line
-    is read line by line, which reads `metrics` lines too, only without the columns."""
-    loads = orjson.loads
-    for start in range(0, len(lines), GROUP):
-        group = lines[start:start + GROUP]
-        try:
-            records = loads(b"[" + b",".join(group) + b"]")
-            if len(records) == len(group):
-                middle = records[len(records) // 2] if records else None
-                yield group, records, type(middle) is dict and middle.get(KIND_FIELD) == METRICS
-                continue
-        except orjson.JSONDecodeError:
-            pass
-        records = []
-        for line in group:
-            try:
-                records.append(loads(line))
-            except orjson.JSONDecodeError:
-                records.append(_UNPARSED)
-        yield group, records, False

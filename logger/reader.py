@@ -51,7 +51,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .logtree import find_units
+from .logtree import Listings, find_units
 from .model import LogData, Problem
 from .parsing_plain import is_plain_record
 from .sources import Changes, Source, count_by_source, registered
@@ -93,6 +93,7 @@ class LogReader:
         self.units: dict[type[Source], list[Path]] = {}  # what each source claimed in the last walk
         self._refreshed = False
         self._known = known or {}
+        self._listings = Listings()  # the walk's listings, reused for folders that did not change
 
     def refresh(self, now: float | None = None) -> Changes:
         """Read what changed since the last call. `now` (seconds since the epoch) decides RUNNING vs UNFINISHED."""
@@ -100,7 +101,7 @@ class LogReader:
             raise FileNotFoundError(f"log file not found: {self.only}")
         _check_dir(self.root)
         now = time.time() if now is None else now
-        self.units = find_units(self.root, registered(), self.only)
+        self.units = find_units(self.root, registered(), self.only, self._listings)
         # A source that reads one store per unit (`Source.per_unit`) gets an instance for each.
         wanted = {(kind, unit if kind.per_unit else None): [unit] if kind.per_unit else units
                   for kind, units in self.units.items() for unit in units}

@@ -98,7 +98,9 @@ class FlowsheetSource(Source):
     @classmethod
     def claim(cls, listing: Listing) -> Claim | None:
         # Every regular *.jsonl and any notes.md; a run's run.jsonl or segments whatever they are (their
-        # folder is a run folder even when a file is refused), and nothing under a run's artifacts/.
+        # folder is a run folder even when a file is refused), and nothing under a run's artifacts/. A run's
+        # artifacts/ (folder, link or anything so named) is a unit too: a run without one is not looked at
+        # again for it, which saved a failing scandir per run on every refresh.
         names = [name for name in listing.regular if name.endswith(LOG_SUFFIX)]
         run_files = [name for name in listing.files if name == RUN_FILE or is_segment(name)]
         is_run = bool(run_files)
@@ -107,8 +109,10 @@ class FlowsheetSource(Source):
             names.append(NOTES_FILE)
         if not names:
             return None
+        if is_run and (ARTIFACTS_DIR in listing.dirs or ARTIFACTS_DIR in listing.files):
+            names.append(ARTIFACTS_DIR)
         skip = frozenset({ARTIFACTS_DIR}) if is_run else frozenset()
-        return Claim([listing.path / name for name in names], skip=skip)
+        return Claim([Path(os.path.join(listing.where, name)) for name in names], skip=skip)  # one Path a unit
 
     def __init__(self, root: Path, running_window: float):
         super().__init__(root, running_window)
@@ -118,6 +122,8 @@ class FlowsheetSource(Source):
         self._statuses: dict[str, str] = {}
         self._folding = Folding()  # run folders with segment files: their files read as one run
         self._skipped: list[Problem] = []  # segments that are links or special files, found by the last refresh
+        self._with_artifacts: set[str] = set()  # run folders (rel) where the last walk saw an artifacts/
+        self._artifacts_dirs: dict[str, str] = {}  # rel -> absolute path of the runs' artifacts/ seen so far
 
     def adopt(self, known: dict[str, Any]) -> None:
         # An entry only stands for a file this source's walk finds (refresh drops the others) and names its folder.
@@ -174,16 +180,21 @@ class FlowsheetSource(Source):
     # --- finding the files ---------------------------------------------------------------------
 
     def _sort_units(self, units: list[Path]) -> tuple[dict[str, str], dict[str, str], set[str]]:
-        """The claimed files: log files (rel path -> role), notes (experiment folder -> rel path), run folders."""
+        """The claimed files: log files (rel path -> role), notes (experiment folder -> rel path), run folders.
+        Also keeps the run folders that hold an artifacts/ (`_with_artifacts`)."""
         found: dict[str, str] = {}
         notes: dict[str, str] = {}
         run_folders: set[str] = set()
+        self._with_artifacts = set()
         prefix = len(str(self.root).rstrip(os.sep)) + 1  # units lie under the root: cut, not relative_to (slow)
         for path in units:
             rel = str(path)[prefix:].replace(os.sep, "/")
             folder, _, name = rel.rpartition("/")
             if name == NOTES_FILE:
                 notes[folder] = rel  # whatever it is: reading it checks and reports
+                continue
+            if name == ARTIFACTS_DIR:  # claimed in run folders only
+                self._with_artifacts.add(folder)
                 continue
             segment = is_segment(name)
             if name == RUN_FILE or segment:
@@ -269,8 +280,11 @@ class FlowsheetSource(Source):
                     last = run.last_time if run.last_time is not None else tracked.mtime_ns // 1_000_000
                     run.status = "RUNNING" if last >= now_ms - window_ms else "UNFINISHED"
                 rel_artifacts = f"{folder}/{ARTIFACTS_DIR}" if folder else ARTIFACTS_DIR
-                artifacts, skipped = _list_artifacts(self.root / rel_artifacts, self.root, rel_artifacts)
-                problems.extend(skipped)
+                if folder in self._with_artifacts:
+                    artifacts, skipped = _list_artifacts(self.root / rel_artifacts, self.root, rel_artifacts)
+                    problems.extend(skipped)
+                else:
+                    artifacts = []  # the walk saw no artifacts/ in the run folder
             else:
                 experiment_id = folder_ids.get(folder)
                 if experiment_id is None:
@@ -295,7 +309,7 @@ class FlowsheetSource(Source):
                     or self._artifacts.get(run.run_id) != artifacts):
                 changed_runs.add(run.run_id)
             run.artifacts = artifacts
-            run.artifacts_dir = str(self.root / rel_artifacts) if tracked.role == "run" else None
+            run.artifacts_dir = self._artifacts_dir(rel_artifacts) if tracked.role == "run" else None
             self._artifacts[run.run_id] = artifacts
             self._statuses[run.run_id] = run.status
             runs[run.run_id] = run
@@ -307,6 +321,13 @@ class FlowsheetSource(Source):
         problems.sort(key=lambda p: (p.file, -1 if p.line is None else p.line, p.reason))
         self.data = LogData(experiments=experiments, runs=runs, problems=problems)
         return Changes(experiments=changed_experiments, runs=changed_runs)  # the reader works out removals
+
+    def _artifacts_dir(self, rel: str) -> str:
+        """The absolute path of a run's artifacts/ folder, made once: a Path join per run was a tenth of a refresh."""
+        path = self._artifacts_dirs.get(rel)
+        if path is None:
+            path = self._artifacts_dirs[rel] = str(self.root / rel)
+        return path
 
     def _read_notes(self, folder: str, rel: str | None, experiment: Experiment, changed: set[str],
                     problems: list[Problem]) -> None:
