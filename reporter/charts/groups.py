@@ -8,7 +8,7 @@ the first GROUP_RUNS runs (the newest) are kept, so the inline JSON stays small.
 
 from __future__ import annotations
 
-from logger.model import Run
+from logger.model import Run, require_points
 
 from reporter.charts.common import ChartSection
 from reporter.charts.downsample import downsample, round_sig
@@ -32,6 +32,7 @@ def add_group_curves(spec: dict, runs: list[Run], key: str) -> dict:
     usermeta.fs.history_left_out counts the runs past GROUP_RUNS."""
     history: list[dict] = []
     with_key = [run for run in runs if run.metrics.get(key)]
+    require_points(*with_key[:GROUP_RUNS])  # all at once: a build that did not read some reads them in one go
     for run in with_key[:GROUP_RUNS]:
         metric = run.metrics[key]
         series = downsample(metric.steps, metric.values, metric.timestamps, GROUP_POINTS)

@@ -59,6 +59,7 @@ class SiteWriter:
     _previous: set[str] = field(default_factory=set)
     _root: Path | None = None  # out_dir with links resolved, set by open()
     _checked: set[Path] = field(default_factory=set)  # folders made or found real during this build
+    _real_folders: dict[str, bool] = field(default_factory=dict)  # `keep`'s answers, by folder (relative)
     journal: list[str] = field(default_factory=list)  # every path written or copied, in order (a unit's files)
     # called once, before the first file of the site is written, replaced or removed (the build cache goes)
     before_change: Callable[[], None] | None = None
@@ -137,18 +138,31 @@ class SiteWriter:
         each is listed in the last manifest and is still a regular file (in real folders) of that size and
         modification time. False (and nothing counted) otherwise: the caller makes them again."""
         for relpath, size, mtime_ns in files:
-            if relpath not in self._previous or self._removable(relpath) is None:
+            if relpath not in self._previous or not self._in_real_folders(relpath):
                 return False
             try:
                 info = os.lstat(self._target(relpath))
-            except OSError:
+            except (OSError, SiteError):
                 return False
-            if info.st_size != size or info.st_mtime_ns != mtime_ns:
+            if not stat.S_ISREG(info.st_mode) or info.st_size != size or info.st_mtime_ns != mtime_ns:
                 return False
         self._done.update(relpath for relpath, _, _ in files)
         self.stats.unchanged += len(files)
         self.stats.kept += len(files)
         return True
+
+    def _in_real_folders(self, relpath: str) -> bool:
+        """Whether each folder on the way to `relpath` is a real folder (no link), none hidden; answered once
+        per folder (a second build keeps some 30,000 files of 10,000 folders)."""
+        folder = relpath.rpartition("/")[0]
+        if not folder:
+            return not relpath.startswith(".")
+        known = self._real_folders.get(folder)
+        if known is None:
+            known = (not folder.rpartition("/")[2].startswith(".") and self._in_real_folders(folder)
+                     and _is_real_folder(self.root / folder))
+            self._real_folders[folder] = known
+        return known and not relpath.rpartition("/")[2].startswith(".")
 
     def file_state(self, relpath: str) -> tuple[str, int, int] | None:
         """(path, size, modification time) of a file of the site, as `keep` checks them; None when absent."""
