@@ -131,6 +131,14 @@ class LogReader:
         exported = {source.name: source.export() for source in self._sources.values() if not source.per_unit}
         return {name: entries for name, entries in exported.items() if entries}
 
+    def read_points(self, paths: set[str]) -> dict[str, dict[str, Any]]:
+        """The metric histories of the runs of these `Run.path`s known as summaries only, read from their
+        logs now (without a walk of the whole folder), by path."""
+        found: dict[str, dict[str, Any]] = {}
+        for source in self._sources.values():
+            found.update(source.read_points(paths))
+        return found
+
     def forget(self, paths: set[str]) -> None:
         """Read the runs of these `Run.path`s from their logs at the next refresh (known as summaries only)."""
         for source in self._sources.values():

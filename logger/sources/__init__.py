@@ -103,6 +103,11 @@ class Source:
         """This source's runs as entries `adopt` takes in another process."""
         return {}
 
+    def read_points(self, paths: set[str]) -> dict[str, dict[str, Any]]:
+        """Read the adopted runs of these `Run.path`s from their logs now: their metric histories, by path
+        (the next refresh starts from what was read)."""
+        return {}
+
     def forget(self, paths: set[str]) -> None:
         """Read the runs of these `Run.path`s from their logs at the next refresh, not from adopted entries."""
 

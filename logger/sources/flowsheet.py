@@ -153,6 +153,17 @@ class FlowsheetSource(Source):
                 known[rel] = entry
         return known
 
+    def read_points(self, paths: set[str]) -> dict[str, dict[str, Any]]:
+        found = {}
+        root_real = os.path.realpath(self.root)
+        for rel, tracked in list(self._files.items()):
+            if isinstance(tracked.parser, KnownParser) and tracked.parser.run.path in paths:
+                fresh = self._files[rel] = TrackedFile(self.root / rel, rel, "run", self.root)
+                fresh.update(root_real)
+                if fresh.parser is not None and fresh.error is None:
+                    found[tracked.parser.run.path] = fresh.parser.run.metrics
+        return found
+
     def forget(self, paths: set[str]) -> None:
         for rel, tracked in list(self._files.items()):
             if isinstance(tracked.parser, KnownParser) and tracked.parser.run.path in paths:

@@ -15,14 +15,14 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from logger.format import NOTE_TAG
-from logger.model import RUN_STATUSES, Experiment, LogData, Run
+from logger.model import RUN_STATUSES, Experiment, LogData, Run, require_points
 from logger.sources import source_label
 from logger.values import natural_key, natural_sorted
 
 from reporter.charts.chunks import zoom_file
 from reporter.charts.common import ChartSection, chart_script_tag
 from reporter.charts.experiment import experiment_sections
-from reporter.charts.groups import with_group_curves
+from reporter.charts.groups import GROUP_RUNS, with_group_curves
 from reporter.charts.run import run_chart_sections
 from reporter.config import BuildConfig
 from reporter.site import tables
@@ -240,6 +240,9 @@ def compare_page(data: LogData, config: BuildConfig, static_files: frozenset[str
 def experiment_chart_sections(runs: list[Run], tags: dict[str, Any], id_prefix: str = "fs-exp-") -> list[ChartSection]:
     """The experiment's charts over its newest MAX_CHART_RUNS runs: thousands of SVG lines would stall the page."""
     runs = runs[:MAX_CHART_RUNS]
+    # the grouped curves draw the newest runs: a build that did not read them reads them in one go, before
+    # the overlays ask for the best runs (usually among them)
+    require_points(*runs[:GROUP_RUNS])
     return with_group_curves(experiment_sections(runs, tags, id_prefix=id_prefix), runs)
 
 

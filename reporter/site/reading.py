@@ -13,6 +13,7 @@ an overlay chart) asks for it (`PointsNotRead`), and `fetch_points` reads those 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import stat
@@ -54,10 +55,10 @@ class Reading:
         wanted = {path for path in paths if path in by_path and summarised(by_path[path])}
         if not wanted:
             return
-        self.reader.forget(wanted)
-        self.reader.refresh()
+        points = self.reader.read_points(wanted)
+        raw = {run.path: run for run in self.reader.data.runs.values() if run.path in points}
         fresh = LogData(self.reader.data.experiments,
-                        {run_id: run for run_id, run in self.reader.data.runs.items() if run.path in wanted})
+                        {run.run_id: dataclasses.replace(run, metrics=points[path]) for path, run in raw.items()})
         masked = {run.path: run for run in publish(fresh).runs.values()}
         for path in wanted:
             full = masked.get(path)
