@@ -23,7 +23,8 @@ from reporter.terminal import fail, progress_bar, read_summary, warn
 @site_options
 @click.option("--strict", is_flag=True, help="Fail when the reader reports problems in the logs.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Processes making run pages (default: one per core when there are many; 1: no pool).")
+              help="Processes making run pages (default: one per core on 4 or more cores when there are many "
+                   "pages, else 1: no pool).")
 @quiet_option
 def build(log_dir, out_dir, force, strict, quiet, jobs, **site) -> None:
     """Build the static site from LOG_DIR (default: $FLOWSHEET_DIR or ./runs)."""

@@ -308,3 +308,6 @@ def test_the_pool_is_used_only_when_it_pays(monkeypatch):
     assert parallel.workers_for(10_000, None) == 4
     assert parallel.workers_for(10_000, 1) == 0
     assert parallel.workers_for(3, 2) == 2
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert parallel.workers_for(10_000, None) == 0  # two cores: the pool costs memory and saves no time
+    assert parallel.workers_for(10_000, 2) == 2
