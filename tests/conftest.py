@@ -18,6 +18,27 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _a_cache_folder_of_the_suite(tmp_path_factory):
+    """The suite's builds keep what they read in a cache folder of its own, not in the user's
+    (~/.cache/flowsheet/builds would gain a file per test site); the Vega bundle made there before is
+    copied in, so it is not made again (2-3 s)."""
+    import os
+    import shutil
+
+    from logger.mirror import cache_home
+
+    if "FLOWSHEET_CACHE_DIR" in os.environ:
+        yield
+        return
+    user, ours = cache_home(), tmp_path_factory.mktemp("flowsheet-cache")
+    for bundle in user.glob("vega-bundle-*.js") if user.is_dir() else []:
+        shutil.copy(bundle, ours / bundle.name)
+    os.environ["FLOWSHEET_CACHE_DIR"] = str(ours)
+    yield
+    os.environ.pop("FLOWSHEET_CACHE_DIR", None)
+
+
 @pytest.fixture
 def log_dir(tmp_path, monkeypatch):
     """A fresh log directory chosen with set_log_dir, and a clean slate of fluent state around the test."""

@@ -87,6 +87,7 @@ def start_reading(config: BuildConfig, static: dict[str, Path]) -> Reading:
 
 KNOWN_FORMAT, KNOWN_VERSION = "flowsheet-known-runs", 1
 MAX_KNOWN_BYTES = 1 << 30  # ~1.6 KB a run of 10 params and 5 metrics: 160 MB at 100,000 runs
+KEEP_KNOWN_DAYS = 30  # the known runs of a site folder not built for this long are removed
 
 
 def known_file(out_dir: Path) -> Path:
@@ -124,6 +125,7 @@ def save_known(out_dir: Path, fingerprint: str, known: dict[str, Any]) -> None:
                          "site": str(Path(out_dir).resolve()), "known": known})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale(path.parent)
         if len(data) > MAX_KNOWN_BYTES:
             path.unlink(missing_ok=True)
             return
@@ -136,6 +138,20 @@ def save_known(out_dir: Path, fingerprint: str, known: dict[str, Any]) -> None:
         os.replace(temporary, path)
     except OSError:
         Path(temporary).unlink(missing_ok=True)
+
+
+def _remove_stale(folder: Path) -> None:
+    """Forget the known runs of site folders not built for KEEP_KNOWN_DAYS (moved, deleted, or done with)."""
+    import time
+
+    oldest = time.time() - KEEP_KNOWN_DAYS * 86400
+    for entry in os.scandir(folder):
+        try:
+            if entry.name.endswith(".json") and entry.is_file(follow_symlinks=False) \
+                    and entry.stat(follow_symlinks=False).st_mtime < oldest:
+                os.unlink(entry.path)
+        except OSError:
+            continue
 
 
 def summarised(run) -> bool:

@@ -128,3 +128,19 @@ def test_drawing_or_listing_a_series_the_build_did_not_read_asks_for_its_points(
     with pytest.raises(PointsNotRead) as refused:
         downsample(history.steps, history.values, history.timestamps, 10)
     assert refused.value.paths == {str(logs / SWEEP / run_id(SWEEP, 3))}
+
+
+def test_known_runs_of_sites_not_built_for_a_month_are_removed(logs, tmp_path):
+    import os
+    import time
+
+    site = tmp_path / "site"
+    folder = known_file(site).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    old, recent = folder / "old-site.json", folder / "recent.json"
+    old.write_text("{}")
+    recent.write_text("{}")
+    month_ago = time.time() - 31 * 86400
+    os.utime(old, (month_ago, month_ago))
+    build(config(logs, site))
+    assert not old.exists() and recent.exists() and known_file(site).exists()
