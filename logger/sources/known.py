@@ -19,6 +19,8 @@ import math
 from array import array
 from typing import Any
 
+import orjson
+
 from ..events import decode_number, encode_non_finite
 from ..model import RUN_STATUSES, DatasetInput, MetricHistory, Problem, Run, SummaryColumn, SummaryHistory
 
@@ -95,8 +97,6 @@ def export_run(parser: Any, file_state: tuple[int, int, int, int]) -> dict[str, 
              "problems": [[p.file, p.line, p.reason] for p in parser.problems],
              "file": list(file_state)}  # last, as a known entry exported again has it
     try:
-        import orjson
-
         if orjson.loads(orjson.dumps(fields)) != fields:  # NaN, a tuple: would not come back the same
             return None
     except (TypeError, ValueError):  # an integer beyond 64 bits

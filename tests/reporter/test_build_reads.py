@@ -51,6 +51,12 @@ def site_files(folder: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != C.CACHE_NAME}
 
 
+def assert_same_as_cold(logs: Path, site: Path, tmp_path: Path) -> None:
+    cold = tmp_path / "cold"
+    build(config(logs, cold))
+    assert site_files(site) == site_files(cold)
+
+
 def test_a_second_build_reads_the_changed_run_and_no_run_of_an_unchanged_experiment(logs, tmp_path):
     site = tmp_path / "site"
     build(config(logs, site))
@@ -65,9 +71,7 @@ def test_a_second_build_reads_the_changed_run_and_no_run_of_an_unchanged_experim
     assert result.units_made == 3  # the run, its experiment, the home unit
     history = gzip.decompress((site / "runs" / changed / "metrics.csv.gz").read_bytes()).decode()
     assert "0.99" in history
-    cold = tmp_path / "cold"
-    build(config(logs, cold))
-    assert site_files(site) == site_files(cold)
+    assert_same_as_cold(logs, site, tmp_path)
 
 
 def test_an_experiment_page_made_again_draws_its_curves_from_every_point(logs, tmp_path):
@@ -81,9 +85,7 @@ def test_an_experiment_page_made_again_draws_its_curves_from_every_point(logs, t
         build(config(logs, site))
     read = run_files(opened)
     assert changed in read and read <= {run_id(SWEEP, n) for n in range(SWEEP_RUNS)}
-    cold = tmp_path / "cold"
-    build(config(logs, cold))
-    assert site_files(site) == site_files(cold)
+    assert_same_as_cold(logs, site, tmp_path)
 
 
 def test_the_known_runs_stay_out_of_the_site_folder(logs, tmp_path):
@@ -106,9 +108,7 @@ def test_a_cache_whose_known_runs_are_damaged_still_builds_the_same_site(logs, t
     with opened_files() as opened:
         build(config(logs, site))
     assert len(run_files(opened)) == SWEEP_RUNS + 3  # every entry dropped: every file read
-    cold = tmp_path / "cold"
-    build(config(logs, cold))
-    assert site_files(site) == site_files(cold)
+    assert_same_as_cold(logs, site, tmp_path)
 
 
 def test_drawing_or_listing_a_series_the_build_did_not_read_asks_for_its_points(logs, tmp_path):
